@@ -1,0 +1,145 @@
+// Registration, login, logout and whoami (client-server API "Account registration", "Login").
+#include "server/api/client/push_rules.hpp"
+#include "server/api/client/uia.hpp"
+#include "server/api/common.hpp"
+#include "server/core/identifiers.hpp"
+
+namespace lotse::api {
+namespace {
+
+constexpr std::size_t kMaxPasswordBytes = 512;
+
+std::string ip_key(const Request& r) { return "ip:" + r.remote_ip; }
+
+void validate_password(const std::string& password) {
+  if (password.empty()) throw http::missing_param("missing 'password'");
+  if (password.size() > kMaxPasswordBytes) throw http::invalid_param("password is too long");
+}
+
+std::string user_id_for_localpart(Homeserver& hs, const std::string& localpart) {
+  if (!core::is_valid_new_localpart(localpart))
+    throw MatrixError(400, "M_INVALID_USERNAME",
+                      "User ID may only contain lower-case letters, digits and ._=-/+ and must not be empty.");
+  std::string user_id = "@" + localpart + ":" + hs.config.server_name;
+  if (user_id.size() > 255) throw MatrixError(400, "M_INVALID_USERNAME", "User ID is too long.");
+  return user_id;
+}
+
+boost::json::object session_json(Homeserver& hs, const core::Session& s) {
+  return {{"user_id", s.user_id}, {"access_token", s.access_token}, {"device_id", s.device_id},
+          {"home_server", hs.config.server_name}};
+}
+
+awaitable<Response> post_register(Homeserver& hs, Request& r) {
+  if (!hs.config.registration.enabled) throw http::forbidden("Registration is disabled on this server.");
+  if (auto kind = r.query_param("kind"); kind && *kind != "user")
+    throw MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is not allowed on this server.");
+  const auto& body = r.json_object();
+  check_rate(hs, hs.register_limiter, ip_key(r));
+
+  std::string localpart = opt_string(body, "username").value_or("");
+  if (localpart.empty()) localpart = "u" + e2ee::base64url_encode(e2ee::random_bytes(9));
+  std::string user_id = user_id_for_localpart(hs, localpart);
+  if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
+  std::string password = opt_string(body, "password").value_or("");
+  validate_password(password);
+
+  auto* auth = body.if_contains("auth");
+  if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge("m.login.dummy");
+  auto type = opt_string(auth->get_object(), "type");
+  if (type != "m.login.dummy")
+    throw uia_challenge("m.login.dummy", opt_string(auth->get_object(), "session"),
+                        MatrixError(401, "M_UNRECOGNIZED", "Only m.login.dummy is supported for registration."));
+
+  auto cost = hs.password_cost();
+  std::string hash = co_await hs.run_blocking([password, cost] { return core::hash_password(password, cost); });
+  if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
+
+  bool inhibit = opt_bool(body, "inhibit_login").value_or(false);
+  boost::json::object out{{"user_id", user_id}, {"home_server", hs.config.server_name}};
+  {
+    store::WriteUnit unit(hs.db);
+    hs.accounts.create_user(unit, user_id, hash, localpart);
+    hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
+    if (!inhibit) {
+      auto s = hs.accounts.open_session(unit, user_id, opt_string(body, "device_id"),
+                                        opt_string(body, "initial_device_display_name"), r.remote_ip);
+      out = session_json(hs, s);
+    }
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json(out);
+}
+
+awaitable<Response> get_register_available(Homeserver& hs, Request& r) {
+  auto username = r.query_param("username");
+  if (!username) throw http::missing_param("missing 'username'");
+  check_rate(hs, hs.register_limiter, ip_key(r));
+  std::string user_id = user_id_for_localpart(hs, *username);
+  if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
+  co_return Response::json({{"available", true}});
+}
+
+awaitable<Response> post_login(Homeserver& hs, Request& r) {
+  const auto& body = r.json_object();
+  auto type = req_string(body, "type");
+  if (type != "m.login.password") throw MatrixError(400, "M_UNKNOWN", "Unsupported login type " + type + ".");
+  check_rate(hs, hs.login_limiter, ip_key(r));
+  std::string user_id = user_id_from_identifier(hs, body);
+  auto password = opt_string(body, "password").value_or("");
+  auto user = hs.accounts.find_user(user_id);
+  if (user && user->deactivated) throw MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated.");
+  if (!co_await password_matches(hs, user_id, password))
+    throw http::forbidden("Invalid username or password.");
+  core::Session s;
+  {
+    store::WriteUnit unit(hs.db);
+    s = hs.accounts.open_session(unit, user_id, opt_string(body, "device_id"),
+                                 opt_string(body, "initial_device_display_name"), r.remote_ip);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json(session_json(hs, s));
+}
+
+awaitable<Response> post_logout(Homeserver& hs, Request& r) {
+  const auto& auth = require_auth(hs, r);
+  {
+    store::WriteUnit unit(hs.db);
+    hs.accounts.delete_device(unit, auth.user_id, auth.device_id);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
+awaitable<Response> post_logout_all(Homeserver& hs, Request& r) {
+  const auto& auth = require_auth(hs, r);
+  {
+    store::WriteUnit unit(hs.db);
+    hs.accounts.delete_all_devices(unit, auth.user_id, std::nullopt);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
+}  // namespace
+
+void register_auth_routes(http::Router& router, Homeserver& hs) {
+  client_route(router, verb::post, "/register", [&hs](Request& r) { return post_register(hs, r); });
+  client_route(router, verb::get, "/register/available", [&hs](Request& r) { return get_register_available(hs, r); });
+  client_route(router, verb::get, "/login", [](Request&) -> awaitable<Response> {
+    co_return Response::json({{"flows", boost::json::array{boost::json::object{{"type", "m.login.password"}}}}});
+  });
+  client_route(router, verb::post, "/login", [&hs](Request& r) { return post_login(hs, r); });
+  client_route(router, verb::post, "/logout", [&hs](Request& r) { return post_logout(hs, r); });
+  client_route(router, verb::post, "/logout/all", [&hs](Request& r) { return post_logout_all(hs, r); });
+  client_route(router, verb::get, "/account/whoami", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    co_return Response::json({{"user_id", auth.user_id}, {"device_id", auth.device_id}, {"is_guest", false}});
+  });
+}
+
+}  // namespace lotse::api

@@ -1,0 +1,156 @@
+// /pushrules: reads and edits the m.push_rules account data (which /sync also delivers).
+#include "server/api/client/push_rules.hpp"
+
+namespace lotse::api {
+namespace {
+
+const char* kKinds[] = {"override", "content", "room", "sender", "underride"};
+
+bool valid_kind(const std::string& k) {
+  for (auto* kind : kKinds)
+    if (k == kind) return true;
+  return false;
+}
+
+boost::json::object load_rules(Homeserver& hs, const std::string& user_id) {
+  auto text = hs.account_data.get(user_id, "", "m.push_rules").value_or(default_push_rules(user_id));
+  auto v = boost::json::parse(text);
+  if (!v.is_object() || !v.as_object().contains("global")) v = boost::json::parse(default_push_rules(user_id));
+  return v.as_object();
+}
+
+awaitable<void> save_rules(Homeserver& hs, const std::string& user_id, const boost::json::object& rules) {
+  {
+    store::WriteUnit unit(hs.db);
+    hs.account_data.set(unit, user_id, "", "m.push_rules", boost::json::serialize(rules));
+    unit.release();
+  }
+  co_await hs.db.commit();
+}
+
+boost::json::array& kind_array(boost::json::object& rules, const std::string& kind) {
+  auto& global = rules["global"].as_object();
+  auto& arr = global[kind];
+  if (!arr.is_array()) arr = boost::json::array{};
+  return arr.as_array();
+}
+
+boost::json::object* find_rule(boost::json::object& rules, const std::string& kind, const std::string& id) {
+  for (auto& r : kind_array(rules, kind))
+    if (r.is_object() && r.as_object()["rule_id"] == boost::json::value(id)) return &r.as_object();
+  return nullptr;
+}
+
+void check_scope(const Request& r) {
+  if (r.param("scope") != "global") throw http::invalid_param("Only the global scope is supported.");
+  if (!valid_kind(r.param("kind"))) throw http::invalid_param("Unknown rule kind " + r.param("kind"));
+}
+
+awaitable<Response> put_rule(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  check_scope(r);
+  const auto& kind = r.param("kind");
+  const auto& id = r.param("ruleId");
+  if (!id.empty() && id[0] == '.') throw http::invalid_param("Server-default rules cannot be replaced.");
+  if (id.find('/') != std::string::npos || id.find('\\') != std::string::npos)
+    throw http::invalid_param("rule_id must not contain slashes");
+  const auto& body = r.json_object();
+  auto* actions = body.if_contains("actions");
+  if (!actions || !actions->is_array()) throw http::missing_param("missing 'actions'");
+  boost::json::object rule{{"rule_id", id}, {"default", false}, {"enabled", true}, {"actions", *actions}};
+  if (kind == "override" || kind == "underride") {
+    auto* conditions = body.if_contains("conditions");
+    rule["conditions"] = conditions && conditions->is_array() ? *conditions : boost::json::array{};
+  } else if (kind == "content") {
+    rule["pattern"] = req_string(body, "pattern");
+  }
+  auto rules = load_rules(hs, auth.user_id);
+  auto& arr = kind_array(rules, kind);
+  for (auto it = arr.begin(); it != arr.end(); ++it)
+    if (it->is_object() && it->as_object()["rule_id"] == boost::json::value(id)) {
+      arr.erase(it);
+      break;
+    }
+  // Without before/after a new user rule gets the highest priority of its kind (below .m.rule.master).
+  auto pos = arr.begin();
+  if (kind == "override" && !arr.empty() && arr.front().as_object()["rule_id"] == boost::json::value(".m.rule.master"))
+    ++pos;
+  if (auto before = r.query_param("before")) {
+    pos = arr.end();
+    for (auto it = arr.begin(); it != arr.end(); ++it)
+      if (it->as_object()["rule_id"] == boost::json::value(*before)) pos = it;
+    if (pos == arr.end()) throw http::not_found("Unknown rule " + *before);
+  } else if (auto after = r.query_param("after")) {
+    pos = arr.end();
+    for (auto it = arr.begin(); it != arr.end(); ++it)
+      if (it->as_object()["rule_id"] == boost::json::value(*after)) pos = it + 1;
+    if (pos == arr.end() && (arr.empty() || arr.back().as_object()["rule_id"] != boost::json::value(*after)))
+      throw http::not_found("Unknown rule " + *after);
+  }
+  arr.insert(pos, rule);
+  co_await save_rules(hs, auth.user_id, rules);
+  co_return empty_ok();
+}
+
+awaitable<Response> rule_attribute(Homeserver& hs, Request& r, const std::string& attr, bool write) {
+  auto auth = require_auth(hs, r);
+  check_scope(r);
+  auto rules = load_rules(hs, auth.user_id);
+  auto* rule = find_rule(rules, r.param("kind"), r.param("ruleId"));
+  if (!rule) throw http::not_found("Unknown push rule.");
+  if (!write) {
+    if (attr.empty()) co_return Response::json(*rule);
+    co_return Response::json({{attr, (*rule)[attr]}});
+  }
+  const auto& body = r.json_object();
+  auto* v = body.if_contains(attr);
+  if (!v || (attr == "enabled" && !v->is_bool()) || (attr == "actions" && !v->is_array()))
+    throw http::bad_json("missing or invalid '" + attr + "'");
+  (*rule)[attr] = *v;
+  co_await save_rules(hs, auth.user_id, rules);
+  co_return empty_ok();
+}
+
+}  // namespace
+
+void register_push_rule_routes(http::Router& router, Homeserver& hs) {
+  auto all = [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    co_return Response::json(load_rules(hs, auth.user_id));
+  };
+  client_route(router, verb::get, "/pushrules/", all);
+  client_route(router, verb::get, "/pushrules", all);
+  client_route(router, verb::get, "/pushrules/global/", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    co_return Response::json(load_rules(hs, auth.user_id)["global"]);
+  });
+  client_route(router, verb::get, "/pushrules/{scope}/{kind}/{ruleId}",
+               [&hs](Request& r) { return rule_attribute(hs, r, "", false); });
+  client_route(router, verb::put, "/pushrules/{scope}/{kind}/{ruleId}", [&hs](Request& r) { return put_rule(hs, r); });
+  client_route(router, verb::delete_, "/pushrules/{scope}/{kind}/{ruleId}", [&hs](Request& r) -> awaitable<Response> {
+    auto auth = require_auth(hs, r);
+    check_scope(r);
+    if (!r.param("ruleId").empty() && r.param("ruleId")[0] == '.')
+      throw http::invalid_param("Server-default rules cannot be deleted.");
+    auto rules = load_rules(hs, auth.user_id);
+    auto& arr = kind_array(rules, r.param("kind"));
+    bool found = false;
+    for (auto it = arr.begin(); it != arr.end(); ++it)
+      if (it->as_object()["rule_id"] == boost::json::value(r.param("ruleId"))) {
+        arr.erase(it);
+        found = true;
+        break;
+      }
+    if (!found) throw http::not_found("Unknown push rule.");
+    co_await save_rules(hs, auth.user_id, rules);
+    co_return empty_ok();
+  });
+  for (std::string attr : {"enabled", "actions"}) {
+    client_route(router, verb::get, "/pushrules/{scope}/{kind}/{ruleId}/" + attr,
+                 [&hs, attr](Request& r) { return rule_attribute(hs, r, attr, false); });
+    client_route(router, verb::put, "/pushrules/{scope}/{kind}/{ruleId}/" + attr,
+                 [&hs, attr](Request& r) { return rule_attribute(hs, r, attr, true); });
+  }
+}
+
+}  // namespace lotse::api

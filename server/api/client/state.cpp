@@ -1,0 +1,115 @@
+// Room state and members (client-server API "Room state", "Room membership" lists).
+#include "server/api/common.hpp"
+#include "server/core/client_events.hpp"
+
+namespace lotse::api {
+namespace {
+
+// The state visible to the user: current state when joined, else the state when they left.
+std::vector<core::StoredEvent> visible_state(Homeserver& hs, const core::RoomInfo& room, const std::string& user_id) {
+  auto current = hs.rooms.membership(room.room_id, user_id);
+  if (current == "join") return hs.rooms.current_state(room.room_id);
+  auto history = hs.rooms.membership_history(room.room_id, user_id);
+  std::optional<std::int64_t> left_at;
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->second == "join") break;
+    left_at = it->first;
+  }
+  bool was_joined = false;
+  for (auto& [s, m] : history) was_joined = was_joined || m == "join";
+  if (!was_joined || !left_at) throw http::forbidden("You are not a member of this room.");
+  return hs.rooms.state_at(room.room_id, *left_at);
+}
+
+awaitable<Response> put_state(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  const auto& type = r.param("eventType");
+  std::string state_key = r.params.count("stateKey") ? r.param("stateKey") : "";
+  const auto& content = r.json_object();
+  if (type == "m.room.create") throw http::forbidden("The create event cannot be replaced.");
+  if (type == "m.room.member")
+    throw http::forbidden("Use the membership endpoints (join, invite, leave, kick, ban) to change membership.");
+  if (type == "m.room.encryption") {
+    if (auto old = hs.rooms.state_content(room.room_id, type, state_key); old && *old != content)
+      throw http::forbidden("The encryption of a room cannot be changed once enabled.");
+  }
+  check_rate(hs, hs.message_limiter, auth.user_id);
+  std::string event_id;
+  {
+    store::WriteUnit unit(hs.db);
+    event_id = hs.rooms.append(unit, room, auth.user_id, type, content, state_key).event_id;
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"event_id", event_id}});
+}
+
+awaitable<Response> get_state_event(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  std::string state_key = r.params.count("stateKey") ? r.param("stateKey") : "";
+  for (const auto& e : visible_state(hs, room, auth.user_id)) {
+    if (e.type != r.param("eventType") || e.state_key != state_key) continue;
+    if (r.query_param("format") == "event")
+      co_return Response::json(core::client_event(hs.rooms, e, core::Viewer{auth.user_id, auth.device_id}));
+    co_return Response::json(e.content());
+  }
+  throw http::not_found("Event not found.");
+}
+
+awaitable<Response> get_state(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  boost::json::array out;
+  for (const auto& e : visible_state(hs, room, auth.user_id))
+    out.push_back(core::client_event(hs.rooms, e, core::Viewer{auth.user_id, auth.device_id}));
+  co_return Response::json(out);
+}
+
+awaitable<Response> get_members(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  auto membership = r.query_param("membership");
+  auto not_membership = r.query_param("not_membership");
+  boost::json::array chunk;
+  for (const auto& e : visible_state(hs, room, auth.user_id)) {
+    if (e.type != "m.room.member") continue;
+    auto m = e.membership.value_or("leave");
+    if (membership && m != *membership) continue;
+    if (not_membership && m == *not_membership) continue;
+    chunk.push_back(core::client_event(hs.rooms, e, core::Viewer{auth.user_id, auth.device_id}));
+  }
+  co_return Response::json({{"chunk", std::move(chunk)}});
+}
+
+awaitable<Response> get_joined_members(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  require_joined(hs, room.room_id, auth.user_id);
+  boost::json::object joined;
+  for (const auto& e : hs.rooms.current_state(room.room_id)) {
+    if (e.type != "m.room.member" || e.membership != "join") continue;
+    auto c = e.content();
+    boost::json::object info;
+    info["display_name"] = c.contains("displayname") ? c["displayname"] : boost::json::value(nullptr);
+    info["avatar_url"] = c.contains("avatar_url") ? c["avatar_url"] : boost::json::value(nullptr);
+    joined[*e.state_key] = std::move(info);
+  }
+  co_return Response::json({{"joined", std::move(joined)}});
+}
+
+}  // namespace
+
+void register_state_routes(http::Router& router, Homeserver& hs) {
+  client_route(router, verb::put, "/rooms/{roomId}/state/{eventType}/{stateKey}", [&hs](Request& r) { return put_state(hs, r); });
+  client_route(router, verb::put, "/rooms/{roomId}/state/{eventType}", [&hs](Request& r) { return put_state(hs, r); });
+  client_route(router, verb::get, "/rooms/{roomId}/state/{eventType}/{stateKey}",
+               [&hs](Request& r) { return get_state_event(hs, r); });
+  client_route(router, verb::get, "/rooms/{roomId}/state/{eventType}", [&hs](Request& r) { return get_state_event(hs, r); });
+  client_route(router, verb::get, "/rooms/{roomId}/state", [&hs](Request& r) { return get_state(hs, r); });
+  client_route(router, verb::get, "/rooms/{roomId}/members", [&hs](Request& r) { return get_members(hs, r); });
+  client_route(router, verb::get, "/rooms/{roomId}/joined_members", [&hs](Request& r) { return get_joined_members(hs, r); });
+}
+
+}  // namespace lotse::api

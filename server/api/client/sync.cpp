@@ -1,0 +1,65 @@
+// GET /sync: computes the response, and when there is nothing new long-polls until something for the
+// user commits or the timeout passes.
+#include "server/api/common.hpp"
+
+#include <chrono>
+
+namespace lotse::api {
+namespace {
+
+constexpr std::int64_t kMaxTimeoutMs = 5 * 60 * 1000;
+
+core::SyncFilter resolve_filter(Homeserver& hs, const std::string& user_id, const std::optional<std::string>& param) {
+  if (!param || param->empty()) return {};
+  std::string text;
+  if ((*param)[0] == '{') {
+    text = *param;
+  } else {
+    auto stored = hs.filters.load(user_id, *param);
+    if (!stored) throw http::not_found("Unknown filter " + *param);
+    text = *stored;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) throw http::bad_json("filter must be a JSON object");
+  return core::parse_sync_filter(v.get_object());
+}
+
+awaitable<Response> get_sync(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  core::SyncRequest req;
+  req.viewer = core::Viewer{auth.user_id, auth.device_id};
+  if (auto since = r.query_param("since"); since && !since->empty()) {
+    req.since = core::SyncToken::parse(*since);
+    if (!req.since) throw http::invalid_param("Invalid since token.");
+  }
+  req.filter = resolve_filter(hs, auth.user_id, r.query_param("filter"));
+  req.full_state = r.query_param("full_state") == "true";
+  std::int64_t timeout_ms = 0;
+  if (auto t = r.query_param("timeout")) {
+    try {
+      timeout_ms = std::clamp<std::int64_t>(std::stoll(*t), 0, kMaxTimeoutMs);
+    } catch (...) {
+      throw http::invalid_param("timeout must be an integer");
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto result = hs.sync.compute(req);
+  // Only an incremental sync waits; the computation and the wait registration happen without a
+  // suspension in between, so no commit can slip past unnoticed.
+  while (req.since && result.empty && !req.full_state && !hs.stopping) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    co_await hs.notifier.wait(auth.user_id, left);
+    result = hs.sync.compute(req);
+  }
+  co_return Response::json(result.body);
+}
+
+}  // namespace
+
+void register_sync_routes(http::Router& router, Homeserver& hs) {
+  client_route(router, verb::get, "/sync", [&hs](Request& r) { return get_sync(hs, r); });
+}
+
+}  // namespace lotse::api

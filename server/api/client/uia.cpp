@@ -1,0 +1,63 @@
+// UIA with m.login.dummy (registration) and m.login.password (sensitive account changes).
+#include "server/api/client/uia.hpp"
+
+#include "e2ee/crypto.hpp"
+
+namespace lotse::api {
+
+MatrixError uia_challenge(const std::string& stage, std::optional<std::string> session,
+                          std::optional<MatrixError> failure) {
+  boost::json::object extra{{"flows", boost::json::array{boost::json::object{{"stages", {stage}}}}},
+                            {"params", boost::json::object{}},
+                            {"session", session.value_or(e2ee::random_token(16))}};
+  if (failure) {
+    extra["completed"] = boost::json::array{};
+    return MatrixError(401, failure->errcode, failure->what(), extra);
+  }
+  return MatrixError(401, "", "", extra);
+}
+
+awaitable<bool> password_matches(Homeserver& hs, const std::string& user_id, const std::string& password) {
+  auto user = hs.accounts.find_user(user_id);
+  std::string hash = user && !user->deactivated ? user->password_hash : std::string();
+  if (hash.empty()) {
+    // Same cost as a real check, so response time does not reveal whether the account exists.
+    static const std::string dummy = core::hash_password("dummy-password", hs.password_cost());
+    hash = dummy;
+    co_await hs.run_blocking([hash, password] { return core::verify_password(hash, password); });
+    co_return false;
+  }
+  co_return co_await hs.run_blocking([hash, password] { return core::verify_password(hash, password); });
+}
+
+std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& body) {
+  std::string user;
+  if (auto* id = body.if_contains("identifier")) {
+    if (!id->is_object()) throw http::bad_json("'identifier' must be an object");
+    auto type = opt_string(id->get_object(), "type");
+    if (type != "m.id.user") throw MatrixError(400, "M_UNKNOWN", "Only m.id.user identifiers are supported.");
+    user = req_string(id->get_object(), "user");
+  } else if (auto u = opt_string(body, "user")) {
+    user = *u;
+  } else {
+    throw http::missing_param("missing 'identifier'");
+  }
+  if (!user.empty() && user[0] == '@') return user;
+  return "@" + user + ":" + hs.config.server_name;
+}
+
+awaitable<void> require_password_uia(Homeserver& hs, Request& request, const std::string& user_id) {
+  const auto& body = request.json_object();
+  auto* auth = body.if_contains("auth");
+  if (!auth || !auth->is_object()) throw uia_challenge("m.login.password");
+  const auto& a = auth->get_object();
+  auto session = opt_string(a, "session");
+  if (opt_string(a, "type") != "m.login.password")
+    throw uia_challenge("m.login.password", session, MatrixError(401, "M_UNRECOGNIZED", "Unsupported auth type."));
+  std::string named = user_id_from_identifier(hs, a);
+  auto password = opt_string(a, "password").value_or("");
+  if (named != user_id || !co_await password_matches(hs, user_id, password))
+    throw uia_challenge("m.login.password", session, MatrixError(401, "M_FORBIDDEN", "Invalid password."));
+}
+
+}  // namespace lotse::api

@@ -1,0 +1,65 @@
+// Everything a request handler may use: configuration, storage, the domain services, limits.
+#pragma once
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <memory>
+
+#include "e2ee/crypto.hpp"
+#include "server/config/config.hpp"
+#include "server/core/account_data.hpp"
+#include "server/core/accounts.hpp"
+#include "server/core/filters.hpp"
+#include "server/core/notifier.hpp"
+#include "server/core/passwords.hpp"
+#include "server/core/receipts.hpp"
+#include "server/core/rooms.hpp"
+#include "server/core/sync.hpp"
+#include "server/core/typing.hpp"
+#include "server/http/rate_limiter.hpp"
+#include "server/http/router.hpp"
+#include "server/store/database.hpp"
+
+namespace lotse::api {
+
+struct Homeserver {
+  Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key);
+
+  boost::asio::io_context& io;
+  config::Config config;
+  e2ee::SigningKey signing_key;
+  boost::asio::thread_pool blocking_pool{2};  // argon2 hashing, off the network thread
+  store::Database db;
+  core::Notifier notifier;
+  core::Accounts accounts;
+  core::Rooms rooms;
+  core::AccountData account_data;
+  core::Receipts receipts;
+  core::Typing typing;
+  core::Filters filters;
+  core::Sync sync;
+  http::RateLimiter register_limiter;
+  http::RateLimiter login_limiter;
+  http::RateLimiter message_limiter;
+  bool stopping = false;  // set on SIGTERM: long-polls return at once
+
+  core::PasswordCost password_cost() const {
+    return config.security.password_hash == "minimal" ? core::PasswordCost::minimal : core::PasswordCost::interactive;
+  }
+
+  // Runs `fn` on the blocking pool and resumes the caller on the network thread with its result.
+  template <typename F>
+  auto run_blocking(F fn) -> boost::asio::awaitable<decltype(fn())> {
+    using R = decltype(fn());
+    co_return co_await boost::asio::co_spawn(
+        blocking_pool, [fn = std::move(fn)]() -> boost::asio::awaitable<R> { co_return fn(); },
+        boost::asio::use_awaitable);
+  }
+};
+
+// Registers every route of the client-server API and the operational endpoints.
+void register_routes(http::Router& router, Homeserver& hs);
+
+}  // namespace lotse::api

@@ -1,0 +1,152 @@
+// TOML parsing with toml++: every key is checked, unknown keys and bad values stop start-up.
+#include "server/config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace lotse::config {
+namespace {
+
+[[noreturn]] void fail(const std::string& key, const std::string& what) {
+  throw ConfigError("config key '" + key + "': " + what);
+}
+
+void check_keys(const toml::table& table, const std::string& prefix, const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : table) {
+    std::string key(k.str());
+    if (!allowed.count(key)) fail(prefix + key, "unknown key");
+  }
+}
+
+std::string get_string(const toml::table& t, const std::string& prefix, const char* key, std::string def) {
+  auto node = t[key];
+  if (!node) return def;
+  auto v = node.value<std::string>();
+  if (!v || !node.is_string()) fail(prefix + key, "must be a string");
+  return *v;
+}
+
+bool get_bool(const toml::table& t, const std::string& prefix, const char* key, bool def) {
+  auto node = t[key];
+  if (!node) return def;
+  if (!node.is_boolean()) fail(prefix + key, "must be true or false");
+  return *node.value<bool>();
+}
+
+std::int64_t get_int(const toml::table& t, const std::string& prefix, const char* key, std::int64_t def,
+                     std::int64_t min, std::int64_t max) {
+  auto node = t[key];
+  if (!node) return def;
+  if (!node.is_integer()) fail(prefix + key, "must be an integer");
+  auto v = *node.value<std::int64_t>();
+  if (v < min || v > max) fail(prefix + key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return v;
+}
+
+double get_number(const toml::table& t, const std::string& prefix, const char* key, double def) {
+  auto node = t[key];
+  if (!node) return def;
+  if (!node.is_number()) fail(prefix + key, "must be a number");
+  double v = *node.value<double>();
+  if (!(v > 0)) fail(prefix + key, "must be positive");
+  return v;
+}
+
+const toml::table* sub_table(const toml::table& t, const char* key) {
+  auto node = t[key];
+  if (!node) return nullptr;
+  if (!node.is_table()) fail(key, "must be a table ([" + std::string(key) + "])");
+  return node.as_table();
+}
+
+RateLimit get_rate(const toml::table& t, const std::string& prefix, const char* key, RateLimit def) {
+  auto node = t[key];
+  if (!node) return def;
+  if (!node.is_table()) fail(prefix + key, "must be a table with per_second and burst");
+  const auto& rt = *node.as_table();
+  std::string p = prefix + key + ".";
+  check_keys(rt, p, {"per_second", "burst"});
+  return RateLimit{get_number(rt, p, "per_second", def.per_second), get_number(rt, p, "burst", def.burst)};
+}
+
+bool valid_server_name(const std::string& s) {
+  if (s.empty() || s.size() > 255) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << source_name << ": " << e.description() << " at line " << e.source().begin.line;
+    throw ConfigError(os.str());
+  }
+  Config c;
+  check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
+                        "rate_limits", "limits", "security"});
+  c.server_name = get_string(root, "", "server_name", c.server_name);
+  if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
+  c.listen_address = get_string(root, "", "listen_address", c.listen_address);
+  c.listen_port = static_cast<std::uint16_t>(get_int(root, "", "listen_port", c.listen_port, 0, 65535));
+  c.data_dir = get_string(root, "", "data_dir", c.data_dir);
+  if (c.data_dir.empty()) fail("data_dir", "must not be empty");
+  c.public_baseurl = get_string(root, "", "public_baseurl", c.public_baseurl);
+  if (!c.public_baseurl.empty() && c.public_baseurl.rfind("http://", 0) != 0 && c.public_baseurl.rfind("https://", 0) != 0)
+    fail("public_baseurl", "must start with http:// or https://");
+
+  if (auto* t = sub_table(root, "registration")) {
+    check_keys(*t, "registration.", {"enabled"});
+    c.registration.enabled = get_bool(*t, "registration.", "enabled", c.registration.enabled);
+  }
+  if (auto* t = sub_table(root, "rate_limits")) {
+    std::string p = "rate_limits.";
+    check_keys(*t, p, {"enabled", "registration", "login", "messages"});
+    c.rate_limits.enabled = get_bool(*t, p, "enabled", c.rate_limits.enabled);
+    c.rate_limits.registration = get_rate(*t, p, "registration", c.rate_limits.registration);
+    c.rate_limits.login = get_rate(*t, p, "login", c.rate_limits.login);
+    c.rate_limits.messages = get_rate(*t, p, "messages", c.rate_limits.messages);
+  }
+  if (auto* t = sub_table(root, "limits")) {
+    check_keys(*t, "limits.", {"max_request_body"});
+    c.limits.max_request_body = static_cast<std::uint64_t>(
+        get_int(*t, "limits.", "max_request_body", static_cast<std::int64_t>(c.limits.max_request_body), 65536,
+                std::int64_t{1} << 30));
+  }
+  if (auto* t = sub_table(root, "security")) {
+    check_keys(*t, "security.", {"password_hash"});
+    c.security.password_hash = get_string(*t, "security.", "password_hash", c.security.password_hash);
+    if (c.security.password_hash != "interactive" && c.security.password_hash != "minimal")
+      fail("security.password_hash", "must be \"interactive\" or \"minimal\"");
+  }
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string default_config_text(const std::string& data_dir) {
+  return "# Lotse instance configuration (see README.md, \"Configuration\").\n"
+         "server_name = \"localhost\"\n"
+         "listen_address = \"127.0.0.1\"\n"
+         "listen_port = 8008\n"
+         "data_dir = \"" + data_dir + "\"\n\n"
+         "[registration]\nenabled = true\n\n"
+         "[rate_limits]\nenabled = true\n";
+}
+
+}  // namespace lotse::config

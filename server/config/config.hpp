@@ -1,0 +1,52 @@
+// The instance configuration (one TOML file per tenant), validated completely at start-up.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace lotse::config {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct RateLimit {
+  double per_second;
+  double burst;
+};
+
+struct Config {
+  std::string server_name = "localhost";
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8008;
+  std::string data_dir = "data";
+  std::string public_baseurl;  // empty: http://<server_name>:<port>/ is not announced in .well-known
+
+  struct {
+    bool enabled = true;
+  } registration;
+
+  struct {
+    bool enabled = true;
+    RateLimit registration{0.2, 5};    // per client IP
+    RateLimit login{0.5, 10};          // per client IP
+    RateLimit messages{20, 100};       // per user
+  } rate_limits;
+
+  struct {
+    std::uint64_t max_request_body = 1 << 20;
+  } limits;
+
+  struct {
+    // "interactive" (libsodium's interactive argon2id limits) or "minimal" (for test suites only).
+    std::string password_hash = "interactive";
+  } security;
+};
+
+// Parses and validates; throws ConfigError naming the offending key.
+Config load_config(const std::string& path);
+Config parse_config(std::string_view toml_text, const std::string& source_name);
+// The configuration `scripts/run` writes when data/lotse.toml does not exist.
+std::string default_config_text(const std::string& data_dir);
+
+}  // namespace lotse::config

@@ -1,0 +1,64 @@
+// Accounts, devices and access tokens (only token hashes are stored).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/store/database.hpp"
+
+namespace lotse::core {
+
+struct Session {
+  std::string user_id;
+  std::string device_id;
+  std::string access_token;
+};
+
+struct DeviceInfo {
+  std::string device_id;
+  std::optional<std::string> display_name;
+  std::optional<std::int64_t> last_seen_ts;
+  std::optional<std::string> last_seen_ip;
+};
+
+struct UserRecord {
+  std::string user_id;
+  std::string password_hash;
+  bool deactivated = false;
+  std::optional<std::string> displayname;
+  std::optional<std::string> avatar_url;
+};
+
+class Accounts {
+ public:
+  explicit Accounts(store::Database& db) : db_(db) {}
+
+  bool user_exists(const std::string& user_id);
+  std::optional<UserRecord> find_user(const std::string& user_id);
+  void create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
+                   const std::optional<std::string>& displayname);
+  // Creates (or reuses) a device and issues a new access token for it.
+  Session open_session(store::WriteUnit&, const std::string& user_id, std::optional<std::string> device_id,
+                       const std::optional<std::string>& display_name, const std::string& ip);
+  // The (user, device) owning a token, or nullopt; updates last-seen at most once a minute.
+  std::optional<std::pair<std::string, std::string>> authenticate(const std::string& token);
+
+  void delete_token(store::WriteUnit&, const std::string& token);
+  void delete_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id);
+  // Deletes all devices (and their tokens) except `keep_device` if given.
+  void delete_all_devices(store::WriteUnit&, const std::string& user_id, const std::optional<std::string>& keep_device);
+  std::vector<DeviceInfo> devices(const std::string& user_id);
+  std::optional<DeviceInfo> device(const std::string& user_id, const std::string& device_id);
+  bool set_device_name(store::WriteUnit&, const std::string& user_id, const std::string& device_id,
+                       const std::string& name);
+  void set_password_hash(store::WriteUnit&, const std::string& user_id, const std::string& hash);
+  void deactivate(store::WriteUnit&, const std::string& user_id);
+  void set_profile_field(store::WriteUnit&, const std::string& user_id, const std::string& field,
+                         const std::optional<std::string>& value);
+
+ private:
+  store::Database& db_;
+};
+
+}  // namespace lotse::core

@@ -1,0 +1,195 @@
+// /sync: joined rooms get timeline, state, ephemeral and account data since the token; rooms joined
+// (or fully re-synced) since then get their whole state; invites and leaves are listed once.
+#include "server/core/sync.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace lotse::core {
+namespace {
+
+constexpr std::size_t kDefaultTimelineLimit = 10;
+
+boost::json::array parse_json_events(const std::vector<AccountData::Entry>& entries, const std::string& room_id,
+                                     const EventFilter& filter) {
+  boost::json::array out;
+  for (const auto& e : entries) {
+    if (e.room_id != room_id || !filter.matches(e.type, "")) continue;
+    out.push_back(boost::json::object{{"type", e.type}, {"content", boost::json::parse(e.content_json)}});
+  }
+  return out;
+}
+
+}  // namespace
+
+boost::json::object Sync::room_summary(const std::string& room_id, const std::string& user_id) {
+  std::int64_t joined = 0, invited = 0;
+  boost::json::array heroes;
+  for (const auto& [u, m] : rooms_.members(room_id)) {
+    if (m == "join") ++joined;
+    if (m == "invite") ++invited;
+    if ((m == "join" || m == "invite") && u != user_id && heroes.size() < 5) heroes.push_back(boost::json::value(u));
+  }
+  return {{"m.heroes", std::move(heroes)}, {"m.joined_member_count", joined}, {"m.invited_member_count", invited}};
+}
+
+boost::json::object Sync::invite_state(const std::string& room_id, const std::string& user_id) {
+  static const std::set<std::string> kStripped = {"m.room.create",          "m.room.join_rules", "m.room.name",
+                                                  "m.room.avatar",          "m.room.topic",      "m.room.encryption",
+                                                  "m.room.canonical_alias"};
+  boost::json::array events;
+  for (const auto& e : rooms_.current_state(room_id)) {
+    bool own_member = e.type == "m.room.member" && e.state_key == user_id;
+    if (kStripped.count(e.type) || own_member) events.push_back(stripped_state_event(e));
+  }
+  // The inviter's member event lets clients show who invited them.
+  if (auto inv = rooms_.state_event(room_id, "m.room.member", user_id)) {
+    if (auto inviter = rooms_.state_event(room_id, "m.room.member", inv->sender); inviter && inv->sender != user_id)
+      events.push_back(stripped_state_event(*inviter));
+  }
+  return {{"invite_state", {{"events", std::move(events)}}}};
+}
+
+Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& room_id, std::int64_t from,
+                                     std::int64_t upto, bool full, bool joined) {
+  const auto& user = req.viewer.user_id;
+  const auto& filter = req.filter;
+  std::size_t limit = filter.timeline.limit.value_or(kDefaultTimelineLimit);
+  VisibilityFilter visibility(rooms_, room_id, user);
+
+  // Newest first until we have limit+1 visible, matching events (the extra one tells "limited").
+  std::vector<StoredEvent> picked;
+  std::int64_t cursor = upto;
+  bool exhausted = false;
+  while (picked.size() <= limit && !exhausted) {
+    std::size_t batch = std::max<std::size_t>(limit + 1, 20);
+    auto evs = rooms_.events_between(room_id, from, cursor, true, batch);
+    if (evs.size() < batch) exhausted = true;
+    for (auto& e : evs) {
+      cursor = e.stream - 1;
+      if (!visibility.can_see(e) || !filter.timeline.matches(e.type, e.sender)) continue;
+      picked.push_back(std::move(e));
+      if (picked.size() > limit) break;
+    }
+    if (evs.empty()) exhausted = true;
+  }
+  bool limited = picked.size() > limit;
+  if (limited) picked.resize(limit);
+  std::reverse(picked.begin(), picked.end());
+
+  std::int64_t timeline_start = picked.empty() ? upto : picked.front().stream - 1;
+  std::vector<StoredEvent> state;
+  if (full) {
+    state = rooms_.state_at(room_id, timeline_start);
+  } else if (limited) {
+    for (auto& e : rooms_.state_at(room_id, timeline_start))
+      if (e.stream > from) state.push_back(std::move(e));
+  }
+  // Lazy loading: member events only for timeline senders (and the syncing user).
+  std::set<std::string> senders;
+  for (const auto& e : picked) senders.insert(e.sender);
+  if (filter.state.lazy_load_members) {
+    std::set<std::string> in_state;
+    std::vector<StoredEvent> kept;
+    for (auto& e : state) {
+      if (e.type == "m.room.member" && !senders.count(*e.state_key) && *e.state_key != user) continue;
+      if (e.type == "m.room.member") in_state.insert(*e.state_key);
+      kept.push_back(std::move(e));
+    }
+    state = std::move(kept);
+    if (!full) {
+      std::set<std::string> in_timeline;
+      for (const auto& e : picked)
+        if (e.type == "m.room.member") in_timeline.insert(*e.state_key);
+      for (const auto& s : senders)
+        if (!in_state.count(s) && !in_timeline.count(s))
+          for (auto& e : rooms_.state_at(room_id, timeline_start))
+            if (e.type == "m.room.member" && e.state_key == s) state.push_back(std::move(e));
+    }
+  }
+
+  boost::json::array timeline_json, state_json;
+  for (const auto& e : picked) timeline_json.push_back(client_event(rooms_, e, req.viewer, false));
+  for (const auto& e : state)
+    if (filter.state.matches(e.type, e.sender)) state_json.push_back(client_event(rooms_, e, req.viewer, false));
+
+  RoomSection section;
+  section.has_content = full || !timeline_json.empty() || !state_json.empty();
+  auto& b = section.body;
+  b["timeline"] = {{"events", std::move(timeline_json)},
+                   {"limited", limited},
+                   {"prev_batch", SyncToken{timeline_start, typing_.serial()}.encode()}};
+  b["state"] = {{"events", std::move(state_json)}};
+
+  boost::json::array room_ad = parse_json_events(account_data_.changed_since(user, full ? 0 : from), room_id,
+                                                 filter.room_account_data);
+  if (!room_ad.empty()) section.has_content = true;
+  b["account_data"] = {{"events", std::move(room_ad)}};
+
+  if (joined) {
+    boost::json::array ephemeral;
+    std::optional<std::uint64_t> typing_since;
+    if (req.since && !full) typing_since = req.since->typing;
+    if (auto t = typing_.typing_edu(room_id, typing_since); t && filter.ephemeral.matches("m.typing", ""))
+      ephemeral.push_back(std::move(*t));
+    if (auto r = receipts_.receipt_edu(room_id, full ? 0 : from, user); r && filter.ephemeral.matches("m.receipt", ""))
+      ephemeral.push_back(std::move(*r));
+    if (!ephemeral.empty()) section.has_content = true;
+    b["ephemeral"] = {{"events", std::move(ephemeral)}};
+
+    std::int64_t read_pos = receipts_.read_up_to(room_id, user).value_or(0);
+    auto st = db_.conn().prepare(
+        "SELECT count(*) FROM events WHERE room_id = ? AND stream_ordering > ? AND sender != ? AND redacted_by IS NULL "
+        "AND type IN ('m.room.message', 'm.room.encrypted', 'm.sticker')");
+    st.bind_all(room_id, read_pos, user);
+    std::int64_t unread = st.step() ? st.int64(0) : 0;
+    b["unread_notifications"] = {{"notification_count", unread}, {"highlight_count", 0}};
+    b["summary"] = room_summary(room_id, user);
+  }
+  return section;
+}
+
+SyncResult Sync::compute(const SyncRequest& req) {
+  const auto& user = req.viewer.user_id;
+  std::int64_t now = db_.current_stream_id();
+  std::int64_t since = req.since ? req.since->stream : 0;
+  SyncResult result;
+  boost::json::object join, invite, leave;
+
+  for (const auto& r : rooms_.rooms_of(user)) {
+    if (!req.filter.includes_room(r.room_id)) continue;
+    if (r.membership == "join") {
+      bool full = !req.since || req.full_state || r.stream > since;
+      auto section = room_section(req, r.room_id, full ? 0 : since, now, full, true);
+      if (full || section.has_content) join[r.room_id] = std::move(section.body);
+    } else if (r.membership == "invite") {
+      if (!req.since || r.stream > since || req.full_state) invite[r.room_id] = invite_state(r.room_id, user);
+    } else if (r.membership == "leave" || r.membership == "ban") {
+      bool newly_left = req.since && r.stream > since;
+      bool include = newly_left || (req.filter.include_leave && (!req.since || req.full_state));
+      if (!include) continue;
+      // The user's view ends with their leave event.
+      auto section = room_section(req, r.room_id, newly_left ? since : 0, r.stream, !newly_left || req.full_state, false);
+      leave[r.room_id] = std::move(section.body);
+    }
+  }
+
+  boost::json::array global_ad;
+  for (const auto& e : account_data_.changed_since(user, since))
+    if (e.room_id.empty() && req.filter.account_data.matches(e.type, ""))
+      global_ad.push_back(boost::json::object{{"type", e.type}, {"content", boost::json::parse(e.content_json)}});
+
+  result.empty = join.empty() && invite.empty() && leave.empty() && global_ad.empty();
+  auto& b = result.body;
+  b["next_batch"] = SyncToken{now, typing_.serial()}.encode();
+  b["rooms"] = {{"join", std::move(join)}, {"invite", std::move(invite)}, {"leave", std::move(leave)}};
+  b["account_data"] = {{"events", std::move(global_ad)}};
+  b["presence"] = {{"events", boost::json::array{}}};
+  b["to_device"] = {{"events", boost::json::array{}}};
+  b["device_lists"] = {{"changed", boost::json::array{}}, {"left", boost::json::array{}}};
+  b["device_one_time_keys_count"] = {{"signed_curve25519", 0}};
+  b["device_unused_fallback_key_types"] = boost::json::array{};
+  return result;
+}
+
+}  // namespace lotse::core

@@ -1,0 +1,52 @@
+// Computes /sync responses from stream positions (client-server API "Syncing").
+#pragma once
+#include <boost/json.hpp>
+
+#include <optional>
+
+#include "server/core/account_data.hpp"
+#include "server/core/client_events.hpp"
+#include "server/core/filters.hpp"
+#include "server/core/receipts.hpp"
+#include "server/core/sync_token.hpp"
+#include "server/core/typing.hpp"
+
+namespace lotse::core {
+
+struct SyncRequest {
+  Viewer viewer;
+  std::optional<SyncToken> since;
+  SyncFilter filter;
+  bool full_state = false;
+};
+
+struct SyncResult {
+  boost::json::object body;
+  bool empty = true;  // nothing new for this user since `since`
+};
+
+class Sync {
+ public:
+  Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing)
+      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing) {}
+
+  SyncResult compute(const SyncRequest& request);
+
+ private:
+  struct RoomSection {
+    boost::json::object body;
+    bool has_content = false;
+  };
+  RoomSection room_section(const SyncRequest& req, const std::string& room_id, std::int64_t from,
+                           std::int64_t upto, bool full, bool joined);
+  boost::json::object room_summary(const std::string& room_id, const std::string& user_id);
+  boost::json::object invite_state(const std::string& room_id, const std::string& user_id);
+
+  store::Database& db_;
+  Rooms& rooms_;
+  AccountData& account_data_;
+  Receipts& receipts_;
+  Typing& typing_;
+};
+
+}  // namespace lotse::core

@@ -1,0 +1,11 @@
+// Structured JSON log lines on stdout, one per line (requests, start-up, shutdown, errors).
+#pragma once
+#include <boost/json.hpp>
+#include <string_view>
+
+namespace lotse::http {
+
+// Writes {"time":..., "level":..., "msg":..., <fields>} as one line.
+void log_line(std::string_view level, std::string_view msg, boost::json::object fields = {});
+
+}  // namespace lotse::http

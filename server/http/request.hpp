@@ -1,0 +1,59 @@
+// What a handler sees of an HTTP request and what it returns.
+#pragma once
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/http/matrix_error.hpp"
+
+namespace lotse::http {
+
+struct Auth {
+  std::string user_id;
+  std::string device_id;
+};
+
+struct Request {
+  boost::beast::http::verb method{};
+  std::string path;                                      // raw (percent-encoded) path
+  std::string route;                                     // the matched route template, for logs
+  std::unordered_map<std::string, std::string> params;  // decoded path parameters
+  std::multimap<std::string, std::string> query;        // decoded query parameters
+  std::unordered_map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string remote_ip;
+  std::string request_id;
+  std::optional<Auth> auth;
+
+  const std::string& param(const std::string& name) const { return params.at(name); }
+  std::optional<std::string> query_param(const std::string& name) const;
+  std::vector<std::string> query_params(const std::string& name) const;
+  std::optional<std::string> header(const std::string& lower_name) const;
+  // The access token from the Authorization header or the access_token query parameter.
+  std::optional<std::string> access_token() const;
+  // The body parsed as a JSON object; throws M_NOT_JSON / M_BAD_JSON.
+  const boost::json::object& json_object();
+
+ private:
+  std::optional<boost::json::value> parsed_;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response json(const boost::json::value& v, unsigned status = 200);
+  static Response error(const MatrixError& e);
+};
+
+// Decodes %XX escapes; in query strings '+' stands for a space.
+std::string percent_decode(std::string_view s, bool plus_as_space = false);
+
+}  // namespace lotse::http

@@ -1,0 +1,38 @@
+// The HTTP/1.1 listener: Beast connections as coroutines, request limits, CORS, access log.
+#pragma once
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "server/http/router.hpp"
+
+namespace lotse::http {
+
+struct ServerLimits {
+  std::uint64_t max_body_bytes = 1 << 20;
+  std::uint32_t read_timeout_seconds = 60;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, const Router& router, ServerLimits limits);
+  // Binds and starts accepting; throws on bind failure. Returns the bound port.
+  unsigned short listen(const std::string& address, unsigned short port);
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  const Router& router_;
+  ServerLimits limits_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::uint64_t> next_request_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace lotse::http

@@ -1,0 +1,75 @@
+// lotse: config -> store -> services -> http, nothing else.
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "server/api/homeserver.hpp"
+#include "server/config/config.hpp"
+#include "server/http/log.hpp"
+#include "server/http/server.hpp"
+#include "server/signing_key_file.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Lotse: a confidential counseling homeserver speaking the Matrix client-server API"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path, "TOML configuration file of this instance")->required();
+  app.set_version_flag("--version", "lotse 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+
+  using lotse::http::log_line;
+  lotse::config::Config cfg;
+  try {
+    cfg = lotse::config::load_config(config_path);
+  } catch (const lotse::config::ConfigError& e) {
+    std::fprintf(stderr, "lotse: invalid configuration: %s\n", e.what());
+    return 2;
+  }
+
+  try {
+    lotse::e2ee::init_crypto();
+    std::filesystem::create_directories(cfg.data_dir);
+    auto key = lotse::load_or_create_signing_key(cfg.data_dir);
+
+    boost::asio::io_context io(1);
+    lotse::api::Homeserver hs(io, cfg, std::move(key));
+    lotse::http::Router router;
+    lotse::api::register_routes(router, hs);
+    lotse::http::HttpServer server(io, router, {cfg.limits.max_request_body, 60});
+    auto port = server.listen(cfg.listen_address, cfg.listen_port);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer drain(io);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      log_line("info", "shutting down", {{"signal", sig}});
+      server.stop();
+      hs.stopping = true;
+      hs.notifier.notify_all();
+      // Let in-flight requests finish their commit, then stop.
+      drain.expires_after(std::chrono::milliseconds(200));
+      drain.async_wait([&](const boost::system::error_code&) {
+        hs.db.commit_now();
+        io.stop();
+      });
+    });
+
+    log_line("info", "lotse started",
+             {{"server_name", cfg.server_name},
+              {"listen", cfg.listen_address + ":" + std::to_string(port)},
+              {"data_dir", std::filesystem::absolute(cfg.data_dir).string()},
+              {"signing_key", hs.signing_key.key_id()},
+              {"registration", cfg.registration.enabled},
+              {"rate_limits", cfg.rate_limits.enabled}});
+    io.run();
+    log_line("info", "lotse stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    log_line("error", "start-up failed", {{"error", e.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,71 @@
+// The instance's SQLite database: opening, migrations, the global stream counter, and group commit.
+//
+// All request handling runs on one thread, so one connection serves reads and writes. Writes happen in
+// synchronous "write units" (a SAVEPOINT inside a shared transaction); a handler then awaits commit(),
+// which commits every unit finished so far with one fsync and wakes all their handlers together.
+#pragma once
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/store/sqlite.hpp"
+
+namespace lotse::store {
+
+class Database;
+
+// One handler's writes: rolled back when destroyed without release(). Must not span a co_await.
+class WriteUnit {
+ public:
+  explicit WriteUnit(Database& db);
+  WriteUnit(const WriteUnit&) = delete;
+  ~WriteUnit();
+  // Runs `fn` after the transaction holding this unit has been committed.
+  void after_commit(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+  void release();
+
+ private:
+  Database& db_;
+  bool released_ = false;
+  std::vector<std::function<void()>> callbacks_;
+};
+
+class Database {
+ public:
+  Database(const std::string& path, boost::asio::any_io_executor executor);
+
+  Connection& conn() { return conn_; }
+  // Allocates the next position of the global stream (events, receipts, account data, ...).
+  std::int64_t next_stream_id();
+  std::int64_t current_stream_id() const { return stream_id_; }
+
+  // Commits every released write unit; returns once they are durable. Throws DatabaseError on failure.
+  boost::asio::awaitable<void> commit();
+  // Synchronous commit for start-up and tools (no batching).
+  void commit_now();
+  bool healthy();
+
+ private:
+  friend class WriteUnit;
+  void apply_migrations();
+  void flush();
+
+  Connection conn_;
+  boost::asio::any_io_executor executor_;
+  std::int64_t stream_id_ = 0;
+  int unit_depth_ = 0;
+  bool flush_posted_ = false;
+  std::vector<std::function<void()>> pending_callbacks_;
+  struct Waiter {
+    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::shared_ptr<std::string> error;
+  };
+  std::vector<Waiter> waiters_;
+};
+
+}  // namespace lotse::store

@@ -1,0 +1,80 @@
+// SQLite wrapper implementation.
+#include "server/store/sqlite.hpp"
+
+namespace lotse::store {
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int idx, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, idx, v);
+  return *this;
+}
+Statement& Statement::bind(int idx, std::string_view v) {
+  sqlite3_bind_text(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int idx, std::nullopt_t) {
+  sqlite3_bind_null(stmt_, idx);
+  return *this;
+}
+Statement& Statement::bind(int idx, const std::optional<std::string>& v) {
+  return v ? bind(idx, std::string_view(*v)) : bind(idx, std::nullopt);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw DatabaseError(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+}
+
+std::string Statement::text(int col) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
+}
+
+std::optional<std::string> Statement::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Connection::Connection(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw DatabaseError("cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+Connection::~Connection() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+void Connection::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw DatabaseError("sqlite exec: " + msg);
+  }
+}
+
+Statement Connection::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+    throw DatabaseError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_) + " in: " + std::string(sql));
+  return Statement(db_, stmt);
+}
+
+}  // namespace lotse::store

@@ -1,0 +1,72 @@
+// Thin RAII wrapper over SQLite: a connection, prepared statements with bound parameters, rows.
+#pragma once
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace lotse::store {
+
+struct DatabaseError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(const Statement&) = delete;
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  ~Statement();
+
+  Statement& bind(int idx, std::int64_t v);
+  Statement& bind(int idx, int v) { return bind(idx, static_cast<std::int64_t>(v)); }
+  Statement& bind(int idx, long long v) { return bind(idx, static_cast<std::int64_t>(v)); }
+  Statement& bind(int idx, std::string_view v);
+  Statement& bind(int idx, const char* v) { return bind(idx, std::string_view(v)); }
+  Statement& bind(int idx, const std::string& v) { return bind(idx, std::string_view(v)); }
+  Statement& bind(int idx, std::nullopt_t);
+  Statement& bind(int idx, const std::optional<std::string>& v);
+
+  template <typename... Args>
+  Statement& bind_all(const Args&... args) {
+    int i = 1;
+    (bind(i++, args), ...);
+    return *this;
+  }
+
+  bool step();  // true when a row is available
+  void run() { while (step()) {} }
+  std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const;
+  std::optional<std::string> opt_text(int col) const;
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  void reset();
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Connection {
+ public:
+  explicit Connection(const std::string& path);
+  Connection(const Connection&) = delete;
+  ~Connection();
+
+  void exec(std::string_view sql);
+  // Prepares a statement, ready to bind.
+  Statement prepare(std::string_view sql);
+  std::int64_t changes() const { return sqlite3_changes(db_); }
+  std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  bool in_transaction() const { return !sqlite3_get_autocommit(db_); }
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace lotse::store

@@ -1,0 +1,36 @@
+// Configuration validation: unknown keys and bad values name the key.
+#include <doctest/doctest.h>
+
+#include "server/config/config.hpp"
+
+using namespace lotse::config;
+
+TEST_CASE("defaults and documented keys") {
+  auto c = parse_config("server_name = \"counsel.example\"\nlisten_port = 9000\n[registration]\nenabled = false\n"
+                        "[rate_limits]\nenabled = false\n", "test");
+  CHECK(c.server_name == "counsel.example");
+  CHECK(c.listen_port == 9000);
+  CHECK_FALSE(c.registration.enabled);
+  CHECK_FALSE(c.rate_limits.enabled);
+  CHECK(c.data_dir == "data");
+  auto d = parse_config(default_config_text("data"), "default");
+  CHECK(d.rate_limits.enabled);
+}
+
+TEST_CASE("errors name the key") {
+  auto message = [](const char* text) {
+    try {
+      parse_config(text, "test");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message("sever_name = \"x\"").find("sever_name") != std::string::npos);
+  CHECK(message("listen_port = 70000").find("listen_port") != std::string::npos);
+  CHECK(message("listen_port = \"8008\"").find("listen_port") != std::string::npos);
+  CHECK(message("[registration]\nenabeld = true").find("registration.enabeld") != std::string::npos);
+  CHECK(message("[rate_limits]\nenabled = 1").find("rate_limits.enabled") != std::string::npos);
+  CHECK(message("server_name = \"bad name\"").find("server_name") != std::string::npos);
+  CHECK(message("this is not toml").find("test") != std::string::npos);
+}
