@@ -35,17 +35,20 @@ MatrixError to_matrix_error(const core::CoreError& e) {
 }
 
 namespace {
-http::Handler guarded(http::Handler handler) {
-  return [handler = std::move(handler)](Request& r) -> awaitable<Response> {
-    std::optional<MatrixError> err;
-    try {
-      co_return co_await handler(r);
-    } catch (const core::CoreError& e) {
-      err = to_matrix_error(e);
-    }
-    throw *err;
-  };
+awaitable<Response> call_guarded(const http::Handler& handler, Request& r) {
+  try {
+    co_return co_await handler(r);
+  } catch (const core::CoreError& e) {
+    throw to_matrix_error(e);
+  }
 }
+
+// Not a capturing coroutine lambda (GCC 12 mishandles those): a functor that calls a coroutine.
+struct Guarded {
+  http::Handler handler;
+  awaitable<Response> operator()(Request& r) const { return call_guarded(handler, r); }
+};
+http::Handler guarded(http::Handler handler) { return Guarded{std::move(handler)}; }
 }  // namespace
 
 void client_route(http::Router& router, verb method, const std::string& path, http::Handler handler, bool legacy_r0) {

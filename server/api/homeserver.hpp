@@ -50,13 +50,38 @@ struct Homeserver {
   }
 
   // Runs `fn` on the blocking pool and resumes the caller on the network thread with its result.
+  // Pass a named lambda: GCC 12 destroys non-trivial temporaries of a co_await expression twice
+  // (GCC PR 100611), so callers must not build the lambda inside the co_await.
   template <typename F>
-  auto run_blocking(F fn) -> boost::asio::awaitable<decltype(fn())> {
+  auto run_blocking(F& fn) -> boost::asio::awaitable<decltype(fn())> {
     using R = decltype(fn());
-    co_return co_await boost::asio::co_spawn(
-        blocking_pool, [fn = std::move(fn)]() -> boost::asio::awaitable<R> { co_return fn(); },
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
+        BlockingCall<F, R>{&blocking_pool, io.get_executor(), std::make_shared<F>(fn)},
         boost::asio::use_awaitable);
   }
+
+ private:
+  template <typename F, typename R>
+  struct BlockingCall {
+    boost::asio::thread_pool* pool;
+    boost::asio::any_io_executor home;
+    std::shared_ptr<F> fn;
+    template <typename Handler>
+    void operator()(Handler&& handler) {
+      boost::asio::post(*pool, [h = std::forward<Handler>(handler), fn = fn, home = home]() mutable {
+        std::exception_ptr error;
+        R result{};
+        try {
+          result = (*fn)();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        boost::asio::post(home, [h = std::move(h), error, result = std::move(result)]() mutable {
+          std::move(h)(error, std::move(result));
+        });
+      });
+    }
+  };
 };
 
 // Registers every route of the client-server API and the operational endpoints.

@@ -13,7 +13,8 @@ awaitable<Response> post_password(Homeserver& hs, Request& r) {
   co_await require_password_uia(hs, r, auth.user_id);
   bool logout_devices = opt_bool(body, "logout_devices").value_or(true);
   auto cost = hs.password_cost();
-  std::string hash = co_await hs.run_blocking([new_password, cost] { return core::hash_password(new_password, cost); });
+  auto hash_task = [new_password, cost] { return core::hash_password(new_password, cost); };
+  std::string hash = co_await hs.run_blocking(hash_task);
   {
     store::WriteUnit unit(hs.db);
     hs.accounts.set_password_hash(unit, auth.user_id, hash);

@@ -52,7 +52,8 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
                         MatrixError(401, "M_UNRECOGNIZED", "Only m.login.dummy is supported for registration."));
 
   auto cost = hs.password_cost();
-  std::string hash = co_await hs.run_blocking([password, cost] { return core::hash_password(password, cost); });
+  auto hash_task = [password, cost] { return core::hash_password(password, cost); };
+  std::string hash = co_await hs.run_blocking(hash_task);
   if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
 
   bool inhibit = opt_bool(body, "inhibit_login").value_or(false);

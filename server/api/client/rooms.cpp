@@ -31,11 +31,11 @@ awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
 
 // Runs one membership change in its own write unit and waits for the commit.
 awaitable<void> change_membership(Homeserver& hs, const core::RoomInfo& room, const std::string& sender,
-                                  const std::string& target, const std::string& membership,
+                                  const std::string& target, std::string_view membership,
                                   const std::optional<std::string>& reason) {
   {
     store::WriteUnit unit(hs.db);
-    append_membership(hs, unit, room, sender, target, membership, reason);
+    append_membership(hs, unit, room, sender, target, std::string(membership), reason);
     unit.release();
   }
   co_await hs.db.commit();

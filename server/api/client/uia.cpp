@@ -24,10 +24,10 @@ awaitable<bool> password_matches(Homeserver& hs, const std::string& user_id, con
     // Same cost as a real check, so response time does not reveal whether the account exists.
     static const std::string dummy = core::hash_password("dummy-password", hs.password_cost());
     hash = dummy;
-    co_await hs.run_blocking([hash, password] { return core::verify_password(hash, password); });
-    co_return false;
   }
-  co_return co_await hs.run_blocking([hash, password] { return core::verify_password(hash, password); });
+  auto verify_task = [hash, password] { return core::verify_password(hash, password); };
+  bool ok = co_await hs.run_blocking(verify_task);
+  co_return ok && user && !user->deactivated;
 }
 
 std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& body) {
