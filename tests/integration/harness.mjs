@@ -1,0 +1,157 @@
+// Test harness: starts a real lotse process on a free loopback port with its own data directory,
+// and gives tests plain HTTP helpers and matrix-js-sdk clients.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// matrix-js-sdk 43 uses Promise.withResolvers (Node 22); Debian's Node is 20.
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function () {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const LOTSE = process.env.LOTSE_BIN ?? join(here, "../../build/server/lotse");
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+// Starts lotse; `extraConfig` is appended to the generated TOML. Reuse `dataDir` to restart on old data.
+export async function startServer({ extraConfig = "", dataDir, rateLimits = false } = {}) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "lotse-test-"));
+  const port = await freePort();
+  const config = join(dir, "lotse.toml");
+  writeFileSync(config, [
+    `server_name = "localhost"`,
+    `listen_address = "127.0.0.1"`,
+    `listen_port = ${port}`,
+    `data_dir = "${join(dir, "data")}"`,
+    `[rate_limits]`,
+    `enabled = ${rateLimits}`,
+    `[security]`,
+    `password_hash = "minimal"`,
+    extraConfig,
+  ].join("\n"));
+  const proc = spawn(LOTSE, ["--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = [];
+  let buffer = "";
+  const started = new Promise((resolve, reject) => {
+    proc.stdout.on("data", (chunk) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        if (line.includes('"lotse started"')) resolve();
+      }
+    });
+    proc.stderr.on("data", (chunk) => lines.push(chunk.toString()));
+    proc.on("exit", (code) => reject(new Error(`lotse exited with ${code}: ${lines.join("\n")}`)));
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 15000);
+  await started;
+  clearTimeout(timer);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    baseUrl, port, dir, proc, lines,
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.on("exit", (code, sig) => resolve({ code, sig })));
+      proc.kill(signal);
+      return exited;
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+// Plain HTTP: returns { status, headers, body (parsed JSON or text) }.
+export async function api(server, method, path, { body, token, raw, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let payload;
+  if (raw !== undefined) payload = raw;
+  else if (body !== undefined) { payload = JSON.stringify(body); h["Content-Type"] = "application/json"; }
+  const res = await fetch(server.baseUrl + path, { method, headers: h, body: payload });
+  const text = await res.text();
+  let parsed = text;
+  try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+let counter = 0;
+export function uniqueName(prefix = "user") {
+  counter += 1;
+  return `${prefix}${process.pid}x${counter}`;
+}
+
+// Registers through the user-interactive auth flow (401 first, then m.login.dummy).
+export async function register(server, username = uniqueName(), password = "correct horse battery") {
+  const first = await api(server, "POST", "/_matrix/client/v3/register", { body: { username, password } });
+  if (first.status !== 401) throw new Error(`expected 401 from register, got ${first.status} ${JSON.stringify(first.body)}`);
+  const res = await api(server, "POST", "/_matrix/client/v3/register", {
+    body: { username, password, auth: { type: "m.login.dummy", session: first.body.session } },
+  });
+  if (res.status !== 200) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { userId: res.body.user_id, accessToken: res.body.access_token, deviceId: res.body.device_id, password, username };
+}
+
+export async function sdk() {
+  const matrix = await import("matrix-js-sdk");
+  const { logger } = await import("matrix-js-sdk/lib/logger.js");
+  logger.setLevel(process.env.SDK_LOG ?? "silent");
+  return matrix;
+}
+
+// A started matrix-js-sdk client for a registered user; resolves once the first sync is done.
+export async function startClient(server, session, opts = {}) {
+  const matrix = await sdk();
+  const client = matrix.createClient({
+    baseUrl: server.baseUrl,
+    userId: session.userId,
+    accessToken: session.accessToken,
+    deviceId: session.deviceId,
+    logger: quietLogger(),
+  });
+  const ready = new Promise((resolve, reject) => {
+    client.on(matrix.ClientEvent.Sync, (state, _prev, data) => {
+      if (state === "PREPARED") resolve();
+      if (state === "ERROR") reject(data?.error ?? new Error("sync error"));
+    });
+  });
+  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true, ...opts });
+  await ready;
+  return client;
+}
+
+function quietLogger() {
+  const noop = () => {};
+  const logger = { trace: noop, debug: noop, info: noop, log: noop, warn: noop, error: noop };
+  logger.getChild = () => logger;
+  return logger;
+}
+
+// Resolves with the first value `fn` returns that is truthy, polling every 20 ms.
+export async function waitFor(fn, what = "condition", timeoutMs = 10000) {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
