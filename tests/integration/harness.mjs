@@ -30,8 +30,9 @@ export async function freePort() {
   });
 }
 
-// Starts lotse; `extraConfig` is appended to the generated TOML. Reuse `dataDir` to restart on old data.
-export async function startServer({ extraConfig = "", dataDir, rateLimits = false } = {}) {
+// Starts lotse. `topConfig` adds top-level keys, `extraConfig` is appended (tables). Reuse `dataDir`
+// to restart on old data.
+export async function startServer({ topConfig = "", extraConfig = "", dataDir, rateLimits = false } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "lotse-test-"));
   const port = await freePort();
   const config = join(dir, "lotse.toml");
@@ -40,6 +41,7 @@ export async function startServer({ extraConfig = "", dataDir, rateLimits = fals
     `listen_address = "127.0.0.1"`,
     `listen_port = ${port}`,
     `data_dir = "${join(dir, "data")}"`,
+    topConfig,
     `[rate_limits]`,
     `enabled = ${rateLimits}`,
     `[security]`,
