@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Debian's matrix-nio (r0 API, strict response schemas) registers, chats and syncs against lotse."""
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from nio import AsyncClient, LoginResponse, RegisterResponse, RoomCreateResponse, RoomSendResponse, SyncResponse, JoinResponse
+
+LOTSE = os.environ.get("LOTSE_BIN", os.path.join(os.path.dirname(__file__), "../../build/server/lotse"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp):
+    port = free_port()
+    cfg = os.path.join(tmp, "lotse.toml")
+    with open(cfg, "w") as f:
+        f.write(f'server_name = "localhost"\nlisten_port = {port}\ndata_dir = "{tmp}/data"\n'
+                '[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n')
+    proc = subprocess.Popen([LOTSE, "--config", cfg], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if '"lotse started"' in line:
+            return proc, f"http://127.0.0.1:{port}"
+    proc.kill()
+    raise RuntimeError("lotse did not start")
+
+
+async def scenario(base):
+    alice = AsyncClient(base, "alice")
+    bob = AsyncClient(base, "bob")
+    try:
+        assert isinstance(await alice.register("alice", "pw-alice"), RegisterResponse)
+        assert isinstance(await bob.register("bob", "pw-bob"), RegisterResponse)
+        bob2 = AsyncClient(base, "@bob:localhost")
+        login = await bob2.login("pw-bob", device_name="nio")
+        assert isinstance(login, LoginResponse), login
+        await bob2.close()
+
+        room = await alice.room_create(name="nio room", invite=["@bob:localhost"])
+        assert isinstance(room, RoomCreateResponse), room
+        first = await bob.sync(timeout=0)
+        assert isinstance(first, SyncResponse), first
+        assert room.room_id in first.rooms.invite, "bob sees the invite"
+        assert isinstance(await bob.join(room.room_id), JoinResponse)
+        sent = await alice.room_send(room.room_id, "m.room.message", {"msgtype": "m.text", "body": "hallo nio"})
+        assert isinstance(sent, RoomSendResponse), sent
+        resp = await bob.sync(timeout=5000, since=first.next_batch)
+        assert isinstance(resp, SyncResponse), resp
+        bodies = [getattr(e, "body", None) for e in resp.rooms.join[room.room_id].timeline.events]
+        assert "hallo nio" in bodies, bodies
+        print("nio: register, login, create, invite, join, send and sync all passed")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="lotse-nio-")
+    proc, base = start_server(tmp)
+    try:
+        asyncio.run(scenario(base))
+        print("1 passed, 0 failed")
+        return 0
+    except Exception as e:  # report and fail
+        print(f"nio scenario failed: {e!r}")
+        print("0 passed, 1 failed")
+        return 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
