@@ -88,10 +88,19 @@ std::string reference_event_id(const boost::json::object& event, RoomVersion ver
 std::string hash_sign_and_id(boost::json::object& event, RoomVersion version, std::string_view server_name,
                              const e2ee::SigningKey& key) {
   event["hashes"] = boost::json::object{{"sha256", content_hash(event)}};
+  // The signing input and the reference hash input are the same bytes: the redacted event without
+  // signatures and unsigned, as canonical JSON.
   boost::json::object redacted = redact(event, version);
-  e2ee::sign_json(redacted, server_name, key);
-  event["signatures"] = redacted["signatures"];
-  return reference_event_id(event, version);
+  boost::json::value signatures = redacted.contains("signatures") ? redacted["signatures"] : boost::json::object{};
+  redacted.erase("signatures");
+  redacted.erase("unsigned");
+  std::string bytes = e2ee::canonical_json(redacted);
+  if (!signatures.is_object()) signatures = boost::json::object{};
+  auto& mine = signatures.as_object()[server_name];
+  if (!mine.is_object()) mine = boost::json::object{};
+  mine.as_object()[key.key_id()] = key.sign(bytes);
+  event["signatures"] = std::move(signatures);
+  return "$" + e2ee::base64url_encode(e2ee::sha256(bytes));
 }
 
 }  // namespace lotse::core

@@ -69,13 +69,25 @@ void Rooms::insert_room(store::WriteUnit&, const RoomInfo& info) {
   st.run();
 }
 
+Rooms::StateContents& Rooms::cached_state(const std::string& room_id) {
+  auto it = state_cache_.find(room_id);
+  if (it != state_cache_.end()) return it->second;
+  StateContents contents;
+  for (const auto& e : current_state(room_id)) contents[{e.type, *e.state_key}] = e.content();
+  return state_cache_.emplace(room_id, std::move(contents)).first->second;
+}
+
+void Rooms::update_cached_state(store::WriteUnit& unit, const std::string& room_id, const std::string& type,
+                                const std::string& state_key, boost::json::object content) {
+  cached_state(room_id)[{type, state_key}] = std::move(content);
+  unit.on_rollback([this, room_id] { state_cache_.erase(room_id); });
+}
+
 StateLookup Rooms::lookup_for(const std::string& room_id) {
-  auto cache = std::make_shared<std::map<std::pair<std::string, std::string>, std::optional<boost::json::object>>>();
-  return [this, room_id, cache](std::string_view type, std::string_view state_key) -> const boost::json::object* {
-    auto key = std::make_pair(std::string(type), std::string(state_key));
-    auto it = cache->find(key);
-    if (it == cache->end()) it = cache->emplace(key, state_content(room_id, key.first, key.second)).first;
-    return it->second ? &*it->second : nullptr;
+  auto* state = &cached_state(room_id);
+  return [state](std::string_view type, std::string_view state_key) -> const boost::json::object* {
+    auto it = state->find({std::string(type), std::string(state_key)});
+    return it == state->end() ? nullptr : &it->second;
   };
 }
 
@@ -169,6 +181,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   st.run();
 
   if (state_key) {
+    update_cached_state(unit, room.room_id, type, *state_key, ev["content"].as_object());
     auto cs = db_.conn().prepare(
         "INSERT INTO current_state (room_id, type, state_key, event_id, stream_ordering) VALUES (?1, ?2, ?3, ?4, ?5) "
         "ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = ?4, stream_ordering = ?5");
@@ -318,11 +331,16 @@ std::optional<std::string> Rooms::transaction_event(const Transaction& txn) {
   return st.text(0);
 }
 
-void Rooms::apply_redaction(store::WriteUnit&, const RoomInfo& room, const StoredEvent& redaction,
+void Rooms::apply_redaction(store::WriteUnit& unit, const RoomInfo& room, const StoredEvent& redaction,
                             const std::string& target_event_id) {
   auto target = event(target_event_id);
   if (!target || target->room_id != room.room_id || target->redacted_by) return;
   auto redacted = redact(target->parsed(), room.version);
+  // A redacted state event that is still current changes the room's state too.
+  if (target->state_key)
+    if (auto current = state_event(room.room_id, target->type, *target->state_key);
+        current && current->event_id == target_event_id)
+      update_cached_state(unit, room.room_id, target->type, *target->state_key, redacted["content"].as_object());
   auto st = db_.conn().prepare("UPDATE events SET json = ?, redacted_by = ? WHERE event_id = ?");
   st.bind_all(e2ee::canonical_json(redacted), redaction.event_id, target_event_id);
   st.run();

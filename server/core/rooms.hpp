@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,9 +101,15 @@ class Rooms {
   void apply_redaction(store::WriteUnit&, const RoomInfo& room, const StoredEvent& redaction,
                        const std::string& target_event_id);
 
+  // Current state contents, answered from an in-memory copy of the room's state.
   StateLookup lookup_for(const std::string& room_id);
 
  private:
+  using StateContents = std::map<std::pair<std::string, std::string>, boost::json::object>;
+  StateContents& cached_state(const std::string& room_id);
+  void update_cached_state(store::WriteUnit& unit, const std::string& room_id, const std::string& type,
+                           const std::string& state_key, boost::json::object content);
+
   void notify_room_after_commit(store::WriteUnit& unit, const std::string& room_id,
                                 const std::optional<std::string>& also_user);
 
@@ -109,6 +117,8 @@ class Rooms {
   Notifier& notifier_;
   std::string server_name_;
   const e2ee::SigningKey& key_;
+  // room id -> current state contents; dropped for a room when a write unit touching it rolls back.
+  std::unordered_map<std::string, StateContents> state_cache_;
 };
 
 }  // namespace lotse::core

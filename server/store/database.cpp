@@ -5,13 +5,16 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "server/store/migrations.hpp"
 
 namespace lotse::store {
 
 WriteUnit::WriteUnit(Database& db) : db_(db) {
-  if (!db_.conn_.in_transaction()) db_.conn_.exec("BEGIN IMMEDIATE");
-  db_.conn_.exec("SAVEPOINT unit");
+  if (!db_.conn_.in_transaction()) db_.conn_.prepare("BEGIN IMMEDIATE").run();
+  db_.conn_.prepare("SAVEPOINT unit").run();
   ++db_.unit_depth_;
 }
 
@@ -23,11 +26,14 @@ WriteUnit::~WriteUnit() {
     db_.conn_.exec("RELEASE unit");
   } catch (...) {
   }
+  for (auto& cb : rollback_callbacks_) cb();
 }
 
 void WriteUnit::release() {
-  db_.conn_.exec("UPDATE meta SET value = " + std::to_string(db_.stream_id_) + " WHERE key = 'stream_id'");
-  db_.conn_.exec("RELEASE unit");
+  auto st = db_.conn_.prepare("UPDATE meta SET value = ? WHERE key = 'stream_id'");
+  st.bind_all(std::to_string(db_.stream_id_));
+  st.run();
+  db_.conn_.prepare("RELEASE unit").run();
   released_ = true;
   --db_.unit_depth_;
   for (auto& cb : callbacks_) db_.pending_callbacks_.push_back(std::move(cb));
@@ -80,26 +86,21 @@ void Database::flush() {
   flush_posted_ = false;
   auto waiters = std::move(waiters_);
   waiters_.clear();
-  std::string error;
   try {
     commit_now();
   } catch (const std::exception& e) {
-    error = e.what();
-    try {
-      conn_.exec("ROLLBACK");
-    } catch (...) {
-    }
+    // In-memory state (stream positions, caches, woken clients) already reflects these writes, and
+    // none of them was acknowledged: stopping is the only way to stay consistent. The supervisor
+    // restarts the process and clients retry their requests.
+    std::fprintf(stderr, "lotse: database commit failed, exiting: %s\n", e.what());
+    std::_Exit(70);
   }
-  for (auto& w : waiters) {
-    *w.error = error;
-    w.timer->cancel();
-  }
+  for (auto& w : waiters) w.timer->cancel();
 }
 
 boost::asio::awaitable<void> Database::commit() {
   if (!conn_.in_transaction()) co_return;
-  Waiter w{std::make_shared<boost::asio::steady_timer>(executor_, boost::asio::steady_timer::time_point::max()),
-           std::make_shared<std::string>()};
+  Waiter w{std::make_shared<boost::asio::steady_timer>(executor_, boost::asio::steady_timer::time_point::max())};
   waiters_.push_back(w);
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -107,7 +108,6 @@ boost::asio::awaitable<void> Database::commit() {
   }
   boost::system::error_code ec;
   co_await w.timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  if (!w.error->empty()) throw DatabaseError("commit failed: " + *w.error);
 }
 
 bool Database::healthy() {

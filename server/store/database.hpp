@@ -27,12 +27,15 @@ class WriteUnit {
   ~WriteUnit();
   // Runs `fn` after the transaction holding this unit has been committed.
   void after_commit(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+  // Runs `fn` if this unit is rolled back (to drop in-memory state derived from its writes).
+  void on_rollback(std::function<void()> fn) { rollback_callbacks_.push_back(std::move(fn)); }
   void release();
 
  private:
   Database& db_;
   bool released_ = false;
   std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>> rollback_callbacks_;
 };
 
 class Database {
@@ -44,7 +47,7 @@ class Database {
   std::int64_t next_stream_id();
   std::int64_t current_stream_id() const { return stream_id_; }
 
-  // Commits every released write unit; returns once they are durable. Throws DatabaseError on failure.
+  // Commits every released write unit; returns once they are durable. A failed commit ends the process.
   boost::asio::awaitable<void> commit();
   // Synchronous commit for start-up and tools (no batching).
   void commit_now();
@@ -63,7 +66,6 @@ class Database {
   std::vector<std::function<void()>> pending_callbacks_;
   struct Waiter {
     std::shared_ptr<boost::asio::steady_timer> timer;
-    std::shared_ptr<std::string> error;
   };
   std::vector<Waiter> waiters_;
 };

@@ -4,7 +4,14 @@
 namespace lotse::store {
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (in_use_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Statement& Statement::bind(int idx, std::int64_t v) {
@@ -57,6 +64,7 @@ Connection::Connection(const std::string& path) {
 }
 
 Connection::~Connection() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c.stmt);
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -71,9 +79,18 @@ void Connection::exec(std::string_view sql) {
 }
 
 Statement Connection::prepare(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it != cache_.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    return Statement(db_, it->second.stmt, &it->second.in_use);
+  }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
     throw DatabaseError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_) + " in: " + std::string(sql));
+  if (it == cache_.end()) {
+    auto [slot, inserted] = cache_.emplace(std::string(sql), Cached{stmt, true});
+    return Statement(db_, stmt, &slot->second.in_use);
+  }
   return Statement(db_, stmt);
 }
 

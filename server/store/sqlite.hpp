@@ -17,9 +17,10 @@ struct DatabaseError : std::runtime_error {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // `in_use` is the cache slot's flag: a cached statement is reset and handed back on destruction.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr) : db_(db), stmt_(stmt), in_use_(in_use) {}
   Statement(const Statement&) = delete;
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), in_use_(o.in_use_) { o.stmt_ = nullptr; }
   ~Statement();
 
   Statement& bind(int idx, std::int64_t v);
@@ -49,6 +50,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;
 };
 
 class Connection {
@@ -58,7 +60,8 @@ class Connection {
   ~Connection();
 
   void exec(std::string_view sql);
-  // Prepares a statement, ready to bind.
+  // A prepared statement, ready to bind. Statements are cached by SQL text; if the cached one is
+  // still in use (a nested query with the same text), a one-off statement is prepared instead.
   Statement prepare(std::string_view sql);
   std::int64_t changes() const { return sqlite3_changes(db_); }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
@@ -67,6 +70,11 @@ class Connection {
 
  private:
   sqlite3* db_ = nullptr;
+  struct Cached {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  std::unordered_map<std::string, Cached> cache_;
 };
 
 }  // namespace lotse::store

@@ -1,0 +1,166 @@
+// Lotse benchmark: throughput, delivery latency, initial sync and memory, against a lotse process it
+// starts itself (fresh data directory, rate limits off) so it can read the process's RSS.
+// Usage: node scripts/bench.mjs [--messages N] [--json]
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import http from "node:http";
+
+// Keep-alive connections, as clients use them; no limit so 1,000 long-polls really are concurrent.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+function request(url, { method = "GET", headers = {}, body, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent, signal }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : def; };
+const MESSAGES = opt("--messages", 10000);
+const SENDERS = 20;
+const enc = encodeURIComponent;
+
+async function freePort() {
+  return new Promise((resolve) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
+}
+
+async function start() {
+  const dir = mkdtempSync(join(tmpdir(), "lotse-bench-"));
+  const port = await freePort();
+  writeFileSync(join(dir, "lotse.toml"), `server_name = "localhost"\nlisten_port = ${port}\ndata_dir = "${dir}/data"\n[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n`);
+  const proc = spawn(join(root, "build/server/lotse"), ["--config", join(dir, "lotse.toml")], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => proc.stdout.on("data", function onData(d) { if (d.toString().includes("lotse started")) { proc.stdout.off("data", onData); proc.stdout.resume(); resolve(); } }));
+  return { proc, dir, base: `http://127.0.0.1:${port}` };
+}
+
+// CPU seconds (user + system) the server process has used so far.
+const cpuTimes = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; };
+const cpuSeconds = (pid) => { const t = cpuTimes(pid); return t.user + t.sys; };
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+async function call(srv, method, path, token, body) {
+  const res = await request(srv.base + path, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = JSON.parse(res.text);
+  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+let userN = 0;
+async function user(srv) {
+  const username = `bench${++userN}`;
+  const res = await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });
+  return JSON.parse(res.text).access_token;
+}
+
+async function main() {
+  const srv = await start();
+  const out = {};
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    out.rss_idle_mb = rssMb(srv.proc.pid);
+
+    // 1. Acknowledged messages per second, 20 concurrent senders, each in its own room.
+    const senders = [];
+    for (let i = 0; i < SENDERS; i++) {
+      const token = await user(srv);
+      const { room_id } = await call(srv, "POST", "/_matrix/client/v3/createRoom", token, {});
+      senders.push({ token, room_id });
+    }
+    const perSender = Math.ceil(MESSAGES / SENDERS);
+    const putLatencies = [];
+    const cpu0 = cpuSeconds(srv.proc.pid);
+    const sys0 = cpuTimes(srv.proc.pid).sys;
+    let t0 = performance.now();
+    await Promise.all(senders.map(async (s, si) => {
+      for (let i = 0; i < perSender; i++) {
+        const start = performance.now();
+        await call(srv, "PUT", `/_matrix/client/v3/rooms/${enc(s.room_id)}/send/m.room.message/t${si}-${i}`, s.token, { msgtype: "m.text", body: `message ${i} from sender ${si}` });
+        putLatencies.push(performance.now() - start);
+      }
+    }));
+    const secs = (performance.now() - t0) / 1000;
+    putLatencies.sort((a, b) => a - b);
+    out.send_msgs_per_s = Math.round((perSender * SENDERS) / secs);
+    out.send_server_cpu_us_per_msg = Math.round(((cpuSeconds(srv.proc.pid) - cpu0) * 1e6) / (perSender * SENDERS));
+    out.send_server_sys_us_per_msg = Math.round(((cpuTimes(srv.proc.pid).sys - sys0) * 1e6) / (perSender * SENDERS));
+    out.send_put_p50_ms = +pct(putLatencies, 0.5).toFixed(2);
+    out.send_put_p99_ms = +pct(putLatencies, 0.99).toFixed(2);
+
+    // 2. Send-to-sync delivery latency while the receiver long-polls.
+    const alice = await user(srv), bob = await user(srv);
+    const { room_id: room } = await call(srv, "POST", "/_matrix/client/v3/createRoom", alice, { preset: "public_chat" });
+    await call(srv, "POST", `/_matrix/client/v3/join/${enc(room)}`, bob, {});
+    let since = (await call(srv, "GET", "/_matrix/client/v3/sync?timeout=0", bob)).next_batch;
+    const delivery = [];
+    for (let i = 0; i < 300; i++) {
+      const poll = call(srv, "GET", `/_matrix/client/v3/sync?since=${since}&timeout=10000`, bob);
+      await new Promise((r) => setTimeout(r, 2));
+      const sentAt = performance.now();
+      await call(srv, "PUT", `/_matrix/client/v3/rooms/${enc(room)}/send/m.room.message/d${i}`, alice, { msgtype: "m.text", body: `ping ${i}` });
+      const res = await poll;
+      delivery.push(performance.now() - sentAt);
+      since = res.next_batch;
+    }
+    delivery.sort((a, b) => a - b);
+    out.delivery_p50_ms = +pct(delivery, 0.5).toFixed(2);
+    out.delivery_p99_ms = +pct(delivery, 0.99).toFixed(2);
+
+    // 3. Initial sync of a user in 100 rooms with 50 events each.
+    const heavy = await user(srv);
+    for (let r = 0; r < 100; r++) {
+      const { room_id } = await call(srv, "POST", "/_matrix/client/v3/createRoom", heavy, { name: `room ${r}` });
+      await Promise.all(Array.from({ length: 43 }, (_, i) =>
+        call(srv, "PUT", `/_matrix/client/v3/rooms/${enc(room_id)}/send/m.room.message/h${r}-${i}`, heavy, { msgtype: "m.text", body: `history ${i}` })));
+    }
+    const syncTimes = [];
+    let bytes = 0;
+    for (let i = 0; i < 5; i++) {
+      const s = performance.now();
+      const res = await request(srv.base + "/_matrix/client/v3/sync", { headers: { Authorization: `Bearer ${heavy}` } });
+      bytes = res.text.length;
+      syncTimes.push(performance.now() - s);
+    }
+    syncTimes.sort((a, b) => a - b);
+    out.initial_sync_100x50_ms = +syncTimes[2].toFixed(1);
+    out.initial_sync_bytes = bytes;
+
+    // 4. RSS with 1,000 concurrent long-polls.
+    out.rss_after_load_mb = +rssMb(srv.proc.pid).toFixed(1);
+    const pollers = [];
+    for (let i = 0; i < 50; i++) pollers.push({ token: await user(srv) });
+    for (const p of pollers) p.since = (await call(srv, "GET", "/_matrix/client/v3/sync?timeout=0", p.token)).next_batch;
+    const controller = new AbortController();
+    (await import("node:events")).setMaxListeners(2000, controller.signal);
+    const polls = [];
+    for (let i = 0; i < 1000; i++) {
+      const p = pollers[i % pollers.length];
+      polls.push(request(`${srv.base}/_matrix/client/v3/sync?since=${p.since}&timeout=20000`, { headers: { Authorization: `Bearer ${p.token}` }, signal: controller.signal }).catch(() => {}));
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    out.rss_1000_longpolls_mb = +rssMb(srv.proc.pid).toFixed(1);
+    controller.abort();
+    await Promise.all(polls);
+    out.rss_idle_mb = +out.rss_idle_mb.toFixed(1);
+  } finally {
+    srv.proc.kill("SIGTERM");
+    await new Promise((r) => srv.proc.on("exit", r));
+    rmSync(srv.dir, { recursive: true, force: true });
+  }
+  if (args.includes("--json")) console.log(JSON.stringify(out));
+  else for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(26)} ${v}`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
