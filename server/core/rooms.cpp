@@ -73,13 +73,13 @@ Rooms::StateContents& Rooms::cached_state(const std::string& room_id) {
   auto it = state_cache_.find(room_id);
   if (it != state_cache_.end()) return it->second;
   StateContents contents;
-  for (const auto& e : current_state(room_id)) contents[{e.type, *e.state_key}] = e.content();
+  for (const auto& e : current_state(room_id)) contents[{e.type, *e.state_key}] = {e.event_id, e.content()};
   return state_cache_.emplace(room_id, std::move(contents)).first->second;
 }
 
 void Rooms::update_cached_state(store::WriteUnit& unit, const std::string& room_id, const std::string& type,
-                                const std::string& state_key, boost::json::object content) {
-  cached_state(room_id)[{type, state_key}] = std::move(content);
+                                const std::string& state_key, CachedStateEvent entry) {
+  cached_state(room_id)[{type, state_key}] = std::move(entry);
   unit.on_rollback([this, room_id] { state_cache_.erase(room_id); });
 }
 
@@ -87,8 +87,16 @@ StateLookup Rooms::lookup_for(const std::string& room_id) {
   auto* state = &cached_state(room_id);
   return [state](std::string_view type, std::string_view state_key) -> const boost::json::object* {
     auto it = state->find({std::string(type), std::string(state_key)});
-    return it == state->end() ? nullptr : &it->second;
+    return it == state->end() ? nullptr : &it->second.content;
   };
+}
+
+std::optional<std::string> Rooms::current_state_id(const std::string& room_id, const std::string& type,
+                                                   const std::string& state_key) {
+  auto& state = cached_state(room_id);
+  auto it = state.find({type, state_key});
+  if (it == state.end()) return std::nullopt;
+  return it->second.event_id;
 }
 
 StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const std::string& sender,
@@ -123,7 +131,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   // Redactions in v11 carry `redacts` in content; the caller puts it there.
   boost::json::array auth_events;
   auto add_auth = [&](const std::string& t, const std::string& k) {
-    if (auto e = state_event(room.room_id, t, k)) auth_events.push_back(boost::json::value(e->event_id));
+    if (auto id = current_state_id(room.room_id, t, k)) auth_events.push_back(boost::json::value(*id));
   };
   if (type != "m.room.create") {
     add_auth("m.room.create", "");
@@ -161,7 +169,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   stored.json = json;
   if (type == "m.room.member") stored.membership = std::string(ev["content"].as_object()["membership"].as_string());
   if (state_key)
-    if (auto prev = state_event(room.room_id, type, *state_key)) stored.prev_state_event_id = prev->event_id;
+    stored.prev_state_event_id = current_state_id(room.room_id, type, *state_key);
   stored.history_visibility = "shared";
   if (auto* hv = state("m.room.history_visibility", ""))
     if (auto* v = hv->if_contains("history_visibility"); v && v->is_string()) stored.history_visibility = v->get_string();
@@ -181,7 +189,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   st.run();
 
   if (state_key) {
-    update_cached_state(unit, room.room_id, type, *state_key, ev["content"].as_object());
+    update_cached_state(unit, room.room_id, type, *state_key, {event_id, ev["content"].as_object()});
     auto cs = db_.conn().prepare(
         "INSERT INTO current_state (room_id, type, state_key, event_id, stream_ordering) VALUES (?1, ?2, ?3, ?4, ?5) "
         "ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = ?4, stream_ordering = ?5");
@@ -338,9 +346,9 @@ void Rooms::apply_redaction(store::WriteUnit& unit, const RoomInfo& room, const 
   auto redacted = redact(target->parsed(), room.version);
   // A redacted state event that is still current changes the room's state too.
   if (target->state_key)
-    if (auto current = state_event(room.room_id, target->type, *target->state_key);
-        current && current->event_id == target_event_id)
-      update_cached_state(unit, room.room_id, target->type, *target->state_key, redacted["content"].as_object());
+    if (current_state_id(room.room_id, target->type, *target->state_key) == target_event_id)
+      update_cached_state(unit, room.room_id, target->type, *target->state_key,
+                          {target_event_id, redacted["content"].as_object()});
   auto st = db_.conn().prepare("UPDATE events SET json = ?, redacted_by = ? WHERE event_id = ?");
   st.bind_all(e2ee::canonical_json(redacted), redaction.event_id, target_event_id);
   st.run();

@@ -105,10 +105,17 @@ class Rooms {
   StateLookup lookup_for(const std::string& room_id);
 
  private:
-  using StateContents = std::map<std::pair<std::string, std::string>, boost::json::object>;
+  struct CachedStateEvent {
+    std::string event_id;
+    boost::json::object content;
+  };
+  using StateContents = std::map<std::pair<std::string, std::string>, CachedStateEvent>;
   StateContents& cached_state(const std::string& room_id);
+  // The id of the current state event (type, state_key), from the cache.
+  std::optional<std::string> current_state_id(const std::string& room_id, const std::string& type,
+                                              const std::string& state_key);
   void update_cached_state(store::WriteUnit& unit, const std::string& room_id, const std::string& type,
-                           const std::string& state_key, boost::json::object content);
+                           const std::string& state_key, CachedStateEvent entry);
 
   void notify_room_after_commit(store::WriteUnit& unit, const std::string& room_id,
                                 const std::optional<std::string>& also_user);
