@@ -17,6 +17,7 @@ void register_account_data_routes(http::Router&, Homeserver&);
 void register_profile_routes(http::Router&, Homeserver&);
 void register_filter_routes(http::Router&, Homeserver&);
 void register_push_rule_routes(http::Router&, Homeserver&);
+void register_relation_routes(http::Router&, Homeserver&);
 
 Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key)
     : io(io),
@@ -50,6 +51,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_profile_routes(router, hs);
   register_filter_routes(router, hs);
   register_push_rule_routes(router, hs);
+  register_relation_routes(router, hs);
 }
 
 }  // namespace lotse::api

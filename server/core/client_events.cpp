@@ -6,7 +6,7 @@
 namespace lotse::core {
 
 boost::json::object client_event(Rooms& rooms, const StoredEvent& event, const std::optional<Viewer>& viewer,
-                                 bool with_room_id) {
+                                 bool with_room_id, bool bundle_threads) {
   boost::json::object pdu = event.parsed();
   boost::json::object out;
   for (auto key : {"content", "type", "sender", "origin_server_ts", "state_key", "redacts"})
@@ -33,6 +33,14 @@ boost::json::object client_event(Rooms& rooms, const StoredEvent& event, const s
   }
   if (event.redacted_by) {
     if (auto r = rooms.event(*event.redacted_by)) unsigned_["redacted_because"] = client_event(rooms, *r, viewer, with_room_id);
+  } else if (viewer && bundle_threads) {
+    // Bundled aggregation for thread roots (client-server API "Threading").
+    if (auto summary = rooms.thread_summary(event.event_id, viewer->user_id))
+      if (auto latest = rooms.event(summary->latest_event_id))
+        unsigned_["m.relations"] = {{"m.thread",
+                                     {{"latest_event", client_event(rooms, *latest, viewer, with_room_id, false)},
+                                      {"count", summary->count},
+                                      {"current_user_participated", summary->participated}}}};
   }
   out["unsigned"] = std::move(unsigned_);
   return out;

@@ -16,9 +16,10 @@ struct Viewer {
 };
 
 // The client-server format of a stored event: no hashes, signatures, auth/prev events or depth;
-// `unsigned` carries age, transaction_id (sender's own device), prev_content, redacted_because.
+// `unsigned` carries age, transaction_id (sender's own device), prev_content, redacted_because and,
+// for thread roots, the bundled m.thread aggregation.
 boost::json::object client_event(Rooms& rooms, const StoredEvent& event, const std::optional<Viewer>& viewer,
-                                 bool with_room_id = true);
+                                 bool with_room_id = true, bool bundle_threads = true);
 // {type, state_key, content, sender} for invite_state.
 boost::json::object stripped_state_event(const StoredEvent& event);
 

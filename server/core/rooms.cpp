@@ -179,13 +179,23 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
     stored.txn_id = txn->txn_id;
   }
 
+  // m.relates_to stays readable in encrypted events, so relations work for them too.
+  std::optional<std::string> relates_to, rel_type;
+  if (auto* rel = ev["content"].as_object().if_contains("m.relates_to"); rel && rel->is_object()) {
+    auto* parent = rel->as_object().if_contains("event_id");
+    auto* kind = rel->as_object().if_contains("rel_type");
+    if (parent && parent->is_string() && kind && kind->is_string()) {
+      relates_to = std::string(parent->get_string());
+      rel_type = std::string(kind->get_string());
+    }
+  }
   auto st = db_.conn().prepare(
       "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender, origin_server_ts, depth, json, "
-      "membership, prev_state_event_id, history_visibility, txn_user, txn_device, txn_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "membership, prev_state_event_id, history_visibility, txn_user, txn_device, txn_id, relates_to, rel_type) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   st.bind_all(stored.stream, stored.event_id, stored.room_id, stored.type, stored.state_key, stored.sender,
               stored.origin_server_ts, depth, stored.json, stored.membership, stored.prev_state_event_id,
-              stored.history_visibility, stored.txn_user, stored.txn_device, stored.txn_id);
+              stored.history_visibility, stored.txn_user, stored.txn_device, stored.txn_id, relates_to, rel_type);
   st.run();
 
   if (state_key) {
@@ -332,6 +342,44 @@ std::vector<std::pair<std::int64_t, std::string>> Rooms::membership_history(cons
   return out;
 }
 
+std::vector<StoredEvent> Rooms::relations(const std::string& parent, const std::optional<std::string>& rel_type,
+                                         const std::optional<std::string>& event_type, std::int64_t from_exclusive,
+                                         std::int64_t to_inclusive, bool backwards, std::size_t limit) {
+  std::vector<StoredEvent> out;
+  auto st = db_.conn().prepare(select_events(
+      std::string("WHERE relates_to = ?1 AND (?2 IS NULL OR rel_type = ?2) AND (?3 IS NULL OR type = ?3) "
+                  "AND stream_ordering > ?4 AND stream_ordering <= ?5 ORDER BY stream_ordering ") +
+      (backwards ? "DESC" : "ASC") + " LIMIT ?6"));
+  st.bind_all(parent, rel_type, event_type, from_exclusive, to_inclusive, static_cast<std::int64_t>(limit));
+  while (st.step()) out.push_back(read_event(st));
+  return out;
+}
+
+std::vector<Rooms::ThreadRoot> Rooms::threads(const std::string& room_id, std::int64_t before, std::size_t limit,
+                                              const std::optional<std::string>& participant) {
+  std::vector<ThreadRoot> out;
+  auto st = db_.conn().prepare(
+      "SELECT c.relates_to, max(c.stream_ordering) AS latest FROM events c JOIN events r ON r.event_id = c.relates_to "
+      "WHERE c.room_id = ?1 AND c.rel_type = 'm.thread' AND r.room_id = ?1 "
+      "AND (?3 IS NULL OR r.sender = ?3 OR EXISTS (SELECT 1 FROM events p WHERE p.relates_to = c.relates_to "
+      "AND p.rel_type = 'm.thread' AND p.sender = ?3)) "
+      "GROUP BY c.relates_to HAVING latest < ?2 ORDER BY latest DESC LIMIT ?4");
+  st.bind_all(room_id, before, participant, static_cast<std::int64_t>(limit));
+  while (st.step()) out.push_back(ThreadRoot{st.text(0), st.int64(1)});
+  return out;
+}
+
+std::optional<Rooms::ThreadSummary> Rooms::thread_summary(const std::string& root_id, const std::string& user_id) {
+  auto st = db_.conn().prepare(
+      "SELECT count(*), (SELECT event_id FROM events WHERE relates_to = ?1 AND rel_type = 'm.thread' "
+      "ORDER BY stream_ordering DESC LIMIT 1), "
+      "EXISTS (SELECT 1 FROM events WHERE relates_to = ?1 AND rel_type = 'm.thread' AND sender = ?2) "
+      "FROM events WHERE relates_to = ?1 AND rel_type = 'm.thread'");
+  st.bind_all(root_id, user_id);
+  if (!st.step() || st.int64(0) == 0) return std::nullopt;
+  return ThreadSummary{st.int64(0), st.text(1), st.int64(2) != 0};
+}
+
 std::optional<std::string> Rooms::transaction_event(const Transaction& txn) {
   auto st = db_.conn().prepare("SELECT event_id FROM transactions WHERE user_id = ? AND device_id = ? AND txn_id = ?");
   st.bind_all(txn.user_id, txn.device_id, txn.txn_id);
@@ -349,7 +397,9 @@ void Rooms::apply_redaction(store::WriteUnit& unit, const RoomInfo& room, const 
     if (current_state_id(room.room_id, target->type, *target->state_key) == target_event_id)
       update_cached_state(unit, room.room_id, target->type, *target->state_key,
                           {target_event_id, redacted["content"].as_object()});
-  auto st = db_.conn().prepare("UPDATE events SET json = ?, redacted_by = ? WHERE event_id = ?");
+  // The redacted content no longer relates to anything.
+  auto st = db_.conn().prepare(
+      "UPDATE events SET json = ?, redacted_by = ?, relates_to = NULL, rel_type = NULL WHERE event_id = ?");
   st.bind_all(e2ee::canonical_json(redacted), redaction.event_id, target_event_id);
   st.run();
 }

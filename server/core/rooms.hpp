@@ -94,6 +94,24 @@ class Rooms {
   std::vector<std::pair<std::int64_t, std::string>> membership_history(const std::string& room_id,
                                                                         const std::string& user_id);
 
+  // Child events of `parent` (optionally of one rel_type / event type) with from < stream <= to.
+  std::vector<StoredEvent> relations(const std::string& parent, const std::optional<std::string>& rel_type,
+                                     const std::optional<std::string>& event_type, std::int64_t from_exclusive,
+                                     std::int64_t to_inclusive, bool backwards, std::size_t limit);
+  struct ThreadRoot {
+    std::string root_id;
+    std::int64_t latest_stream;
+  };
+  // Thread roots of a room ordered by latest reply, newest first, with replies before `before`.
+  std::vector<ThreadRoot> threads(const std::string& room_id, std::int64_t before, std::size_t limit,
+                                  const std::optional<std::string>& participant);
+  struct ThreadSummary {
+    std::int64_t count = 0;
+    std::string latest_event_id;
+    bool participated = false;
+  };
+  std::optional<ThreadSummary> thread_summary(const std::string& root_id, const std::string& user_id);
+
   // Idempotent sends: the event id stored for (user, device, txn id), if any.
   std::optional<std::string> transaction_event(const Transaction& txn);
 

@@ -142,3 +142,14 @@ test("the legacy r0 prefix answers like v3", async () => {
   const s = await api(server, "GET", "/_matrix/client/r0/sync", { token: alice.accessToken });
   assert.ok(s.body.rooms.join[room.body.room_id]);
 });
+
+test("a per-room display name is set through PUT state m.room.member", async () => {
+  const alice = await register(server);
+  const { body: { room_id: roomId } } = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: {} });
+  const path = `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(alice.userId)}`;
+  assert.equal((await api(server, "PUT", path, { token: alice.accessToken, body: { membership: "join", displayname: "Frau Berger" } })).status, 200);
+  assert.equal((await api(server, "GET", path, { token: alice.accessToken })).body.displayname, "Frau Berger");
+  const ghost = `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc("@ghost:localhost")}`;
+  assert.equal((await api(server, "PUT", ghost, { token: alice.accessToken, body: { membership: "invite" } })).status, 404);
+  assert.equal((await api(server, "PUT", ghost, { token: alice.accessToken, body: { membership: "join" } })).status, 403);
+});

@@ -28,8 +28,13 @@ awaitable<Response> put_state(Homeserver& hs, Request& r) {
   std::string state_key = r.params.count("stateKey") ? r.param("stateKey") : "";
   const auto& content = r.json_object();
   if (type == "m.room.create") throw http::forbidden("The create event cannot be replaced.");
-  if (type == "m.room.member")
-    throw http::forbidden("Use the membership endpoints (join, invite, leave, kick, ban) to change membership.");
+  if (type == "m.room.member") {
+    // Allowed (clients set per-room display names this way); the auth rules decide, but only
+    // existing local users can be invited.
+    auto m = opt_string(content, "membership");
+    if (!m) throw http::missing_param("missing 'membership'");
+    if (*m == "invite" && !hs.accounts.user_exists(state_key)) throw http::not_found("Unknown user " + state_key);
+  }
   if (type == "m.room.encryption") {
     if (auto old = hs.rooms.state_content(room.room_id, type, state_key); old && *old != content)
       throw http::forbidden("The encryption of a room cannot be changed once enabled.");
