@@ -101,6 +101,17 @@ void require_joined(Homeserver& hs, const std::string& room_id, const std::strin
 }  // namespace lotse::api
 
 namespace lotse::api {
+void remove_device(Homeserver& hs, store::WriteUnit& unit, const std::string& user_id, const std::string& device_id) {
+  hs.accounts.delete_device(unit, user_id, device_id);
+  hs.keys.delete_device(unit, user_id, device_id);
+}
+
+void remove_all_devices(Homeserver& hs, store::WriteUnit& unit, const std::string& user_id,
+                        const std::optional<std::string>& keep) {
+  for (const auto& d : hs.accounts.devices(user_id))
+    if (!keep || d.device_id != *keep) remove_device(hs, unit, user_id, d.device_id);
+}
+
 core::StoredEvent append_membership(Homeserver& hs, store::WriteUnit& unit, const core::RoomInfo& room,
                                     const std::string& sender, const std::string& target,
                                     const std::string& membership, const std::optional<std::string>& reason) {

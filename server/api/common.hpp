@@ -48,6 +48,11 @@ inline Response empty_ok() { return Response::json(boost::json::object{}); }
 }  // namespace lotse::api
 
 namespace lotse::api {
+// Removes a device with its access tokens, keys and pending to-device messages.
+void remove_device(Homeserver& hs, store::WriteUnit& unit, const std::string& user_id, const std::string& device_id);
+// Removes all devices of the user except `keep`.
+void remove_all_devices(Homeserver& hs, store::WriteUnit& unit, const std::string& user_id,
+                        const std::optional<std::string>& keep);
 // Appends an m.room.member event; joins carry the user's current display name and avatar.
 core::StoredEvent append_membership(Homeserver& hs, store::WriteUnit& unit, const core::RoomInfo& room,
                                     const std::string& sender, const std::string& target,

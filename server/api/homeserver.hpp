@@ -12,6 +12,9 @@
 #include "server/core/account_data.hpp"
 #include "server/core/accounts.hpp"
 #include "server/core/filters.hpp"
+#include "server/core/key_backup.hpp"
+#include "server/core/keys.hpp"
+#include "server/core/to_device.hpp"
 #include "server/core/notifier.hpp"
 #include "server/core/passwords.hpp"
 #include "server/core/receipts.hpp"
@@ -39,6 +42,9 @@ struct Homeserver {
   core::Receipts receipts;
   core::Typing typing;
   core::Filters filters;
+  core::Keys keys;
+  core::ToDevice to_device;
+  core::KeyBackup key_backup;
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;

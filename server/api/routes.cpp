@@ -18,6 +18,9 @@ void register_profile_routes(http::Router&, Homeserver&);
 void register_filter_routes(http::Router&, Homeserver&);
 void register_push_rule_routes(http::Router&, Homeserver&);
 void register_relation_routes(http::Router&, Homeserver&);
+void register_key_routes(http::Router&, Homeserver&);
+void register_to_device_routes(http::Router&, Homeserver&);
+void register_key_backup_routes(http::Router&, Homeserver&);
 
 Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key)
     : io(io),
@@ -31,7 +34,10 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       receipts(db, rooms, notifier),
       typing(io.get_executor(), rooms, notifier),
       filters(db),
-      sync(db, rooms, account_data, receipts, typing),
+      keys(db, notifier, rooms),
+      to_device(db, notifier),
+      key_backup(db),
+      sync(db, rooms, account_data, receipts, typing, keys, to_device),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
       message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst) {}
@@ -52,6 +58,9 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_filter_routes(router, hs);
   register_push_rule_routes(router, hs);
   register_relation_routes(router, hs);
+  register_key_routes(router, hs);
+  register_to_device_routes(router, hs);
+  register_key_backup_routes(router, hs);
 }
 
 }  // namespace lotse::api

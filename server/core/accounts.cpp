@@ -83,12 +83,6 @@ void Accounts::delete_device(store::WriteUnit&, const std::string& user_id, cons
   }
 }
 
-void Accounts::delete_all_devices(store::WriteUnit& unit, const std::string& user_id,
-                                  const std::optional<std::string>& keep_device) {
-  for (const auto& d : devices(user_id))
-    if (!keep_device || d.device_id != *keep_device) delete_device(unit, user_id, d.device_id);
-}
-
 std::vector<DeviceInfo> Accounts::devices(const std::string& user_id) {
   std::vector<DeviceInfo> out;
   auto st = db_.conn().prepare(
@@ -120,8 +114,7 @@ void Accounts::set_password_hash(store::WriteUnit&, const std::string& user_id, 
   st.run();
 }
 
-void Accounts::deactivate(store::WriteUnit& unit, const std::string& user_id) {
-  delete_all_devices(unit, user_id, std::nullopt);
+void Accounts::deactivate(store::WriteUnit&, const std::string& user_id) {
   auto st = db_.conn().prepare(
       "UPDATE users SET deactivated = 1, password_hash = NULL, displayname = NULL, avatar_url = NULL WHERE user_id = ?");
   st.bind_all(user_id);

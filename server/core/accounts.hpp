@@ -46,13 +46,12 @@ class Accounts {
 
   void delete_token(store::WriteUnit&, const std::string& token);
   void delete_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id);
-  // Deletes all devices (and their tokens) except `keep_device` if given.
-  void delete_all_devices(store::WriteUnit&, const std::string& user_id, const std::optional<std::string>& keep_device);
   std::vector<DeviceInfo> devices(const std::string& user_id);
   std::optional<DeviceInfo> device(const std::string& user_id, const std::string& device_id);
   bool set_device_name(store::WriteUnit&, const std::string& user_id, const std::string& device_id,
                        const std::string& name);
   void set_password_hash(store::WriteUnit&, const std::string& user_id, const std::string& hash);
+  // Clears the password and profile; the caller removes the devices first.
   void deactivate(store::WriteUnit&, const std::string& user_id);
   void set_profile_field(store::WriteUnit&, const std::string& user_id, const std::string& field,
                          const std::optional<std::string>& value);

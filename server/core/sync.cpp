@@ -149,6 +149,38 @@ Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& 
   return section;
 }
 
+std::pair<std::set<std::string>, std::set<std::string>> Sync::device_list_delta(const std::string& user,
+                                                                                std::int64_t since) {
+  auto sharing = keys_.users_sharing_rooms(user);
+  std::set<std::string> changed = keys_.changed_since(since, sharing), left;
+  // Membership changes since the token in rooms the user is or was in: newly shared users count as
+  // changed (their devices are new to the client), users no longer sharing any room as left.
+  std::set<std::string> rooms_i_changed_in;
+  {
+    // Scans only the events after the token (the primary key range), filtered to the user's rooms.
+    auto st = db_.conn().prepare(
+        "SELECT room_id, state_key, membership FROM events WHERE stream_ordering > ? AND type = 'm.room.member' "
+        "AND room_id IN (SELECT room_id FROM memberships WHERE user_id = ?)");
+    st.bind_all(since, user);
+    while (st.step()) {
+      auto who = st.text(1), m = st.text(2);
+      if (who == user) rooms_i_changed_in.insert(st.text(0));
+      else if (m == "join" && sharing.count(who)) changed.insert(who);
+      else if ((m == "leave" || m == "ban") && !sharing.count(who)) left.insert(who);
+    }
+  }
+  for (const auto& room_id : rooms_i_changed_in) {
+    bool joined = rooms_.membership(room_id, user) == "join";
+    for (const auto& [who, m] : rooms_.members(room_id)) {
+      if (who == user) continue;
+      if (joined && (m == "join" || m == "invite")) changed.insert(who);
+      if (!joined && !sharing.count(who)) left.insert(who);
+    }
+  }
+  for (const auto& u : left) changed.erase(u);
+  return {std::move(changed), std::move(left)};
+}
+
 SyncResult Sync::compute(const SyncRequest& req) {
   const auto& user = req.viewer.user_id;
   std::int64_t now = db_.current_stream_id();
@@ -179,16 +211,36 @@ SyncResult Sync::compute(const SyncRequest& req) {
     if (e.room_id.empty() && req.filter.account_data.matches(e.type, ""))
       global_ad.push_back(boost::json::object{{"type", e.type}, {"content", boost::json::parse(e.content_json)}});
 
-  result.empty = join.empty() && invite.empty() && leave.empty() && global_ad.empty();
+  // To-device messages after the last one this device has seen, oldest first.
+  std::int64_t to_device_pos = req.since ? req.since->to_device : 0;
+  boost::json::array to_device;
+  for (const auto& m : to_device_.pending(user, req.viewer.device_id, to_device_pos, 100)) {
+    to_device.push_back(boost::json::parse(m.json));
+    to_device_pos = m.stream;
+  }
+  boost::json::array changed, left;
+  if (req.since) {
+    auto [c, l] = device_list_delta(user, since);
+    for (const auto& u : c) changed.push_back(boost::json::value(u));
+    for (const auto& u : l) left.push_back(boost::json::value(u));
+  }
+  boost::json::object otk_counts;
+  for (const auto& [alg, n] : keys_.one_time_key_counts(user, req.viewer.device_id)) otk_counts[alg] = n;
+  boost::json::array fallback_types;
+  for (const auto& t : keys_.unused_fallback_key_types(user, req.viewer.device_id))
+    fallback_types.push_back(boost::json::value(t));
+
+  result.empty = join.empty() && invite.empty() && leave.empty() && global_ad.empty() && to_device.empty() &&
+                 changed.empty() && left.empty();
   auto& b = result.body;
-  b["next_batch"] = SyncToken{now, typing_.serial()}.encode();
+  b["next_batch"] = SyncToken{now, typing_.serial(), to_device_pos}.encode();
   b["rooms"] = {{"join", std::move(join)}, {"invite", std::move(invite)}, {"leave", std::move(leave)}};
   b["account_data"] = {{"events", std::move(global_ad)}};
   b["presence"] = {{"events", boost::json::array{}}};
-  b["to_device"] = {{"events", boost::json::array{}}};
-  b["device_lists"] = {{"changed", boost::json::array{}}, {"left", boost::json::array{}}};
-  b["device_one_time_keys_count"] = {{"signed_curve25519", 0}};
-  b["device_unused_fallback_key_types"] = boost::json::array{};
+  b["to_device"] = {{"events", std::move(to_device)}};
+  b["device_lists"] = {{"changed", std::move(changed)}, {"left", std::move(left)}};
+  b["device_one_time_keys_count"] = std::move(otk_counts);
+  b["device_unused_fallback_key_types"] = std::move(fallback_types);
   return result;
 }
 

@@ -3,10 +3,13 @@
 #include <boost/json.hpp>
 
 #include <optional>
+#include <set>
 
 #include "server/core/account_data.hpp"
 #include "server/core/client_events.hpp"
 #include "server/core/filters.hpp"
+#include "server/core/keys.hpp"
+#include "server/core/to_device.hpp"
 #include "server/core/receipts.hpp"
 #include "server/core/sync_token.hpp"
 #include "server/core/typing.hpp"
@@ -27,10 +30,16 @@ struct SyncResult {
 
 class Sync {
  public:
-  Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing)
-      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing) {}
+  Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing, Keys& keys,
+       ToDevice& to_device)
+      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing), keys_(keys),
+        to_device_(to_device) {}
 
   SyncResult compute(const SyncRequest& request);
+  // Users whose devices changed, or who came to share a room with the user, since `since` (changed),
+  // and users who no longer share any room (left); for device_lists and /keys/changes.
+  std::pair<std::set<std::string>, std::set<std::string>> device_list_delta(const std::string& user_id,
+                                                                            std::int64_t since);
 
  private:
   struct RoomSection {
@@ -47,6 +56,8 @@ class Sync {
   AccountData& account_data_;
   Receipts& receipts_;
   Typing& typing_;
+  Keys& keys_;
+  ToDevice& to_device_;
 };
 
 }  // namespace lotse::core

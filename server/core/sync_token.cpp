@@ -5,19 +5,32 @@
 
 namespace lotse::core {
 
-std::string SyncToken::encode() const { return "s" + std::to_string(stream) + "_" + std::to_string(typing); }
+std::string SyncToken::encode() const {
+  return "s" + std::to_string(stream) + "_" + std::to_string(typing) + "_" + std::to_string(to_device);
+}
+
+namespace {
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  if (text.empty()) return false;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+  return r.ec == std::errc() && r.ptr == text.data() + text.size();
+}
+}  // namespace
 
 std::optional<SyncToken> SyncToken::parse(std::string_view text) {
   if (text.size() < 4 || text[0] != 's') return std::nullopt;
-  auto sep = text.find('_');
-  if (sep == std::string_view::npos) return std::nullopt;
+  text.remove_prefix(1);
   SyncToken t;
-  auto s = text.substr(1, sep - 1);
-  auto ty = text.substr(sep + 1);
-  auto r1 = std::from_chars(s.data(), s.data() + s.size(), t.stream);
-  if (r1.ec != std::errc() || r1.ptr != s.data() + s.size() || s.empty() || t.stream < 0) return std::nullopt;
-  auto r2 = std::from_chars(ty.data(), ty.data() + ty.size(), t.typing);
-  if (r2.ec != std::errc() || r2.ptr != ty.data() + ty.size() || ty.empty()) return std::nullopt;
+  auto first = text.find('_');
+  if (first == std::string_view::npos || !parse_number(text.substr(0, first), t.stream) || t.stream < 0)
+    return std::nullopt;
+  text.remove_prefix(first + 1);
+  auto second = text.find('_');
+  if (!parse_number(text.substr(0, second), t.typing)) return std::nullopt;
+  if (second != std::string_view::npos &&
+      (!parse_number(text.substr(second + 1), t.to_device) || t.to_device < 0))
+    return std::nullopt;
   return t;
 }
 

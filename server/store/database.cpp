@@ -98,6 +98,12 @@ void Database::flush() {
   for (auto& w : waiters) w.timer->cancel();
 }
 
+void Database::commit_soon() {
+  if (!conn_.in_transaction() || flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(executor_, [this] { flush(); });
+}
+
 boost::asio::awaitable<void> Database::commit() {
   if (!conn_.in_transaction()) co_return;
   Waiter w{std::make_shared<boost::asio::steady_timer>(executor_, boost::asio::steady_timer::time_point::max())};

@@ -49,6 +49,8 @@ class Database {
 
   // Commits every released write unit; returns once they are durable. A failed commit ends the process.
   boost::asio::awaitable<void> commit();
+  // Schedules a group commit without waiting for it (for writes nobody awaits).
+  void commit_soon();
   // Synchronous commit for start-up and tools (no batching).
   void commit_now();
   bool healthy();

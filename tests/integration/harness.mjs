@@ -157,3 +157,44 @@ export async function waitFor(fn, what = "condition", timeoutMs = 10000) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+// A started client with matrix-js-sdk's Rust crypto (keys in memory, as a fresh device).
+export async function startCryptoClient(server, session, opts = {}) {
+  const matrix = await sdk();
+  const client = matrix.createClient({
+    baseUrl: server.baseUrl,
+    userId: session.userId,
+    accessToken: session.accessToken,
+    deviceId: session.deviceId,
+    logger: quietLogger(),
+  });
+  await client.initRustCrypto({ useIndexedDB: false });
+  const ready = new Promise((resolve, reject) => {
+    client.on(matrix.ClientEvent.Sync, (state, _prev, data) => {
+      if (state === "PREPARED") resolve();
+      if (state === "ERROR") reject(data?.error ?? new Error("sync error"));
+    });
+  });
+  await client.startClient({ initialSyncLimit: 20, ...opts });
+  await ready;
+  return client;
+}
+
+// Logs in a new device of an existing user with the password flow.
+export async function loginDevice(server, user, password, deviceName = "test device") {
+  const res = await api(server, "POST", "/_matrix/client/v3/login", {
+    body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password, initial_device_display_name: deviceName },
+  });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { userId: res.body.user_id, accessToken: res.body.access_token, deviceId: res.body.device_id, password };
+}
+
+// The decrypted body of an event in a room once the client has it, waiting for decryption.
+export async function decryptedBody(client, roomId, eventId, what = "decrypted event") {
+  return waitFor(async () => {
+    const ev = client.getRoom(roomId)?.findEventById(eventId);
+    if (!ev) return null;
+    await client.decryptEventIfNeeded(ev);
+    return ev.isDecryptionFailure() ? null : ev.getClearContent()?.body ?? null;
+  }, what, 20000);
+}

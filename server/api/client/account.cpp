@@ -18,7 +18,7 @@ awaitable<Response> post_password(Homeserver& hs, Request& r) {
   {
     store::WriteUnit unit(hs.db);
     hs.accounts.set_password_hash(unit, auth.user_id, hash);
-    if (logout_devices) hs.accounts.delete_all_devices(unit, auth.user_id, auth.device_id);
+    if (logout_devices) remove_all_devices(hs, unit, auth.user_id, auth.device_id);
     unit.release();
   }
   co_await hs.db.commit();
@@ -35,6 +35,7 @@ awaitable<Response> post_deactivate(Homeserver& hs, Request& r) {
       if (auto info = hs.rooms.room(room.room_id))
         append_membership(hs, unit, *info, auth.user_id, auth.user_id, "leave", std::nullopt);
     }
+    remove_all_devices(hs, unit, auth.user_id, std::nullopt);
     hs.accounts.deactivate(unit, auth.user_id);
     unit.release();
   }

@@ -108,7 +108,7 @@ awaitable<Response> post_logout(Homeserver& hs, Request& r) {
   const auto& auth = require_auth(hs, r);
   {
     store::WriteUnit unit(hs.db);
-    hs.accounts.delete_device(unit, auth.user_id, auth.device_id);
+    remove_device(hs, unit, auth.user_id, auth.device_id);
     unit.release();
   }
   co_await hs.db.commit();
@@ -119,7 +119,7 @@ awaitable<Response> post_logout_all(Homeserver& hs, Request& r) {
   const auto& auth = require_auth(hs, r);
   {
     store::WriteUnit unit(hs.db);
-    hs.accounts.delete_all_devices(unit, auth.user_id, std::nullopt);
+    remove_all_devices(hs, unit, auth.user_id, std::nullopt);
     unit.release();
   }
   co_await hs.db.commit();

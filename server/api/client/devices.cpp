@@ -18,7 +18,7 @@ awaitable<Response> delete_devices(Homeserver& hs, Request& r, const std::vector
   co_await require_password_uia(hs, r, auth.user_id);
   {
     store::WriteUnit unit(hs.db);
-    for (const auto& id : ids) hs.accounts.delete_device(unit, auth.user_id, id);
+    for (const auto& id : ids) remove_device(hs, unit, auth.user_id, id);
     unit.release();
   }
   co_await hs.db.commit();

@@ -36,8 +36,10 @@ awaitable<Response> put_state(Homeserver& hs, Request& r) {
     if (*m == "invite" && !hs.accounts.user_exists(state_key)) throw http::not_found("Unknown user " + state_key);
   }
   if (type == "m.room.encryption") {
-    if (auto old = hs.rooms.state_content(room.room_id, type, state_key); old && *old != content)
-      throw http::forbidden("The encryption of a room cannot be changed once enabled.");
+    // Once encrypted, always encrypted with the same algorithm (rotation settings may change).
+    auto old = hs.rooms.state_content(room.room_id, type, state_key);
+    if (old && (!content.contains("algorithm") || !old->contains("algorithm") || content.at("algorithm") != old->at("algorithm")))
+      throw http::forbidden("The encryption algorithm of a room cannot be changed once enabled.");
   }
   check_rate(hs, hs.message_limiter, auth.user_id);
   std::string event_id;

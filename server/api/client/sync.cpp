@@ -43,6 +43,14 @@ awaitable<Response> get_sync(Homeserver& hs, Request& r) {
       throw http::invalid_param("timeout must be an integer");
     }
   }
+  // The client has seen every to-device message up to its token: delete them (made durable with the
+  // next commit; if lost, a retry with the same token deletes them again).
+  if (req.since && req.since->to_device > 0) {
+    store::WriteUnit unit(hs.db);
+    hs.to_device.acknowledge(unit, auth.user_id, auth.device_id, req.since->to_device);
+    unit.release();
+    hs.db.commit_soon();
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto result = hs.sync.compute(req);
   // Only an incremental sync waits; the computation and the wait registration happen without a
