@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
+import { generateKeyPairSync, sign } from "node:crypto";
 
 // Keep-alive connections, as clients use them; no limit so 1,000 long-polls really are concurrent.
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -63,6 +64,56 @@ async function user(srv) {
   const username = `bench${++userN}`;
   const res = await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });
   return JSON.parse(res.text).access_token;
+}
+
+const canonical = (v) => Array.isArray(v) ? `[${v.map(canonical).join(",")}]`
+  : v && typeof v === "object" ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`
+  : JSON.stringify(v);
+const b64 = (buf) => buf.toString("base64").replace(/=+$/, "");
+function signed(obj, userId, keyId, privateKey) {
+  return { ...obj, signatures: { [userId]: { [keyId]: b64(sign(null, Buffer.from(canonical(obj)), privateKey)) } } };
+}
+
+async function keysBench(srv) {
+  const username = `keys${++userN}`;
+  await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });
+  const userId = `@${username}:localhost`;
+  const OTKS = 200;
+  for (let d = 0; d < 10; d++) {
+    const login = JSON.parse((await request(srv.base + "/_matrix/client/v3/login", { method: "POST",
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: "pw" }) })).text);
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const pub = b64(publicKey.export({ format: "der", type: "spki" }).subarray(12));
+    const dev = login.device_id, keyId = `ed25519:${dev}`;
+    const device_keys = signed({ user_id: userId, device_id: dev, algorithms: ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+      keys: { [keyId]: pub, [`curve25519:${dev}`]: b64(Buffer.alloc(32, d)) } }, userId, keyId, privateKey);
+    const one_time_keys = {};
+    for (let i = 0; i < OTKS; i++) one_time_keys[`signed_curve25519:K${i}`] = signed({ key: b64(Buffer.alloc(32, i % 250)) }, userId, keyId, privateKey);
+    await call(srv, "POST", "/_matrix/client/v3/keys/upload", login.access_token, { device_keys, one_time_keys });
+  }
+  const asker = await user(srv);
+  const lat = [];
+  for (let i = 0; i < 300; i++) {
+    const s = performance.now();
+    const res = await call(srv, "POST", "/_matrix/client/v3/keys/query", asker, { device_keys: { [userId]: [] } });
+    lat.push(performance.now() - s);
+    if (Object.keys(res.device_keys[userId]).length !== 10) throw new Error("expected 10 devices");
+  }
+  lat.sort((a, b) => a - b);
+  const devices = Object.keys((await call(srv, "POST", "/_matrix/client/v3/keys/query", asker, { device_keys: { [userId]: [] } })).device_keys[userId]);
+  // 20 concurrent claimers, one key of one device per request, until every key is gone.
+  let next = 0, claimed = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (next < devices.length * OTKS) {
+      const dev = devices[next++ % devices.length];
+      const res = await call(srv, "POST", "/_matrix/client/v3/keys/claim", asker, { one_time_keys: { [userId]: { [dev]: "signed_curve25519" } } });
+      if (res.one_time_keys[userId]?.[dev]) claimed++;
+    }
+  }));
+  const secs = (performance.now() - start) / 1000;
+  return { keys_query_10_devices_p50_ms: +pct(lat, 0.5).toFixed(2), keys_query_10_devices_p99_ms: +pct(lat, 0.99).toFixed(2),
+           key_claims_per_s: Math.round(claimed / secs) };
 }
 
 async function main() {
@@ -136,6 +187,10 @@ async function main() {
     syncTimes.sort((a, b) => a - b);
     out.initial_sync_100x50_ms = +syncTimes[2].toFixed(1);
     out.initial_sync_bytes = bytes;
+
+    // 5. E2EE: keys/query latency for a user with 10 devices, one-time key claims per second.
+    const e2ee = await keysBench(srv);
+    Object.assign(out, e2ee);
 
     // 4. RSS with 1,000 concurrent long-polls.
     out.rss_after_load_mb = +rssMb(srv.proc.pid).toFixed(1);
