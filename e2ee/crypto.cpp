@@ -60,6 +60,23 @@ std::string sha256(std::string_view bytes) {
   return out;
 }
 
+static_assert(sizeof(crypto_hash_sha256_state) <= 128, "Sha256 state buffer too small");
+
+Sha256::Sha256() { crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_)); }
+
+void Sha256::update(std::string_view bytes) {
+  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string Sha256::hex_digest() {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), digest);
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
   randombytes_buf(out.data(), n);

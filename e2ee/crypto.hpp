@@ -15,6 +15,17 @@ std::string base64url_encode(std::string_view bytes);      // URL-safe alphabet,
 std::optional<std::string> base64_decode(std::string_view text);  // accepts both, padded or not
 std::string sha256(std::string_view bytes);                // raw 32 bytes
 std::string random_bytes(std::size_t n);
+
+// Incremental SHA-256 (streamed uploads).
+class Sha256 {
+ public:
+  Sha256();
+  void update(std::string_view bytes);
+  std::string hex_digest();  // lower-case hex; call once
+
+ private:
+  alignas(16) unsigned char state_[128];
+};
 std::string random_token(std::size_t bytes);               // URL-safe base64 of random bytes
 
 // An ed25519 signing key with its Matrix key id ("ed25519:<version>").

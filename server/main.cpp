@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
     lotse::api::Homeserver hs(io, cfg, std::move(key));
     lotse::http::Router router;
     lotse::api::register_routes(router, hs);
-    lotse::http::HttpServer server(io, router, {cfg.limits.max_request_body, 60});
+    lotse::http::ServerLimits limits;
+    limits.max_body_bytes = cfg.limits.max_request_body;
+    limits.max_upload_bytes = cfg.media.max_upload_size;
+    limits.upload_dir = hs.media.upload_dir();
+    lotse::http::HttpServer server(io, router, limits);
     auto port = server.listen(cfg.listen_address, cfg.listen_port);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -55,8 +55,8 @@ void client_route(http::Router& router, verb method, const std::string& path, ht
   router.client(method, path, guarded(std::move(handler)), legacy_r0);
 }
 
-void raw_route(http::Router& router, verb method, const std::string& path, http::Handler handler) {
-  router.add(method, path, guarded(std::move(handler)));
+void raw_route(http::Router& router, verb method, const std::string& path, http::Handler handler, bool streaming) {
+  router.add(method, path, guarded(std::move(handler)), streaming);
 }
 
 std::optional<std::string> opt_string(const boost::json::object& o, const char* key) {

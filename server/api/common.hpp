@@ -30,7 +30,8 @@ MatrixError to_matrix_error(const core::CoreError& e);
 // Registers a handler for the client API (v3 and, if legacy_r0, r0); domain errors become Matrix errors.
 void client_route(http::Router& router, verb method, const std::string& path, http::Handler handler,
                   bool legacy_r0 = true);
-void raw_route(http::Router& router, verb method, const std::string& path, http::Handler handler);
+void raw_route(http::Router& router, verb method, const std::string& path, http::Handler handler,
+               bool streaming = false);
 
 // Body field accessors: absent -> nullopt; wrong type -> M_BAD_JSON naming the field.
 std::optional<std::string> opt_string(const boost::json::object& o, const char* key);

@@ -14,6 +14,7 @@
 #include "server/core/filters.hpp"
 #include "server/core/key_backup.hpp"
 #include "server/core/keys.hpp"
+#include "server/core/media.hpp"
 #include "server/core/to_device.hpp"
 #include "server/core/notifier.hpp"
 #include "server/core/passwords.hpp"
@@ -45,10 +46,12 @@ struct Homeserver {
   core::Keys keys;
   core::ToDevice to_device;
   core::KeyBackup key_backup;
+  core::Media media;
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;
   http::RateLimiter message_limiter;
+  http::RateLimiter media_limiter;
   bool stopping = false;  // set on SIGTERM: long-polls return at once
 
   core::PasswordCost password_cost() const {

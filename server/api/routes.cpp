@@ -21,6 +21,7 @@ void register_relation_routes(http::Router&, Homeserver&);
 void register_key_routes(http::Router&, Homeserver&);
 void register_to_device_routes(http::Router&, Homeserver&);
 void register_key_backup_routes(http::Router&, Homeserver&);
+void register_media_routes(http::Router&, Homeserver&);
 
 Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key)
     : io(io),
@@ -37,10 +38,12 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       keys(db, notifier, rooms),
       to_device(db, notifier),
       key_backup(db),
+      media(db, config.data_dir + "/media"),
       sync(db, rooms, account_data, receipts, typing, keys, to_device),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
-      message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst) {}
+      message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst),
+      media_limiter(config.rate_limits.media.per_second, config.rate_limits.media.burst) {}
 
 void register_routes(http::Router& router, Homeserver& hs) {
   register_server_info_routes(router, hs);
@@ -61,6 +64,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_key_routes(router, hs);
   register_to_device_routes(router, hs);
   register_key_backup_routes(router, hs);
+  register_media_routes(router, hs);
 }
 
 }  // namespace lotse::api

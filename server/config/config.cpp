@@ -93,7 +93,7 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "security"});
+                        "rate_limits", "limits", "security", "media"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -110,17 +110,25 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   if (auto* t = sub_table(root, "rate_limits")) {
     std::string p = "rate_limits.";
-    check_keys(*t, p, {"enabled", "registration", "login", "messages"});
+    check_keys(*t, p, {"enabled", "registration", "login", "messages", "media"});
     c.rate_limits.enabled = get_bool(*t, p, "enabled", c.rate_limits.enabled);
     c.rate_limits.registration = get_rate(*t, p, "registration", c.rate_limits.registration);
     c.rate_limits.login = get_rate(*t, p, "login", c.rate_limits.login);
     c.rate_limits.messages = get_rate(*t, p, "messages", c.rate_limits.messages);
+    c.rate_limits.media = get_rate(*t, p, "media", c.rate_limits.media);
   }
   if (auto* t = sub_table(root, "limits")) {
     check_keys(*t, "limits.", {"max_request_body"});
     c.limits.max_request_body = static_cast<std::uint64_t>(
         get_int(*t, "limits.", "max_request_body", static_cast<std::int64_t>(c.limits.max_request_body), 65536,
                 std::int64_t{1} << 30));
+  }
+  if (auto* t = sub_table(root, "media")) {
+    check_keys(*t, "media.", {"max_upload_size", "user_quota"});
+    c.media.max_upload_size = static_cast<std::uint64_t>(
+        get_int(*t, "media.", "max_upload_size", static_cast<std::int64_t>(c.media.max_upload_size), 1, std::int64_t{1} << 40));
+    c.media.user_quota = static_cast<std::uint64_t>(
+        get_int(*t, "media.", "user_quota", static_cast<std::int64_t>(c.media.user_quota), 0, std::int64_t{1} << 50));
   }
   if (auto* t = sub_table(root, "security")) {
     check_keys(*t, "security.", {"password_hash"});

@@ -31,7 +31,13 @@ struct Config {
     RateLimit registration{0.2, 5};    // per client IP
     RateLimit login{0.5, 10};          // per client IP
     RateLimit messages{20, 100};       // per user
+    RateLimit media{2, 20};            // uploads per user
   } rate_limits;
+
+  struct {
+    std::uint64_t max_upload_size = 100ull << 20;  // bytes per file
+    std::uint64_t user_quota = 1ull << 30;         // bytes stored per user
+  } media;
 
   struct {
     std::uint64_t max_request_body = 1 << 20;

@@ -18,6 +18,14 @@ struct Auth {
   std::string device_id;
 };
 
+// A request body that was streamed to a temporary file (media uploads). The server deletes the file
+// after the handler unless the handler moved it away.
+struct UploadedFile {
+  std::string path;
+  std::uint64_t size = 0;
+  std::string sha256_hex;
+};
+
 struct Request {
   boost::beast::http::verb method{};
   std::string path;                                      // raw (percent-encoded) path
@@ -29,6 +37,7 @@ struct Request {
   std::string remote_ip;
   std::string request_id;
   std::optional<Auth> auth;
+  std::optional<UploadedFile> upload;
 
   const std::string& param(const std::string& name) const { return params.at(name); }
   std::optional<std::string> query_param(const std::string& name) const;
@@ -43,9 +52,17 @@ struct Request {
   std::optional<boost::json::value> parsed_;
 };
 
+// A response body served from a file region (media downloads, Range requests).
+struct FileRegion {
+  std::string path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::string body;
+  std::optional<FileRegion> file;  // when set, the body is this file region instead of `body`
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
 

@@ -16,8 +16,8 @@ std::vector<std::string> split_path(std::string_view path) {
 }
 }  // namespace
 
-void Router::add(boost::beast::http::verb method, const std::string& pattern, Handler handler) {
-  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler)});
+void Router::add(boost::beast::http::verb method, const std::string& pattern, Handler handler, bool streaming) {
+  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), streaming});
 }
 
 void Router::client(boost::beast::http::verb method, const std::string& path, Handler handler, bool legacy_r0) {
@@ -25,7 +25,7 @@ void Router::client(boost::beast::http::verb method, const std::string& path, Ha
   if (legacy_r0) add(method, "/_matrix/client/r0" + path, std::move(handler));
 }
 
-Router::Match Router::find(Request& request, const Handler** handler) const {
+Router::Match Router::find(Request& request, const Handler** handler, bool* streaming) const {
   auto segments = split_path(request.path);
   bool path_known = false;
   for (const auto& r : routes_) {
@@ -48,6 +48,7 @@ Router::Match Router::find(Request& request, const Handler** handler) const {
     }
     request.route = r.pattern;
     *handler = &r.handler;
+    if (streaming) *streaming = r.streaming;
     return Match::found;
   }
   return path_known ? Match::wrong_method : Match::none;

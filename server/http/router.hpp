@@ -15,13 +15,14 @@ using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 class Router {
  public:
   // `pattern` is a path with {name} segments, e.g. "/_matrix/client/v3/rooms/{roomId}/state".
-  void add(boost::beast::http::verb method, const std::string& pattern, Handler handler);
+  // A `streaming` route gets its body written to a temporary file (Request::upload) instead of memory.
+  void add(boost::beast::http::verb method, const std::string& pattern, Handler handler, bool streaming = false);
   // Registers a client-server API path under /_matrix/client/v3 and, if `legacy_r0`, /r0 too.
   void client(boost::beast::http::verb method, const std::string& path, Handler handler, bool legacy_r0 = true);
 
   enum class Match { found, wrong_method, none };
   // On `found`, fills request.params and request.route and returns the handler.
-  Match find(Request& request, const Handler** handler) const;
+  Match find(Request& request, const Handler** handler, bool* streaming = nullptr) const;
 
  private:
   struct Route {
@@ -29,6 +30,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    bool streaming;
   };
   std::vector<Route> routes_;
 };

@@ -9,8 +9,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <chrono>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstring>
+
+#include "e2ee/crypto.hpp"
 #include "server/http/log.hpp"
 
 namespace lotse::http {
@@ -54,7 +59,8 @@ asio::awaitable<void> HttpServer::accept_loop() {
 
 namespace {
 
-void add_common_headers(bhttp::response<bhttp::string_body>& res, const Response& r) {
+template <typename Body>
+void add_common_headers(bhttp::response<Body>& res, const Response& r) {
   res.set(bhttp::field::content_type, r.content_type);
   res.set(bhttp::field::access_control_allow_origin, "*");
   res.set(bhttp::field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
@@ -63,7 +69,7 @@ void add_common_headers(bhttp::response<bhttp::string_body>& res, const Response
   for (const auto& [k, v] : r.headers) res.set(k, v);
 }
 
-Request to_request(const bhttp::request<bhttp::string_body>& req, std::string remote_ip) {
+Request to_request(const bhttp::request_header<>& req, std::string remote_ip) {
   Request r;
   r.method = req.method();
   std::string_view target = req.target();
@@ -87,12 +93,73 @@ Request to_request(const bhttp::request<bhttp::string_body>& req, std::string re
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     r.headers[name] = std::string(f.value());
   }
-  r.body = req.body();
   r.remote_ip = std::move(remote_ip);
   return r;
 }
 
+// Closes and removes a temporary upload file unless the handler kept it.
+struct TempFile {
+  std::string path;
+  int fd = -1;
+  ~TempFile() {
+    if (fd >= 0) ::close(fd);
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
 }  // namespace
+
+asio::awaitable<bool> HttpServer::write_simple(beast::tcp_stream& stream, unsigned version, const Response& r,
+                                               bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  add_common_headers(res, r);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  auto [ec, n] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
+asio::awaitable<bool> HttpServer::write_file(beast::tcp_stream& stream, unsigned version, const Response& r,
+                                             bool keep_alive) {
+  int fd = ::open(r.file->path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    co_return co_await write_simple(stream, version,
+                                    Response::error(MatrixError(404, "M_NOT_FOUND", "The file is gone.")), keep_alive);
+  }
+  TempFile closer{"", fd};
+  bhttp::response<bhttp::buffer_body> res{static_cast<bhttp::status>(r.status), version};
+  add_common_headers(res, r);
+  res.keep_alive(keep_alive);
+  res.content_length(r.file->length);
+  res.body().data = nullptr;
+  res.body().more = r.file->length > 0;
+  bhttp::response_serializer<bhttp::buffer_body> sr{res};
+  auto [hec, hn] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+  if (hec) co_return false;
+  std::vector<char> chunk(256 * 1024);
+  std::uint64_t offset = r.file->offset, left = r.file->length;
+  while (left > 0) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+    ssize_t got = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+    if (got <= 0) co_return false;  // the file shrank under us: drop the connection
+    offset += static_cast<std::uint64_t>(got);
+    left -= static_cast<std::uint64_t>(got);
+    res.body().data = chunk.data();
+    res.body().size = static_cast<std::size_t>(got);
+    res.body().more = left > 0;
+    stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
+    auto [ec, n] = co_await bhttp::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+    if (ec && ec != bhttp::error::need_buffer) co_return false;
+  }
+  if (!sr.is_done()) {
+    res.body().data = nullptr;
+    res.body().more = false;
+    auto [ec, n] = co_await bhttp::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return false;
+  }
+  co_return true;
+}
 
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
@@ -100,62 +167,119 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   boost::system::error_code ec;
   auto remote = stream.socket().remote_endpoint(ec);
   std::string remote_ip = ec ? "" : remote.address().to_string();
+  const Response too_large = Response::error(MatrixError(413, "M_TOO_LARGE", "The request is too large."));
 
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(limits_.max_body_bytes);
-    parser.header_limit(32 * 1024);
+    bhttp::request_parser<bhttp::empty_body> header_parser;
+    header_parser.header_limit(32 * 1024);
+    header_parser.body_limit(boost::none);
     stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-    auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (read_ec == bhttp::error::body_limit || read_ec == bhttp::error::buffer_overflow ||
-        read_ec == bhttp::error::header_limit) {
-      Response r = Response::error(MatrixError(413, "M_TOO_LARGE", "The request is too large."));
-      bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
-      add_common_headers(res, r);
-      res.body() = r.body;
-      res.keep_alive(false);
-      res.prepare_payload();
-      co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    auto [hdr_ec, hn] = co_await bhttp::async_read_header(stream, buffer, header_parser, asio::as_tuple(asio::use_awaitable));
+    if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
+      co_await write_simple(stream, 11, too_large, false);
       break;
     }
-    if (read_ec) break;  // closed, timed out or not HTTP: nothing to answer
-    auto& breq = parser.get();
-    stream.expires_never();
+    if (hdr_ec) break;  // closed, timed out or not HTTP: nothing to answer
+    const unsigned version = header_parser.get().version();
+    const bool client_keep_alive = header_parser.get().keep_alive();
 
     auto started = std::chrono::steady_clock::now();
-    Request request = to_request(breq, remote_ip);
+    Request request = to_request(header_parser.get(), remote_ip);
     request.request_id = std::to_string(++next_request_);
+    const Handler* handler = nullptr;
+    bool streaming = false;
+    auto match = request.method == bhttp::verb::options ? Router::Match::none
+                                                        : router_.find(request, &handler, &streaming);
+    auto content_length = header_parser.content_length();
+
+    // Read the body: into memory, or for streaming routes into a temporary file with its SHA-256.
+    TempFile upload_file;
+    bool body_ok = true, body_too_large = false;
+    if (streaming && match == Router::Match::found) {
+      if (content_length && *content_length > limits_.max_upload_bytes) {
+        body_too_large = true;
+      } else {
+        upload_file.path = limits_.upload_dir + "/upload-" + request.request_id + "-" + std::to_string(::getpid());
+        upload_file.fd = ::open(upload_file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (upload_file.fd < 0) {
+          log_line("error", "cannot create upload file", {{"path", upload_file.path}, {"error", std::strerror(errno)}});
+          upload_file.path.clear();
+          co_await write_simple(stream, version, Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload.")), false);
+          break;
+        }
+        bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
+        body_parser.body_limit(limits_.max_upload_bytes);
+        e2ee::Sha256 hash;
+        std::uint64_t size = 0;
+        std::vector<char> chunk(256 * 1024);
+        while (!body_parser.is_done()) {
+          body_parser.get().body().data = chunk.data();
+          body_parser.get().body().size = chunk.size();
+          stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
+          auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
+          if (rec == bhttp::error::body_limit) {
+            body_too_large = true;
+            break;
+          }
+          if (rec && rec != bhttp::error::need_buffer) {
+            body_ok = false;
+            break;
+          }
+          std::size_t got = chunk.size() - body_parser.get().body().size;
+          if (got == 0) continue;
+          if (::write(upload_file.fd, chunk.data(), got) != static_cast<ssize_t>(got)) {
+            body_ok = false;
+            log_line("error", "writing an upload failed", {{"error", std::strerror(errno)}});
+            break;
+          }
+          hash.update(std::string_view(chunk.data(), got));
+          size += got;
+        }
+        if (body_ok && !body_too_large) {
+          ::close(upload_file.fd);
+          upload_file.fd = -1;
+          request.upload = UploadedFile{upload_file.path, size, hash.hex_digest()};
+        }
+      }
+    } else {
+      bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
+      body_parser.body_limit(limits_.max_body_bytes);
+      auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
+      if (rec == bhttp::error::body_limit) body_too_large = true;
+      else if (rec) body_ok = false;
+      else request.body = std::move(body_parser.get().body());
+    }
+    if (body_too_large) {
+      // The rest of the body is never read: answer and close.
+      co_await write_simple(stream, version, too_large, false);
+      break;
+    }
+    if (!body_ok) break;
+    stream.expires_never();
+
     Response response;
     if (request.method == bhttp::verb::options) {
       response = Response::json(boost::json::object{});
       request.route = "OPTIONS";
+    } else if (match == Router::Match::none) {
+      response = Response::error(MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"));
+      request.route = "unknown";
+    } else if (match == Router::Match::wrong_method) {
+      response = Response::error(MatrixError(405, "M_UNRECOGNIZED", "Unrecognized request: method not allowed"));
+      request.route = "wrong-method";
     } else {
-      const Handler* handler = nullptr;
-      auto match = router_.find(request, &handler);
-      if (match == Router::Match::none) {
-        response = Response::error(MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"));
-        request.route = "unknown";
-      } else if (match == Router::Match::wrong_method) {
-        response = Response::error(MatrixError(405, "M_UNRECOGNIZED", "Unrecognized request: method not allowed"));
-        request.route = "wrong-method";
-      } else {
-        try {
-          response = co_await (*handler)(request);
-        } catch (const MatrixError& e) {
-          response = Response::error(e);
-        } catch (const std::exception& e) {
-          log_line("error", "request failed", {{"request_id", request.request_id}, {"route", request.route},
-                                               {"error", e.what()}});
-          response = Response::error(MatrixError(500, "M_UNKNOWN", "Internal server error"));
-        }
+      try {
+        response = co_await (*handler)(request);
+      } catch (const MatrixError& e) {
+        response = Response::error(e);
+      } catch (const std::exception& e) {
+        log_line("error", "request failed", {{"request_id", request.request_id}, {"route", request.route},
+                                             {"error", e.what()}});
+        response = Response::error(MatrixError(500, "M_UNKNOWN", "Internal server error"));
       }
     }
 
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), breq.version()};
-    add_common_headers(res, response);
-    res.body() = std::move(response.body);
-    res.keep_alive(breq.keep_alive() && !stopping_);
-    res.prepare_payload();
+    bool keep_alive = client_keep_alive && !stopping_;
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     log_line("info", "request", {{"request_id", request.request_id},
                                  {"method", std::string(bhttp::to_string(request.method))},
@@ -164,8 +288,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
                                  {"duration_us", micros.count()},
                                  {"user", request.auth ? request.auth->user_id : ""}});
     stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-    auto [write_ec, w] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-    if (write_ec || !res.keep_alive()) break;
+    bool written = response.file ? co_await write_file(stream, version, response, keep_alive)
+                                 : co_await write_simple(stream, version, response, keep_alive);
+    if (!written || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }

@@ -16,7 +16,8 @@ const login = (user, password, extra = {}) => api(server, "POST", "/_matrix/clie
 test("discovery: versions, well-known, login flows, capabilities", async () => {
   const v = await api(server, "GET", "/_matrix/client/versions");
   assert.ok(v.body.versions.includes("v1.1"));
-  assert.ok(!v.body.versions.includes("v1.11"), "no authenticated media yet");
+  assert.ok(v.body.versions.includes("v1.11"), "authenticated media");
+  assert.ok(!v.body.versions.includes("v1.13") && !v.body.versions.includes("v1.15"));
   assert.ok(!("org.matrix.simplified_msc3575" in v.body.unstable_features));
   const wk = await api(server, "GET", "/.well-known/matrix/client");
   assert.deepEqual(wk.body, { "m.homeserver": { base_url: "https://beratung.example" } });

@@ -8,13 +8,14 @@ void register_server_info_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::get, "/_matrix/client/versions", [](Request&) -> awaitable<Response> {
     boost::json::array versions;
     for (auto* v : {"r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2",
-                    "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10"})
+                    "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12"})
       versions.push_back(boost::json::value(v));
     co_return Response::json({{"versions", std::move(versions)},
                               {"unstable_features",
                                {{"io.element.e2ee_forced.public", true},
                                 {"io.element.e2ee_forced.private", true},
-                                {"io.element.e2ee_forced.trusted_private", true}}}});
+                                {"io.element.e2ee_forced.trusted_private", true},
+                                {"org.matrix.msc3916.stable", true}}}});
   });
   raw_route(router, verb::get, "/.well-known/matrix/client", [&hs](Request&) -> awaitable<Response> {
     if (hs.config.public_baseurl.empty()) throw http::not_found("No client discovery information is configured.");
