@@ -40,7 +40,7 @@ async function freePort() {
 async function start() {
   const dir = mkdtempSync(join(tmpdir(), "lotse-bench-"));
   const port = await freePort();
-  writeFileSync(join(dir, "lotse.toml"), `server_name = "localhost"\nlisten_port = ${port}\ndata_dir = "${dir}/data"\n[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n`);
+  writeFileSync(join(dir, "lotse.toml"), `server_name = "localhost"\nlisten_port = ${port}\ndata_dir = "${dir}/data"\n[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n[media]\nmax_upload_size = 209715200\n`);
   const proc = spawn(join(root, "build/server/lotse"), ["--config", join(dir, "lotse.toml")], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve) => proc.stdout.on("data", function onData(d) { if (d.toString().includes("lotse started")) { proc.stdout.off("data", onData); proc.stdout.resume(); resolve(); } }));
   return { proc, dir, base: `http://127.0.0.1:${port}` };
@@ -114,6 +114,34 @@ async function keysBench(srv) {
   const secs = (performance.now() - start) / 1000;
   return { keys_query_10_devices_p50_ms: +pct(lat, 0.5).toFixed(2), keys_query_10_devices_p99_ms: +pct(lat, 0.99).toFixed(2),
            key_claims_per_s: Math.round(claimed / secs) };
+}
+
+async function mediaBench(srv) {
+  const token = await user(srv);
+  const size = 100 * 1024 * 1024;
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4096) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const rssBefore = rssMb(srv.proc.pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMb(srv.proc.pid)); }, 20);
+  let start = performance.now();
+  const up = await request(srv.base + "/_matrix/media/v3/upload", { method: "POST", body: bytes,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream", "Content-Length": size } });
+  const upSecs = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  const uri = JSON.parse(up.text).content_uri;
+  start = performance.now();
+  const down = await new Promise((resolve, reject) => {
+    http.get(`${srv.base}/_matrix/client/v1/media/download/localhost/${uri.split("/").pop()}`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      let n = 0;
+      res.on("data", (c) => { n += c.length; });
+      res.on("end", () => resolve(n));
+    }).on("error", reject);
+  });
+  const downSecs = (performance.now() - start) / 1000;
+  if (down !== size) throw new Error(`downloaded ${down} of ${size} bytes`);
+  return { upload_100mb_mb_per_s: Math.round(100 / upSecs), download_100mb_mb_per_s: Math.round(100 / downSecs),
+           rss_growth_during_100mb_upload_mb: +(peak - rssBefore).toFixed(1) };
 }
 
 async function main() {
@@ -191,6 +219,9 @@ async function main() {
     // 5. E2EE: keys/query latency for a user with 10 devices, one-time key claims per second.
     const e2ee = await keysBench(srv);
     Object.assign(out, e2ee);
+
+    // 6. Media: a 100 MB upload (sampling the server's RSS meanwhile) and its download.
+    Object.assign(out, await mediaBench(srv));
 
     // 4. RSS with 1,000 concurrent long-polls.
     out.rss_after_load_mb = +rssMb(srv.proc.pid).toFixed(1);

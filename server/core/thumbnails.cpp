@@ -1,9 +1,21 @@
-// libvips: decode (shrink-on-load), resize, encode JPEG (PNG for images that may be transparent).
+// Spawns lotse-thumbnailer and collects its output.
 #include "server/core/thumbnails.hpp"
 
-#include <vips/vips.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <mutex>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "e2ee/crypto.hpp"
+
+extern char** environ;
 
 namespace lotse::core {
 
@@ -13,40 +25,60 @@ bool thumbnailable(const std::string& content_type) {
 }
 
 namespace {
-void init_vips() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    VIPS_INIT("lotse");
-    vips_cache_set_max(0);   // no decoded-image cache: memory stays flat
-    vips_concurrency_set(1);
-  });
+std::string helper_path() {
+  static const std::string path = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "lotse-thumbnailer").string();
+  return path;
 }
 }  // namespace
 
-std::optional<Thumbnail> make_thumbnail(const std::string& path, int width, int height, const std::string& method) {
-  init_vips();
-  VipsImage* out = nullptr;
-  int rc = method == "crop"
-               ? vips_thumbnail(path.c_str(), &out, width, "height", height, "size", VIPS_SIZE_DOWN, "crop",
-                                VIPS_INTERESTING_CENTRE, nullptr)
-               : vips_thumbnail(path.c_str(), &out, width, "height", height, "size", VIPS_SIZE_DOWN, nullptr);
+std::optional<Thumbnail> make_thumbnail(const std::string& path, const std::string& work_dir, int width, int height,
+                                        const std::string& method) {
+  std::string out = work_dir + "/thumb-" + e2ee::random_token(9);
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) return std::nullopt;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipefd[0]);
+  std::string w = std::to_string(width), h = std::to_string(height), helper = helper_path();
+  std::vector<char*> argv{helper.data(), const_cast<char*>(path.c_str()), out.data(), w.data(), h.data(),
+                          const_cast<char*>(method.c_str()), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipefd[1]);
   if (rc != 0) {
-    vips_error_clear();
+    ::close(pipefd[0]);
     return std::nullopt;
   }
-  bool alpha = vips_image_hasalpha(out);
-  void* buf = nullptr;
-  size_t len = 0;
-  rc = alpha ? vips_pngsave_buffer(out, &buf, &len, nullptr) : vips_jpegsave_buffer(out, &buf, &len, "Q", 80, nullptr);
-  Thumbnail t{{}, alpha ? "image/png" : "image/jpeg", vips_image_get_width(out), vips_image_get_height(out)};
-  g_object_unref(out);
-  if (rc != 0) {
-    vips_error_clear();
-    return std::nullopt;
+  std::string content_type;
+  char buf[256];
+  pollfd pfd{pipefd[0], POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n <= 0) break;
+    content_type.append(buf, static_cast<std::size_t>(n));
   }
-  t.bytes.assign(static_cast<const char*>(buf), len);
-  g_free(buf);
-  return t;
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::optional<Thumbnail> result;
+  while (!content_type.empty() && (content_type.back() == '\n' || content_type.back() == '\r')) content_type.pop_back();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !content_type.empty()) {
+    std::ifstream in(out, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    result = Thumbnail{ss.str(), content_type};
+  }
+  std::error_code ec;
+  std::filesystem::remove(out, ec);
+  return result;
 }
 
 }  // namespace lotse::core

@@ -205,7 +205,8 @@ awaitable<Response> get_thumbnail(Homeserver& hs, Request& r) {
   auto cached = hs.media.thumbnail(m.media_id, width, height, method);
   if (!cached) {
     auto src = hs.media.path_for(*m.sha256);
-    auto task = [src, width, height, method] { return core::make_thumbnail(src, width, height, method); };
+    auto work_dir = hs.media.upload_dir();
+    auto task = [src, work_dir, width, height, method] { return core::make_thumbnail(src, work_dir, width, height, method); };
     auto thumb = co_await hs.run_blocking(task);
     if (!thumb) throw MatrixError(400, "M_UNKNOWN", "The file is not a readable image.");
     {
