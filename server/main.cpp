@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context io(1);
     lotse::api::Homeserver hs(io, cfg, std::move(key));
+    hs.prepare_instance();
     lotse::http::Router router;
     lotse::api::register_routes(router, hs);
     lotse::http::ServerLimits limits;
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
               {"data_dir", std::filesystem::absolute(cfg.data_dir).string()},
               {"signing_key", hs.signing_key.key_id()},
               {"registration", cfg.registration.enabled},
+              {"admin_bootstrap_pending", hs.accounts.users_with_role("admin").empty()},
               {"rate_limits", cfg.rate_limits.enabled}});
     io.run();
     log_line("info", "lotse stopped");

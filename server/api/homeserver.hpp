@@ -14,7 +14,11 @@
 #include "server/core/filters.hpp"
 #include "server/core/key_backup.hpp"
 #include "server/core/keys.hpp"
+#include "server/core/consultation_rooms.hpp"
+#include "server/core/counseling.hpp"
+#include "server/core/data_protection.hpp"
 #include "server/core/media.hpp"
+#include "server/core/policy.hpp"
 #include "server/core/to_device.hpp"
 #include "server/core/notifier.hpp"
 #include "server/core/passwords.hpp"
@@ -47,12 +51,20 @@ struct Homeserver {
   core::ToDevice to_device;
   core::KeyBackup key_backup;
   core::Media media;
+  core::Counseling counseling;
+  core::Policy policy;
+  core::ConsultationRooms consultation_rooms;
+  core::DataProtection data_protection;
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;
   http::RateLimiter message_limiter;
   http::RateLimiter media_limiter;
   bool stopping = false;  // set on SIGTERM: long-polls return at once
+
+  std::string service_user_id() const { return "@" + config.counseling.service_user + ":" + config.server_name; }
+  // Creates the service user on first start; writes data_dir/admin-bootstrap.token while no admin exists.
+  void prepare_instance();
 
   core::PasswordCost password_cost() const {
     return config.security.password_hash == "minimal" ? core::PasswordCost::minimal : core::PasswordCost::interactive;

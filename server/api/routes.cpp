@@ -1,6 +1,9 @@
 // The route table: every API area registers its own endpoints.
 #include "server/api/homeserver.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 namespace lotse::api {
 
 void register_server_info_routes(http::Router&, Homeserver&);
@@ -22,6 +25,8 @@ void register_key_routes(http::Router&, Homeserver&);
 void register_to_device_routes(http::Router&, Homeserver&);
 void register_key_backup_routes(http::Router&, Homeserver&);
 void register_media_routes(http::Router&, Homeserver&);
+void register_lotse_client_routes(http::Router&, Homeserver&);
+void register_admin_routes(http::Router&, Homeserver&);
 
 Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key)
     : io(io),
@@ -39,11 +44,35 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       to_device(db, notifier),
       key_backup(db),
       media(db, config.data_dir + "/media"),
+      counseling(db, accounts, rooms),
+      policy(accounts, counseling),
+      consultation_rooms(rooms, counseling, accounts, "@" + config.counseling.service_user + ":" + config.server_name),
+      data_protection(db, accounts, rooms, counseling, media, keys,
+                      "@" + config.counseling.service_user + ":" + config.server_name),
       sync(db, rooms, account_data, receipts, typing, keys, to_device),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
       message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst),
       media_limiter(config.rate_limits.media.per_second, config.rate_limits.media.burst) {}
+
+void Homeserver::prepare_instance() {
+  auto service = service_user_id();
+  if (!accounts.user_exists(service)) {
+    store::WriteUnit unit(db);
+    accounts.create_user(unit, service, "", std::string("Lotse"), "service");
+    unit.release();
+    db.commit_now();
+  }
+  auto token_file = std::filesystem::path(config.data_dir) / "admin-bootstrap.token";
+  if (accounts.users_with_role("admin").empty()) {
+    if (!std::filesystem::exists(token_file)) {
+      std::ofstream(token_file) << e2ee::random_token(24) << "\n";
+      std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    }
+  } else {
+    std::filesystem::remove(token_file);
+  }
+}
 
 void register_routes(http::Router& router, Homeserver& hs) {
   register_server_info_routes(router, hs);
@@ -65,6 +94,8 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_to_device_routes(router, hs);
   register_key_backup_routes(router, hs);
   register_media_routes(router, hs);
+  register_lotse_client_routes(router, hs);
+  register_admin_routes(router, hs);
 }
 
 }  // namespace lotse::api

@@ -93,7 +93,7 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "security", "media"});
+                        "rate_limits", "limits", "security", "media", "counseling"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -105,8 +105,9 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     fail("public_baseurl", "must start with http:// or https://");
 
   if (auto* t = sub_table(root, "registration")) {
-    check_keys(*t, "registration.", {"enabled"});
+    check_keys(*t, "registration.", {"enabled", "token"});
     c.registration.enabled = get_bool(*t, "registration.", "enabled", c.registration.enabled);
+    c.registration.token = get_string(*t, "registration.", "token", c.registration.token);
   }
   if (auto* t = sub_table(root, "rate_limits")) {
     std::string p = "rate_limits.";
@@ -122,6 +123,14 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     c.limits.max_request_body = static_cast<std::uint64_t>(
         get_int(*t, "limits.", "max_request_body", static_cast<std::int64_t>(c.limits.max_request_body), 65536,
                 std::int64_t{1} << 30));
+  }
+  if (auto* t = sub_table(root, "counseling")) {
+    std::string p = "counseling.";
+    check_keys(*t, p, {"service_user", "max_open_consultations", "retention_days"});
+    c.counseling.service_user = get_string(*t, p, "service_user", c.counseling.service_user);
+    if (c.counseling.service_user.empty()) fail("counseling.service_user", "must not be empty");
+    c.counseling.max_open_consultations = get_int(*t, p, "max_open_consultations", c.counseling.max_open_consultations, 1, 1000);
+    c.counseling.retention_days = get_int(*t, p, "retention_days", c.counseling.retention_days, 1, 36500);
   }
   if (auto* t = sub_table(root, "media")) {
     check_keys(*t, "media.", {"max_upload_size", "user_quota"});

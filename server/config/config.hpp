@@ -24,7 +24,14 @@ struct Config {
 
   struct {
     bool enabled = true;
+    std::string token;  // when set, registration needs this token (m.login.registration_token)
   } registration;
+
+  struct {
+    std::string service_user = "lotse";        // localpart of the instance's service user
+    std::int64_t max_open_consultations = 3;   // per seeker
+    std::int64_t retention_days = 730;         // default for `lotse-admin retention purge`
+  } counseling;
 
   struct {
     bool enabled = true;

@@ -22,17 +22,33 @@ bool Accounts::user_exists(const std::string& user_id) {
 
 std::optional<UserRecord> Accounts::find_user(const std::string& user_id) {
   auto st = db_.conn().prepare(
-      "SELECT user_id, coalesce(password_hash, ''), deactivated, displayname, avatar_url FROM users WHERE user_id = ?");
+      "SELECT user_id, coalesce(password_hash, ''), deactivated, displayname, avatar_url, role FROM users "
+      "WHERE user_id = ?");
   st.bind_all(user_id);
   if (!st.step()) return std::nullopt;
-  return UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4)};
+  return UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5)};
+}
+
+std::string Accounts::role(const std::string& user_id) {
+  auto st = db_.conn().prepare("SELECT role FROM users WHERE user_id = ?");
+  st.bind_all(user_id);
+  return st.step() ? st.text(0) : "";
+}
+
+std::vector<UserRecord> Accounts::users_with_role(const std::string& role) {
+  std::vector<UserRecord> out;
+  auto st = db_.conn().prepare(
+      "SELECT user_id, '', deactivated, displayname, avatar_url, role FROM users WHERE role = ? ORDER BY user_id");
+  st.bind_all(role);
+  while (st.step()) out.push_back(UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5)});
+  return out;
 }
 
 void Accounts::create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
-                           const std::optional<std::string>& displayname) {
+                           const std::optional<std::string>& displayname, const std::string& role) {
   auto st = db_.conn().prepare(
-      "INSERT INTO users (user_id, password_hash, created_ts, displayname) VALUES (?, ?, ?, ?)");
-  st.bind_all(user_id, password_hash, now_ms(), displayname);
+      "INSERT INTO users (user_id, password_hash, created_ts, displayname, role) VALUES (?, ?, ?, ?, ?)");
+  st.bind_all(user_id, password_hash, now_ms(), displayname, role);
   st.run();
 }
 

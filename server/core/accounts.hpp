@@ -28,6 +28,7 @@ struct UserRecord {
   bool deactivated = false;
   std::optional<std::string> displayname;
   std::optional<std::string> avatar_url;
+  std::string role = "seeker";  // seeker | counselor | admin | service
 };
 
 class Accounts {
@@ -37,7 +38,10 @@ class Accounts {
   bool user_exists(const std::string& user_id);
   std::optional<UserRecord> find_user(const std::string& user_id);
   void create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
-                   const std::optional<std::string>& displayname);
+                   const std::optional<std::string>& displayname, const std::string& role = "seeker");
+  std::string role(const std::string& user_id);
+  // All users with a role, ordered by user id.
+  std::vector<UserRecord> users_with_role(const std::string& role);
   // Creates (or reuses) a device and issues a new access token for it.
   Session open_session(store::WriteUnit&, const std::string& user_id, std::optional<std::string> device_id,
                        const std::optional<std::string>& display_name, const std::string& ip);

@@ -119,6 +119,11 @@ class Rooms {
   void apply_redaction(store::WriteUnit&, const RoomInfo& room, const StoredEvent& redaction,
                        const std::string& target_event_id);
 
+  // Drops the in-memory state of a room that was deleted (retention).
+  void forget_cached_state(store::WriteUnit& unit, const std::string& room_id) {
+    state_cache_.erase(room_id);
+    unit.on_rollback([this, room_id] { state_cache_.erase(room_id); });
+  }
   // Current state contents, answered from an in-memory copy of the room's state.
   StateLookup lookup_for(const std::string& room_id);
 

@@ -3,6 +3,7 @@
 #include "server/core/sync.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace lotse::core {
@@ -78,12 +79,28 @@ Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& 
   std::reverse(picked.begin(), picked.end());
 
   std::int64_t timeline_start = picked.empty() ? upto : picked.front().stream - 1;
+  // State: the room's state at the end of this section, minus what the timeline already carries.
+  // History visibility can hide state events in the middle (e.g. before one's join under "joined"),
+  // so "state at the start of the timeline" would lose them; instead every key whose final event
+  // is not in the timeline is sent here, and older timeline events of such keys are dropped so the
+  // client cannot apply them on top.
   std::vector<StoredEvent> state;
-  if (full) {
-    state = rooms_.state_at(room_id, timeline_start);
-  } else if (limited) {
-    for (auto& e : rooms_.state_at(room_id, timeline_start))
-      if (e.stream > from) state.push_back(std::move(e));
+  if (full || limited) {
+    std::set<std::string> in_timeline;
+    for (const auto& e : picked) in_timeline.insert(e.event_id);
+    std::map<std::pair<std::string, std::string>, std::int64_t> final_stream;
+    for (auto& e : rooms_.state_at(room_id, upto)) {
+      final_stream[{e.type, *e.state_key}] = e.stream;
+      if (in_timeline.count(e.event_id)) continue;
+      if (!full && e.stream <= from) continue;  // the client has it from before
+      state.push_back(std::move(e));
+    }
+    std::set<std::pair<std::string, std::string>> keys_in_state;
+    for (const auto& e : state) keys_in_state.insert({e.type, *e.state_key});
+    std::erase_if(picked, [&](const StoredEvent& e) {
+      return e.state_key && keys_in_state.count({e.type, *e.state_key}) &&
+             final_stream[{e.type, *e.state_key}] > e.stream;
+    });
   }
   // Lazy loading: member events only for timeline senders (and the syncing user).
   std::set<std::string> senders;
@@ -103,8 +120,7 @@ Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& 
         if (e.type == "m.room.member") in_timeline.insert(*e.state_key);
       for (const auto& s : senders)
         if (!in_state.count(s) && !in_timeline.count(s))
-          for (auto& e : rooms_.state_at(room_id, timeline_start))
-            if (e.type == "m.room.member" && e.state_key == s) state.push_back(std::move(e));
+          if (auto e = rooms_.state_event(room_id, "m.room.member", s)) state.push_back(std::move(*e));
     }
   }
 

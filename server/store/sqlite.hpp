@@ -31,6 +31,7 @@ class Statement {
   Statement& bind(int idx, const std::string& v) { return bind(idx, std::string_view(v)); }
   Statement& bind(int idx, std::nullopt_t);
   Statement& bind(int idx, const std::optional<std::string>& v);
+  Statement& bind(int idx, const std::optional<std::int64_t>& v) { return v ? bind(idx, *v) : bind(idx, std::nullopt); }
 
   template <typename... Args>
   Statement& bind_all(const Args&... args) {

@@ -1,6 +1,7 @@
 // lotse-e2ee-test-client: a Matrix client built on e2ee/ (libolm) that talks Olm/Megolm with other
-// clients through a lotse server. It registers, publishes its device and one-time keys, joins the
-// rooms it is invited to, decrypts the first text message it receives and answers it encrypted.
+// clients through a lotse server. It registers (as a seeker), publishes its device and one-time
+// keys, optionally opens a consultation, joins the rooms it is invited to, decrypts the first text
+// message it receives and answers it encrypted.
 // Progress is printed as one JSON object per line for the test that drives it.
 #include <CLI/CLI.hpp>
 
@@ -229,10 +230,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Matrix E2EE test client on libolm: answers the first encrypted message it receives"};
   std::string server, user, password = "test-client-password";
   int seconds = 60;
+  std::string consult_with, topic;
   app.add_option("--server", server, "base URL, e.g. http://127.0.0.1:8008")->required();
   app.add_option("--user", user, "localpart to register")->required();
   app.add_option("--password", password, "password for the new account");
   app.add_option("--timeout", seconds, "seconds to wait for a message");
+  app.add_option("--consult-with", consult_with, "as a seeker, open a consultation with this counselor");
+  app.add_option("--topic", topic, "topic of that consultation");
   CLI11_PARSE(app, argc, argv);
   try {
     e2ee::init_crypto();
@@ -240,6 +244,11 @@ int main(int argc, char** argv) {
     auto [user_id, device_id] = http.register_user(user, password);
     Bot bot(http, user_id, device_id);
     bot.publish_keys();
+    if (!consult_with.empty()) {
+      auto c = http.call(verb::post, "/_lotse/client/v1/consultations",
+                         object{{"counselor", consult_with}, {"topic", topic}});
+      emit({{"consultation", c["room_id"]}});
+    }
     return bot.run(std::chrono::seconds(seconds)) ? 0 : 1;
   } catch (const std::exception& e) {
     emit({{"error", e.what()}});

@@ -91,7 +91,7 @@ test("deactivation leaves rooms and blocks login", async () => {
   const again = await login(bob.username, bob.password);
   assert.equal(again.status, 403);
   assert.equal(again.body.errcode, "M_USER_DEACTIVATED");
-  assert.equal((await api(server, "GET", `/_matrix/client/v3/profile/${enc(bob.userId)}`)).status, 404);
+  assert.equal((await api(server, "GET", `/_matrix/client/v3/profile/${enc(bob.userId)}`, { token: alice.accessToken })).status, 404);
 });
 
 test("profiles update room memberships; the directory finds people who share a room", async () => {
@@ -99,7 +99,7 @@ test("profiles update room memberships; the directory finds people who share a r
   const { body: { room_id: roomId } } = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: { invite: [bob.userId] } });
   await api(server, "POST", `/_matrix/client/v3/join/${enc(roomId)}`, { token: bob.accessToken, body: {} });
   await api(server, "PUT", `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, { token: bob.accessToken, body: { displayname: "Beraterin Aylin" } });
-  assert.deepEqual((await api(server, "GET", `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`)).body, { displayname: "Beraterin Aylin" });
+  assert.deepEqual((await api(server, "GET", `/_matrix/client/v3/profile/${enc(bob.userId)}/displayname`, { token: alice.accessToken })).body, { displayname: "Beraterin Aylin" });
   const member = await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(bob.userId)}`, { token: alice.accessToken });
   assert.equal(member.body.displayname, "Beraterin Aylin");
   assert.equal((await api(server, "PUT", `/_matrix/client/v3/profile/${enc(alice.userId)}/displayname`, { token: bob.accessToken, body: { displayname: "x" } })).status, 403);

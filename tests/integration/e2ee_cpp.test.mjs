@@ -12,8 +12,8 @@ let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server.stop(); server.cleanup(); });
 
-function spawnCppClient(user) {
-  const proc = spawn(CLIENT, ["--server", server.baseUrl, "--user", user, "--timeout", "60"], { stdio: ["ignore", "pipe", "inherit"] });
+function spawnCppClient(user, extra = []) {
+  const proc = spawn(CLIENT, ["--server", server.baseUrl, "--user", user, "--timeout", "60", ...extra], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = [];
   let buf = "";
   proc.stdout.on("data", (d) => {
@@ -25,19 +25,19 @@ function spawnCppClient(user) {
   return { proc, lines, exited, find: (key) => lines.find((l) => key in l) };
 }
 
-test("libolm C++ client and matrix-js-sdk exchange encrypted messages both ways", async () => {
-  const cpp = spawnCppClient("cppclient");
+test("a libolm C++ seeker and a matrix-js-sdk counselor exchange encrypted messages in a consultation", async () => {
   const counselor = await startCryptoClient(server, await register(server, "counselor-js"));
+  const cpp = spawnCppClient("cppseeker", ["--consult-with", counselor.getUserId(), "--topic", "aufenthalt"]);
   try {
     const ready = await waitFor(() => cpp.find("ready") ?? cpp.find("error"), "C++ client ready");
     assert.ok(ready.ready, JSON.stringify(ready));
     assert.equal(ready.one_time_key_counts.signed_curve25519, 20);
-
-    const { room_id: roomId } = await counselor.createRoom({
-      preset: "trusted_private_chat", invite: [ready.user_id],
-      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
-    });
-    await waitFor(() => counselor.getRoom(roomId)?.getMember(ready.user_id)?.membership === "join", "C++ client joins");
+    const opened = await waitFor(() => cpp.find("consultation") ?? cpp.find("error"), "consultation opened");
+    const roomId = opened.consultation;
+    assert.ok(roomId, JSON.stringify(opened));
+    await waitFor(() => counselor.getRoom(roomId)?.getMyMembership() === "invite", "counselor invited");
+    await counselor.joinRoom(roomId);
+    await waitFor(async () => counselor.getCrypto().isEncryptionEnabledInRoom(roomId), "the consultation is encrypted");
     const text = "Hallo aus matrix-js-sdk 👋";
     const { event_id: sentId } = await counselor.sendTextMessage(roomId, text);
 
@@ -49,6 +49,9 @@ test("libolm C++ client and matrix-js-sdk exchange encrypted messages both ways"
     assert.ok(sent.shared_with_devices >= 1);
     assert.equal(await decryptedBody(counselor, roomId, sent.sent, "js decrypts the C++ answer"), `C++ client read: ${text}`);
     assert.equal(await cpp.exited, 0);
+  } catch (e) {
+    e.message += `\nC++ client said: ${JSON.stringify(cpp.lines)}`;
+    throw e;
   } finally {
     counselor.stopClient();
     cpp.proc.kill();

@@ -1,7 +1,7 @@
 // Test harness: starts a real lotse process on a free loopback port with its own data directory,
 // and gives tests plain HTTP helpers and matrix-js-sdk clients.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -68,8 +68,9 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
   const timer = setTimeout(() => proc.kill("SIGKILL"), 15000);
   await started;
   clearTimeout(timer);
+  const admin = dataDir && existsSync(join(dir, "admin.json")) ? JSON.parse(readFileSync(join(dir, "admin.json"), "utf8")) : undefined;
   const baseUrl = `http://127.0.0.1:${port}`;
-  return {
+  const server = {
     baseUrl, port, dir, proc, lines,
     async stop(signal = "SIGTERM") {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -79,6 +80,25 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
   };
+  if (admin) server.admin = admin;
+  await provision(server);
+  return server;
+}
+
+export const AGENCY = "beratung-mitte";
+export const TOPICS = ["aufenthalt", "wohnen", "arbeit"];
+
+// The first administrator (from the bootstrap token the server wrote) and a basic directory: one
+// agency and three topics. A restarted server keeps its administrator.
+async function provision(server) {
+  const tokenFile = join(server.dir, "data", "admin-bootstrap.token");
+  if (!existsSync(tokenFile)) return;
+  const res = await api(server, "POST", "/_lotse/admin/v1/bootstrap", { body: { bootstrap_token: readFileSync(tokenFile, "utf8").trim() } });
+  if (res.status !== 200) throw new Error(`bootstrap failed: ${JSON.stringify(res.body)}`);
+  server.admin = { userId: res.body.user_id, accessToken: res.body.access_token, password: res.body.password };
+  writeFileSync(join(server.dir, "admin.json"), JSON.stringify(server.admin));
+  await api(server, "POST", "/_lotse/admin/v1/agencies", { token: server.admin.accessToken, body: { agency_id: AGENCY, name: "Beratungsstelle Mitte", city: "Berlin" } });
+  for (const t of TOPICS) await api(server, "POST", "/_lotse/admin/v1/topics", { token: server.admin.accessToken, body: { topic_id: t, name: t[0].toUpperCase() + t.slice(1) } });
 }
 
 // Plain HTTP: returns { status, headers, body (parsed JSON or text) }.
@@ -101,8 +121,20 @@ export function uniqueName(prefix = "user") {
   return `${prefix}${process.pid}x${counter}`;
 }
 
-// Registers through the user-interactive auth flow (401 first, then m.login.dummy).
-export async function register(server, username = uniqueName(), password = "correct horse battery") {
+// A counselor account made by the administrator, logged in (most Matrix-level tests use these: only
+// staff may create rooms).
+export async function register(server, username = uniqueName(), password = "correct horse battery", profile = {}) {
+  const created = await api(server, "POST", "/_lotse/admin/v1/counselors", { token: server.admin.accessToken,
+    body: { username, password, display_name: username, agency: AGENCY, languages: ["de"], topics: [TOPICS[0]], ...profile } });
+  if (created.status !== 200) throw new Error(`counselor add failed: ${created.status} ${JSON.stringify(created.body)}`);
+  const res = await api(server, "POST", "/_matrix/client/v3/login", {
+    body: { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password } });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { userId: res.body.user_id, accessToken: res.body.access_token, deviceId: res.body.device_id, password, username };
+}
+
+// Self-registration of a seeker through the user-interactive auth flow (401 first, then m.login.dummy).
+export async function registerSeeker(server, username = uniqueName("seeker"), password = "correct horse battery") {
   const first = await api(server, "POST", "/_matrix/client/v3/register", { body: { username, password } });
   if (first.status !== 401) throw new Error(`expected 401 from register, got ${first.status} ${JSON.stringify(first.body)}`);
   const res = await api(server, "POST", "/_matrix/client/v3/register", {

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from nio import AsyncClient, LoginResponse, RegisterResponse, RoomCreateResponse, RoomSendResponse, SyncResponse, JoinResponse
 
@@ -19,6 +20,26 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def admin_call(base, token, method, path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as res:
+        return json.load(res)
+
+
+def provision(base, tmp):
+    """Bootstraps the administrator and creates two counselors (only staff may create rooms)."""
+    with open(os.path.join(tmp, "data", "admin-bootstrap.token")) as f:
+        boot = admin_call(base, "", "POST", "/_lotse/admin/v1/bootstrap", {"bootstrap_token": f.read().strip()})
+    token = boot["access_token"]
+    admin_call(base, token, "POST", "/_lotse/admin/v1/agencies", {"agency_id": "mitte", "name": "Mitte"})
+    admin_call(base, token, "POST", "/_lotse/admin/v1/topics", {"topic_id": "wohnen", "name": "Wohnen"})
+    for name in ("alice", "bob"):
+        admin_call(base, token, "POST", "/_lotse/admin/v1/counselors",
+                   {"username": name, "password": f"pw-{name}-long", "display_name": name, "agency": "mitte",
+                    "languages": ["de"], "topics": ["wohnen"]})
 
 
 def start_server(tmp):
@@ -38,15 +59,15 @@ def start_server(tmp):
 
 
 async def scenario(base):
-    alice = AsyncClient(base, "alice")
-    bob = AsyncClient(base, "bob")
+    alice = AsyncClient(base, "@alice:localhost")
+    bob = AsyncClient(base, "@bob:localhost")
+    carol = AsyncClient(base, "carol")
     try:
-        assert isinstance(await alice.register("alice", "pw-alice"), RegisterResponse)
-        assert isinstance(await bob.register("bob", "pw-bob"), RegisterResponse)
-        bob2 = AsyncClient(base, "@bob:localhost")
-        login = await bob2.login("pw-bob", device_name="nio")
-        assert isinstance(login, LoginResponse), login
-        await bob2.close()
+        # Self-registration (seekers) through nio's r0 register call.
+        assert isinstance(await carol.register("carol", "pw-carol"), RegisterResponse)
+        for client, pw in ((alice, "pw-alice-long"), (bob, "pw-bob-long")):
+            login = await client.login(pw, device_name="nio")
+            assert isinstance(login, LoginResponse), login
 
         room = await alice.room_create(name="nio room", invite=["@bob:localhost"])
         assert isinstance(room, RoomCreateResponse), room
@@ -64,12 +85,14 @@ async def scenario(base):
     finally:
         await alice.close()
         await bob.close()
+        await carol.close()
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="lotse-nio-")
     proc, base = start_server(tmp)
     try:
+        provision(base, tmp)
         asyncio.run(scenario(base))
         print("1 passed, 0 failed")
         return 0

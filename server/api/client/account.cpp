@@ -28,6 +28,17 @@ awaitable<Response> post_password(Homeserver& hs, Request& r) {
 awaitable<Response> post_deactivate(Homeserver& hs, Request& r) {
   auto auth = require_auth(hs, r);
   co_await require_password_uia(hs, r, auth.user_id);
+  // erase: true also removes what others can see of the user (messages redacted, files deleted).
+  if (opt_bool(r.json_object(), "erase").value_or(false)) {
+    {
+      store::WriteUnit unit(hs.db);
+      remove_all_devices(hs, unit, auth.user_id, std::nullopt);
+      hs.data_protection.erase_user(unit, auth.user_id);
+      unit.release();
+    }
+    co_await hs.db.commit();
+    co_return Response::json({{"id_server_unbind_result", "no-support"}});
+  }
   {
     store::WriteUnit unit(hs.db);
     for (const auto& room : hs.rooms.rooms_of(auth.user_id, true)) {

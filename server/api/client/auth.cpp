@@ -44,12 +44,16 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   std::string password = opt_string(body, "password").value_or("");
   validate_password(password);
 
+  // With a registration token configured, the flow is m.login.registration_token, else m.login.dummy.
+  const std::string& token = hs.config.registration.token;
+  std::string stage = token.empty() ? "m.login.dummy" : "m.login.registration_token";
   auto* auth = body.if_contains("auth");
-  if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge("m.login.dummy");
-  auto type = opt_string(auth->get_object(), "type");
-  if (type != "m.login.dummy")
-    throw uia_challenge("m.login.dummy", opt_string(auth->get_object(), "session"),
-                        MatrixError(401, "M_UNRECOGNIZED", "Only m.login.dummy is supported for registration."));
+  if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge(stage);
+  auto session = opt_string(auth->get_object(), "session");
+  if (opt_string(auth->get_object(), "type") != stage)
+    throw uia_challenge(stage, session, MatrixError(401, "M_UNRECOGNIZED", "This server registers with " + stage + "."));
+  if (!token.empty() && opt_string(auth->get_object(), "token") != token)
+    throw uia_challenge(stage, session, MatrixError(401, "M_FORBIDDEN", "The registration token is not valid."));
 
   auto cost = hs.password_cost();
   auto hash_task = [password, cost] { return core::hash_password(password, cost); };
@@ -131,6 +135,14 @@ awaitable<Response> post_logout_all(Homeserver& hs, Request& r) {
 void register_auth_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::post, "/register", [&hs](Request& r) { return post_register(hs, r); });
   client_route(router, verb::get, "/register/available", [&hs](Request& r) { return get_register_available(hs, r); });
+  raw_route(router, verb::get, "/_matrix/client/v1/register/m.login.registration_token/validity",
+            [&hs](Request& r) -> awaitable<Response> {
+              auto token = r.query_param("token");
+              if (!token) throw http::missing_param("missing 'token'");
+              check_rate(hs, hs.register_limiter, ip_key(r));
+              co_return Response::json(
+                  {{"valid", !hs.config.registration.token.empty() && *token == hs.config.registration.token}});
+            });
   client_route(router, verb::get, "/login", [](Request&) -> awaitable<Response> {
     co_return Response::json({{"flows", boost::json::array{boost::json::object{{"type", "m.login.password"}}}}});
   });

@@ -20,8 +20,15 @@ boost::json::object profile_json(const core::UserRecord& u) {
   return o;
 }
 
+// Profiles need an access token: seekers may not look at other seekers.
+core::UserRecord visible_user(Homeserver& hs, Request& r) {
+  const auto& auth = require_auth(hs, r);
+  hs.policy.check_profile_visible(auth.user_id, r.param("userId"));
+  return require_user(hs, r.param("userId"));
+}
+
 awaitable<Response> get_field(Homeserver& hs, Request& r, const std::string& field) {
-  auto user = require_user(hs, r.param("userId"));
+  auto user = visible_user(hs, r);
   auto o = profile_json(user);
   if (!o.contains(field)) throw http::not_found("This user has no " + field + ".");
   co_return Response::json({{field, o[field]}});
@@ -66,6 +73,7 @@ awaitable<Response> post_user_directory(Homeserver& hs, Request& r) {
   boost::json::array results;
   bool limited = false;
   for (const auto& user_id : visible) {
+    if (!hs.policy.directory_visible(auth.user_id, user_id)) continue;
     auto user = hs.accounts.find_user(user_id);
     if (!user || user->deactivated) continue;
     std::string hay = user_id + " " + user->displayname.value_or("");
@@ -88,7 +96,7 @@ awaitable<Response> post_user_directory(Homeserver& hs, Request& r) {
 
 void register_profile_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::get, "/profile/{userId}", [&hs](Request& r) -> awaitable<Response> {
-    co_return Response::json(profile_json(require_user(hs, r.param("userId"))));
+    co_return Response::json(profile_json(visible_user(hs, r)));
   });
   for (std::string field : {"displayname", "avatar_url"}) {
     client_route(router, verb::get, "/profile/{userId}/" + field, [&hs, field](Request& r) { return get_field(hs, r, field); });

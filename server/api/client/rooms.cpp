@@ -15,6 +15,7 @@ void require_existing_user(Homeserver& hs, const std::string& user_id) {
 
 awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
   auto auth = require_auth(hs, r);
+  hs.policy.check_create_room(auth.user_id);
   const auto& body = r.json_object();
   if (auto* inv = body.if_contains("invite"); inv && inv->is_array())
     for (const auto& u : inv->get_array())
@@ -45,6 +46,7 @@ awaitable<Response> join(Homeserver& hs, Request& r, const std::string& room_id_
   auto auth = require_auth(hs, r);
   if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') throw http::not_found("Room aliases are not supported.");
   auto room = require_room(hs, room_id_or_alias);
+  hs.policy.check_join(room.room_id, auth.user_id);
   std::optional<std::string> reason;
   if (!r.body.empty()) reason = opt_string(r.json_object(), "reason");
   co_await change_membership(hs, room, auth.user_id, auth.user_id, "join", reason);
@@ -58,7 +60,10 @@ awaitable<Response> target_membership(Homeserver& hs, Request& r, const std::str
   const auto& body = r.json_object();
   auto target = req_string(body, "user_id");
   auto reason = opt_string(body, "reason");
-  if (action == "invite") require_existing_user(hs, target);
+  if (action == "invite") {
+    require_existing_user(hs, target);
+    hs.policy.check_invite(room.room_id, auth.user_id, target);
+  }
   else if (!core::is_valid_user_id(target)) throw http::invalid_param("'" + target + "' is not a valid user ID");
   std::string membership = action == "invite" ? "invite" : action == "ban" ? "ban" : "leave";
   if (action == "unban" && hs.rooms.membership(room.room_id, target) != "ban")
