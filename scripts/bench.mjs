@@ -60,10 +60,22 @@ async function call(srv, method, path, token, body) {
 }
 
 let userN = 0;
+// Counselor accounts (only staff may create rooms), made through the admin API.
 async function user(srv) {
   const username = `bench${++userN}`;
-  const res = await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });
+  await call(srv, "POST", "/_lotse/admin/v1/counselors", srv.admin,
+    { username, password: "benchmark-pw", display_name: username, agency: "bench", languages: ["de"], topics: ["bench"] });
+  const res = await request(srv.base + "/_matrix/client/v3/login", { method: "POST",
+    body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: "benchmark-pw" }) });
   return JSON.parse(res.text).access_token;
+}
+
+async function provision(srv) {
+  const token = readFileSync(join(srv.dir, "data", "admin-bootstrap.token"), "utf8").trim();
+  const res = await request(srv.base + "/_lotse/admin/v1/bootstrap", { method: "POST", body: JSON.stringify({ bootstrap_token: token }) });
+  srv.admin = JSON.parse(res.text).access_token;
+  await call(srv, "POST", "/_lotse/admin/v1/agencies", srv.admin, { agency_id: "bench", name: "Bench" });
+  await call(srv, "POST", "/_lotse/admin/v1/topics", srv.admin, { topic_id: "bench", name: "Bench" });
 }
 
 const canonical = (v) => Array.isArray(v) ? `[${v.map(canonical).join(",")}]`
@@ -76,7 +88,7 @@ function signed(obj, userId, keyId, privateKey) {
 
 async function keysBench(srv) {
   const username = `keys${++userN}`;
-  await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });
+  await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });  // a seeker
   const userId = `@${username}:localhost`;
   const OTKS = 200;
   for (let d = 0; d < 10; d++) {
@@ -150,6 +162,7 @@ async function main() {
   try {
     await new Promise((r) => setTimeout(r, 300));
     out.rss_idle_mb = rssMb(srv.proc.pid);
+    await provision(srv);
 
     // 1. Acknowledged messages per second, 20 concurrent senders, each in its own room.
     const senders = [];

@@ -73,7 +73,7 @@ awaitable<Response> post_user_directory(Homeserver& hs, Request& r) {
   boost::json::array results;
   bool limited = false;
   for (const auto& user_id : visible) {
-    if (!hs.policy.directory_visible(auth.user_id, user_id)) continue;
+    if (user_id == auth.user_id || !hs.policy.directory_visible(auth.user_id, user_id)) continue;
     auto user = hs.accounts.find_user(user_id);
     if (!user || user->deactivated) continue;
     std::string hay = user_id + " " + user->displayname.value_or("");
