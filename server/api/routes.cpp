@@ -28,6 +28,7 @@ void register_media_routes(http::Router&, Homeserver&);
 void register_lotse_client_routes(http::Router&, Homeserver&);
 void register_admin_routes(http::Router&, Homeserver&);
 void register_space_hierarchy_routes(http::Router&, Homeserver&);
+void register_web_client_routes(http::Router&, Homeserver&);
 
 Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::SigningKey key)
     : io(io),
@@ -98,6 +99,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_lotse_client_routes(router, hs);
   register_admin_routes(router, hs);
   register_space_hierarchy_routes(router, hs);
+  register_web_client_routes(router, hs);
 }
 
 }  // namespace lotse::api

@@ -93,7 +93,7 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "security", "media", "counseling"});
+                        "rate_limits", "limits", "security", "media", "counseling", "web_client", "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -123,6 +123,29 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     c.limits.max_request_body = static_cast<std::uint64_t>(
         get_int(*t, "limits.", "max_request_body", static_cast<std::int64_t>(c.limits.max_request_body), 65536,
                 std::int64_t{1} << 30));
+  }
+  if (auto* t = sub_table(root, "web_client")) {
+    check_keys(*t, "web_client.", {"dir"});
+    c.web_client.dir = get_string(*t, "web_client.", "dir", c.web_client.dir);
+  }
+  if (auto* t = sub_table(root, "branding")) {
+    std::string p = "branding.";
+    check_keys(*t, p, {"name", "primary_color", "logo_url", "languages"});
+    c.branding.name = get_string(*t, p, "name", c.branding.name);
+    c.branding.primary_color = get_string(*t, p, "primary_color", c.branding.primary_color);
+    if (c.branding.primary_color.size() != 7 || c.branding.primary_color[0] != '#')
+      fail("branding.primary_color", "must look like #0b5cad");
+    c.branding.logo_url = get_string(*t, p, "logo_url", c.branding.logo_url);
+    if (auto node = (*t)["languages"]) {
+      auto* arr = node.as_array();
+      if (!arr || arr->empty()) fail("branding.languages", "must be a non-empty list of language codes");
+      c.branding.languages.clear();
+      for (const auto& v : *arr) {
+        auto s = v.value<std::string>();
+        if (!s || s->size() != 2) fail("branding.languages", "entries are ISO 639-1 codes such as \"de\"");
+        c.branding.languages.push_back(*s);
+      }
+    }
   }
   if (auto* t = sub_table(root, "counseling")) {
     std::string p = "counseling.";

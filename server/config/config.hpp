@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lotse::config {
 
@@ -40,6 +41,17 @@ struct Config {
     RateLimit messages{20, 100};       // per user
     RateLimit media{2, 20};            // uploads per user
   } rate_limits;
+
+  struct {
+    std::string dir = "web-client/dist";  // the built PWA served at "/"; empty: not served
+  } web_client;
+
+  struct {
+    std::string name = "Lotse";
+    std::string primary_color = "#0b5cad";
+    std::string logo_url;
+    std::vector<std::string> languages{"de", "en", "ar", "fa", "ru", "uk", "tr"};
+  } branding;
 
   struct {
     std::uint64_t max_upload_size = 100ull << 20;  // bytes per file

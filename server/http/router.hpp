@@ -20,6 +20,10 @@ class Router {
   // Registers a client-server API path under /_matrix/client/v3 and, if `legacy_r0`, /r0 too.
   void client(boost::beast::http::verb method, const std::string& path, Handler handler, bool legacy_r0 = true);
 
+  // Answers GET requests no route matched (the web app's static files).
+  void set_fallback(Handler handler) { fallback_ = std::move(handler); }
+  const Handler* fallback() const { return fallback_ ? &fallback_ : nullptr; }
+
   enum class Match { found, wrong_method, none };
   // On `found`, fills request.params and request.route and returns the handler.
   Match find(Request& request, const Handler** handler, bool* streaming = nullptr) const;
@@ -33,6 +37,7 @@ class Router {
     bool streaming;
   };
   std::vector<Route> routes_;
+  Handler fallback_;
 };
 
 }  // namespace lotse::http

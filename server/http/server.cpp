@@ -261,6 +261,14 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     if (request.method == bhttp::verb::options) {
       response = Response::json(boost::json::object{});
       request.route = "OPTIONS";
+    } else if (match == Router::Match::none && request.method == bhttp::verb::get && router_.fallback() &&
+               request.path.rfind("/_matrix/", 0) != 0 && request.path.rfind("/_lotse/", 0) != 0) {
+      request.route = "static";
+      try {
+        response = co_await (*router_.fallback())(request);
+      } catch (const MatrixError& e) {
+        response = Response::error(e);
+      }
     } else if (match == Router::Match::none) {
       response = Response::error(MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"));
       request.route = "unknown";

@@ -1,0 +1,92 @@
+// The seeker's Matrix session: registration, login, the client with Rust crypto (IndexedDB store),
+// Lotse API calls, and the outbox that keeps messages typed while offline.
+import * as sdk from "matrix-js-sdk";
+
+const BASE = location.origin;
+const SESSION_KEY = "lotse.session";
+const OUTBOX_KEY = "lotse.outbox";
+
+export const savedSession = () => JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
+
+function remember(res) {
+  const session = { userId: res.user_id, accessToken: res.access_token, deviceId: res.device_id };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+export async function register(username, password) {
+  const c = sdk.createClient({ baseUrl: BASE });
+  let session;
+  try {
+    await c.registerRequest({ username, password });
+  } catch (e) {
+    if (e.httpStatus !== 401) throw e;
+    session = e.data?.session;
+  }
+  return remember(await c.registerRequest({ username, password, initial_device_display_name: "Lotse Web",
+    auth: { type: "m.login.dummy", session } }));
+}
+
+export async function login(username, password) {
+  const c = sdk.createClient({ baseUrl: BASE });
+  try {
+    return remember(await c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username },
+      password, initial_device_display_name: "Lotse Web" }));
+  } catch (e) {
+    e.context = "login";
+    throw e;
+  }
+}
+
+export async function startClient(session, onChange) {
+  const client = sdk.createClient({ baseUrl: BASE, ...session });
+  await client.initRustCrypto();
+  const ready = new Promise((resolve) => client.on(sdk.ClientEvent.Sync, (state) => {
+    if (state === "PREPARED" || state === "SYNCING") resolve();
+  }));
+  for (const ev of [sdk.RoomEvent.Timeline, sdk.RoomEvent.Receipt, sdk.RoomMemberEvent.Typing, sdk.RoomEvent.MyMembership])
+    client.on(ev, () => onChange());
+  client.on(sdk.MatrixEventEvent.Decrypted, () => onChange());
+  await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: true });
+  await ready;
+  return client;
+}
+
+export async function lotseApi(session, method, path, body) {
+  const res = await fetch(`${BASE}/_lotse/client/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${session.accessToken}`, "Content-Type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw Object.assign(new Error(json.error), { errcode: json.errcode });
+  return json;
+}
+
+// Messages typed while offline wait here, in order, and are sent when the network returns.
+export const outbox = {
+  all: () => JSON.parse(localStorage.getItem(OUTBOX_KEY) ?? "[]"),
+  add(item) { localStorage.setItem(OUTBOX_KEY, JSON.stringify([...outbox.all(), item])); },
+  remove(id) { localStorage.setItem(OUTBOX_KEY, JSON.stringify(outbox.all().filter((m) => m.id !== id))); },
+};
+
+export async function flushOutbox(client, onChange) {
+  for (const item of outbox.all()) {
+    try {
+      await client.sendTextMessage(item.roomId, item.body);
+      outbox.remove(item.id);
+      onChange();
+    } catch {
+      return;  // still offline: keep the rest in order
+    }
+  }
+}
+
+// Logout that leaves nothing on a shared phone: server session, keys, local stores.
+export async function logoutEverywhere(client) {
+  try { await client?.logout(true); } catch { /* offline: the local wipe still happens */ }
+  try { client?.stopClient(); await client?.clearStores(); } catch { /* nothing stored yet */ }
+  const lang = localStorage.getItem("lotse.lang");
+  localStorage.clear();
+  if (lang) localStorage.setItem("lotse.lang", lang);
+  for (const db of (await indexedDB.databases?.()) ?? []) if (db.name) indexedDB.deleteDatabase(db.name);
+}

@@ -1,0 +1,126 @@
+// The seeker's app in Debian's Chromium (Playwright) against a real lotse serving the built app:
+// language, registration, directory, an encrypted conversation with a counselor on matrix-js-sdk,
+// right-to-left Arabic, offline outbox, manifest and service worker. Screenshots go to
+// build/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer, register, startCryptoClient, decryptedBody, waitFor } from "../../../tests/integration/harness.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "../../dist");
+const shots = join(here, "../../../build/screenshots");
+mkdirSync(shots, { recursive: true });
+let server, browser, counselorReg;
+
+before(async () => {
+  server = await startServer({ extraConfig: `[web_client]\ndir = "${dist}"` });
+  counselorReg = await register(server, "haddad", undefined, { display_name: "Frau Haddad", languages: ["de", "ar"], topics: ["aufenthalt"], postal_codes: ["10"] });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
+  });
+});
+after(async () => { await browser?.close(); await server.stop(); server.cleanup(); });
+
+async function newSeekerPage(lang) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(server.baseUrl + "/");
+  await page.screenshot({ path: join(shots, "language-pick.png") });
+  await page.getByRole("button", { name: lang }).click();
+  return { context, page };
+}
+
+test("a seeker registers, picks a counselor and chats end to end encrypted", async () => {
+  const counselor = await startCryptoClient(server, counselorReg);
+  const { context, page } = await newSeekerPage("Deutsch");
+  try {
+    await page.getByLabel("Fantasiename").fill("sonnenblume");
+    await page.getByLabel("Passwort").fill("geheim-genug-123");
+    await page.screenshot({ path: join(shots, "register-de.png") });
+    await page.getByRole("button", { name: "Konto anlegen" }).click();
+    await page.locator(".counselor").first().waitFor({ timeout: 30000 });
+    await page.screenshot({ path: join(shots, "directory-de.png") });
+    await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click();
+    await page.locator("#message").waitFor({ timeout: 30000 });
+
+    const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite")?.roomId, "counselor invited", 20000);
+    await counselor.joinRoom(roomId);
+    await waitFor(async () => counselor.getCrypto().isEncryptionEnabledInRoom(roomId), "encrypted room");
+
+    const text = "Hallo, ich habe eine Frage zu meinem Aufenthaltstitel.";
+    await page.locator("#message").fill(text);
+    await page.getByRole("button", { name: "Senden" }).click();
+    const sent = await waitFor(() => counselor.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getSender().startsWith("@sonnenblume") && e.getWireType() === "m.room.encrypted"), "encrypted message arrives", 30000);
+    assert.equal(await decryptedBody(counselor, roomId, sent.getId(), "counselor decrypts"), text);
+
+    const reply = "Guten Tag! Ich helfe Ihnen gern.";
+    await counselor.sendTextMessage(roomId, reply);
+    await page.getByText(reply).waitFor({ timeout: 30000 });
+    await page.screenshot({ path: join(shots, "chat-de.png") });
+
+    // Offline: the message waits in the outbox and is delivered after reconnecting.
+    await context.setOffline(true);
+    await page.locator("#message").fill("Diese Nachricht schrieb ich ohne Netz.");
+    await page.getByRole("button", { name: "Senden" }).click();
+    await page.locator(".queued").waitFor();
+    await context.setOffline(false);
+    await page.evaluate(() => window.dispatchEvent(new Event("online")));
+    const late = await waitFor(async () => {
+      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
+        if (!e.getSender().startsWith("@sonnenblume")) continue;
+        await counselor.decryptEventIfNeeded(e);
+        if (e.getClearContent()?.body === "Diese Nachricht schrieb ich ohne Netz.") return e;
+      }
+      return null;
+    }, "queued message delivered", 30000);
+    assert.ok(late);
+
+    // Installable: manifest linked, service worker active.
+    const manifest = await page.evaluate(() => document.querySelector('link[rel="manifest"]')?.href);
+    assert.match(manifest, /manifest\.webmanifest$/);
+    const sw = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
+    assert.match(sw, /\/sw\.js$/);
+  } finally {
+    counselor.stopClient();
+    await context.close();
+  }
+});
+
+test("Arabic renders right to left", async () => {
+  const { context, page } = await newSeekerPage("العربية");
+  try {
+    assert.equal(await page.evaluate(() => document.documentElement.dir), "rtl");
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "ar");
+    await page.getByRole("button", { name: "إنشاء الحساب" }).waitFor();
+    await page.screenshot({ path: join(shots, "register-ar.png") });
+    await page.getByLabel("اسم مستعار").fill("qamar");
+    await page.getByLabel("كلمة المرور").fill("kalimat-sirr-123");
+    await page.getByRole("button", { name: "إنشاء الحساب" }).click();
+    await page.locator(".counselor").first().waitFor({ timeout: 30000 });
+    await page.screenshot({ path: join(shots, "directory-ar.png") });
+  } finally {
+    await context.close();
+  }
+});
+
+test("errors are shown in the seeker's language, and nothing typed is lost", async () => {
+  const { context, page } = await newSeekerPage("English");
+  try {
+    await page.getByRole("button", { name: "I already have an account" }).click();
+    await page.getByLabel("Pseudonym").fill("nobody-here");
+    await page.getByLabel("Password").fill("wrong-password-1");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.match(await page.getByRole("alert").innerText(), /Pseudonym or password is wrong/);
+    assert.equal(await page.getByLabel("Pseudonym").inputValue(), "nobody-here");
+  } finally {
+    await context.close();
+  }
+});

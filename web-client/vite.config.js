@@ -1,0 +1,34 @@
+// Vite build of the seekers' PWA; the service worker and manifest come from vite-plugin-pwa.
+import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
+
+export default defineConfig({
+  build: { target: "es2022", sourcemap: false },
+  test: { include: ["tests/unit/**/*.test.js"] },
+  worker: { format: "es" },
+  plugins: [
+    VitePWA({
+      registerType: "autoUpdate",
+      injectRegister: null,  // registered in src/main.js so errors are visible
+      includeAssets: ["icon-192.png", "icon-512.png", "neutral.html"],
+      manifest: {
+        name: "Lotse – Beratung",
+        short_name: "Lotse",
+        description: "Vertrauliche Online-Beratung",
+        start_url: "/",
+        display: "standalone",
+        background_color: "#ffffff",
+        theme_color: "#0b5cad",
+        icons: [
+          { src: "/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any maskable" },
+        ],
+      },
+      workbox: {
+        globPatterns: ["**/*.{js,css,html,png,svg,wasm}"],
+        maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
+        navigateFallbackDenylist: [/^\/_matrix/, /^\/_lotse/],
+      },
+    }),
+  ],
+});
