@@ -101,10 +101,13 @@ Request to_request(const bhttp::request_header<>& req, std::string remote_ip) {
 struct TempFile {
   std::string path;
   int fd = -1;
-  ~TempFile() {
+  void remove() {
     if (fd >= 0) ::close(fd);
     if (!path.empty()) ::unlink(path.c_str());
+    fd = -1;
+    path.clear();
   }
+  ~TempFile() { remove(); }
 };
 
 }  // namespace
@@ -287,6 +290,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
       }
     }
 
+    // Gone before the client hears back, so nothing of a refused upload is visible afterwards.
+    upload_file.remove();
     bool keep_alive = client_keep_alive && !stopping_;
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     log_line("info", "request", {{"request_id", request.request_id},
