@@ -3,6 +3,59 @@ import { html } from "htm/preact";
 import { useEffect, useMemo, useState, useCallback } from "preact/hooks";
 import { LANGUAGES, isRtl, translator, errorKey } from "./i18n.js";
 import { savedSession, register, login, startClient, lotseApi, outbox, flushOutbox, logoutEverywhere } from "./session.js";
+import { sendAttachment, attachmentUrl } from "./attachments.js";
+
+// A received or sent attachment, decrypted in the browser: image preview, audio player, download.
+function Attachment({ client, content }) {
+  const [url, setUrl] = useState(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (!content.file) return;
+    attachmentUrl(client, content.file).then(setUrl).catch(() => setFailed(true));
+  }, [content.file?.url]);
+  if (failed) return html`<span>⚠ ${content.body}</span>`;
+  if (!url) return html`<span aria-busy="true">${content.body} …</span>`;
+  if (content.msgtype === "m.image") return html`<img src=${url} alt=${content.body} style="max-width:100%;border-radius:0.5rem" />`;
+  if (content.msgtype === "m.audio")
+    return html`<span><audio controls src=${url} aria-label=${content.body}></audio>
+      ${content.info?.duration ? html`<span class="meta"> ${Math.round(content.info.duration / 1000)} s</span>` : ""}</span>`;
+  return html`<a href=${url} download=${content.body}>${content.body}</a>`;
+}
+
+// Records a voice message with MediaRecorder (Opus), showing the duration; can be cancelled.
+function VoiceRecorder({ t, onDone, onError }) {
+  const [rec, setRec] = useState(null);
+  const [seconds, setSeconds] = useState(0);
+  useEffect(() => {
+    if (!rec) return;
+    const timer = setInterval(() => setSeconds((Date.now() - rec.started) / 1000), 200);
+    return () => clearInterval(timer);
+  }, [rec]);
+  const start = async () => {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus"].find((m) => MediaRecorder.isTypeSupported(m));
+      const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+      const chunks = [];
+      recorder.ondataavailable = (e) => chunks.push(e.data);
+      const r = { recorder, stream, chunks, started: Date.now(), cancelled: false };
+      recorder.onstop = () => {
+        stream.getTracks().forEach((tr) => tr.stop());
+        if (!r.cancelled) onDone(new Blob(chunks, { type: recorder.mimeType.split(";")[0] }), Date.now() - r.started);
+      };
+      recorder.start(250);
+      setSeconds(0);
+      setRec(r);
+    } catch (e) {
+      onError(e);
+    }
+  };
+  const stop = (cancel) => { rec.cancelled = cancel; rec.recorder.stop(); setRec(null); };
+  if (!rec) return html`<button type="button" class="secondary record" onClick=${start}>${t("voice.record")}</button>`;
+  return html`<span class="row recording"><span class="meta" role="timer">${seconds.toFixed(0)} s</span>
+    <button type="button" class="send-voice" onClick=${() => stop(false)}>${t("voice.send")}</button>
+    <button type="button" class="secondary cancel-voice" onClick=${() => stop(true)}>${t("voice.cancel")}</button></span>`;
+}
 
 function QuickExit({ t, client }) {
   const leave = () => {
@@ -106,9 +159,25 @@ function Directory({ t, session, lang, onOpened }) {
 
 function Chat({ t, client, roomId, onBack, tick }) {
   const [text, setText] = useState("");
+  const [error, setError] = useState(null);
+  const attach = async (blob, name, msgtype, extra) => {
+    setError(null);
+    try {
+      await sendAttachment(client, roomId, blob, { name, msgtype, extra });
+    } catch (e) {
+      setError(t(errorKey(e)));
+    }
+  };
+  const pickFile = (e) => {
+    const f = e.target.files?.[0];
+    e.target.value = "";
+    if (f) attach(f, f.name, f.type.startsWith("image/") ? "m.image" : "m.file");
+  };
+  const voiceDone = (blob, ms) => attach(blob, blob.type.includes("ogg") ? "voice-message.ogg" : "voice-message.webm", "m.audio",
+    { info: { duration: ms }, content: { "org.matrix.msc3245.voice": {}, "org.matrix.msc1767.audio": { duration: ms } } });
   const room = client.getRoom(roomId);
   const me = client.getUserId();
-  const events = (room?.getLiveTimeline().getEvents() ?? []).filter((e) => e.getType() === "m.room.message" || e.isDecryptionFailure());
+  const events = (room?.getLiveTimeline().getEvents() ?? []).filter((e) => (e.getType() === "m.room.message" && e.getContent()?.msgtype !== "m.notice") || e.isDecryptionFailure() || e.getContent()?.msgtype === "m.notice");
   const queued = outbox.all().filter((m) => m.roomId === roomId);
   const typing = room?.getMembers().filter((m) => m.typing && m.userId !== me) ?? [];
   const last = [...events].reverse().find((e) => e.getSender() === me);
@@ -138,11 +207,18 @@ function Chat({ t, client, roomId, onBack, tick }) {
     <p class="meta">${t("chat.encrypted")}</p>
     <ul class="messages" aria-live="polite">
       ${events.map((ev) => html`<li class=${`msg ${ev.getSender() === me ? "mine" : ""}`} data-event=${ev.getId()}>
-        ${ev.getContent()?.body ?? "…"}</li>`)}
+        ${ev.getContent()?.file ? html`<${Attachment} client=${client} content=${ev.getContent()} />` : ev.getContent()?.body ?? "…"}</li>`)}
       ${queued.map((m) => html`<li class="msg mine queued">${m.body}<div class="meta">${t("chat.queued")}</div></li>`)}
     </ul>
     ${last && html`<p class="meta delivery">${readByOther ? t("chat.read") : t("chat.sent")}</p>`}
     ${typing.length > 0 && html`<p class="meta typing">${typing.map((m) => m.name).join(", ")} ${t("chat.typing")}</p>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <div class="row">
+      <label class="secondary" style="display:inline-block;padding:0.6rem 1rem;background:#e8eef6;border-radius:0.5rem;margin:0">
+        ${t("attach.file")}<input type="file" accept="image/*,application/pdf" onChange=${pickFile}
+          style="position:absolute;left:-9999px" aria-label=${t("attach.file")} /></label>
+      <${VoiceRecorder} t=${t} onDone=${voiceDone} onError=${(e) => setError(t(errorKey(e)))} />
+    </div>
     <form class="composer" onSubmit=${send}>
       <label for="message" class="visually-hidden" style="position:absolute;left:-9999px">${t("chat.placeholder")}</label>
       <input id="message" value=${text} placeholder=${t("chat.placeholder")}

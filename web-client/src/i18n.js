@@ -7,6 +7,10 @@ export const isRtl = (lang) => RTL.has(lang);
 
 export const CATALOG = {
   de: {
+    "attach.file": "Datei oder Foto",
+    "voice.record": "Sprachnachricht",
+    "voice.send": "Senden",
+    "voice.cancel": "Abbrechen",
     "lang.choose": "Sprache wählen",
     "welcome.intro": "Vertrauliche Beratung für Zugewanderte. Ohne E-Mail, ohne Namen.",
     "register.title": "Konto anlegen",
@@ -50,6 +54,10 @@ export const CATALOG = {
     "error.generic": "Etwas ist schiefgegangen. Bitte versuchen Sie es noch einmal.",
   },
   en: {
+    "attach.file": "File or photo",
+    "voice.record": "Voice message",
+    "voice.send": "Send",
+    "voice.cancel": "Cancel",
     "lang.choose": "Choose your language",
     "welcome.intro": "Confidential counseling for migrants. No e-mail, no name needed.",
     "register.title": "Create an account",
@@ -93,6 +101,10 @@ export const CATALOG = {
     "error.generic": "Something went wrong. Please try again.",
   },
   ar: {
+    "attach.file": "ملف أو صورة",
+    "voice.record": "رسالة صوتية",
+    "voice.send": "إرسال",
+    "voice.cancel": "إلغاء",
     "lang.choose": "اختر لغتك",
     "welcome.intro": "استشارة سرية للمهاجرين. بدون بريد إلكتروني وبدون اسم.",
     "register.title": "إنشاء حساب",
@@ -136,6 +148,10 @@ export const CATALOG = {
     "error.generic": "حدث خطأ ما. حاول مرة أخرى.",
   },
   fa: {
+    "attach.file": "فایل یا عکس",
+    "voice.record": "پیام صوتی",
+    "voice.send": "ارسال",
+    "voice.cancel": "لغو",
     "lang.choose": "زبان خود را انتخاب کنید",
     "welcome.intro": "مشاوره محرمانه برای مهاجران. بدون ایمیل و بدون نام.",
     "register.title": "ساخت حساب",
@@ -179,6 +195,10 @@ export const CATALOG = {
     "error.generic": "مشکلی پیش آمد. دوباره تلاش کنید.",
   },
   ru: {
+    "attach.file": "Файл или фото",
+    "voice.record": "Голосовое сообщение",
+    "voice.send": "Отправить",
+    "voice.cancel": "Отмена",
     "lang.choose": "Выберите язык",
     "welcome.intro": "Конфиденциальная консультация для мигрантов. Без e-mail и без имени.",
     "register.title": "Создать аккаунт",
@@ -222,6 +242,10 @@ export const CATALOG = {
     "error.generic": "Что-то пошло не так. Попробуйте ещё раз.",
   },
   uk: {
+    "attach.file": "Файл або фото",
+    "voice.record": "Голосове повідомлення",
+    "voice.send": "Надіслати",
+    "voice.cancel": "Скасувати",
     "lang.choose": "Оберіть мову",
     "welcome.intro": "Конфіденційна консультація для мігрантів. Без e-mail і без імені.",
     "register.title": "Створити обліковий запис",
@@ -265,6 +289,10 @@ export const CATALOG = {
     "error.generic": "Щось пішло не так. Спробуйте ще раз.",
   },
   tr: {
+    "attach.file": "Dosya veya fotoğraf",
+    "voice.record": "Sesli mesaj",
+    "voice.send": "Gönder",
+    "voice.cancel": "İptal",
     "lang.choose": "Dilinizi seçin",
     "welcome.intro": "Göçmenler için gizli danışmanlık. E-posta ve isim gerekmez.",
     "register.title": "Hesap oluştur",

@@ -1,6 +1,6 @@
 // The seeker's Matrix session: registration, login, the client with Rust crypto (IndexedDB store),
 // Lotse API calls, and the outbox that keeps messages typed while offline.
-import * as sdk from "matrix-js-sdk";
+import { createClient, ClientEvent, RoomEvent, RoomMemberEvent, MatrixEventEvent } from "matrix-js-sdk";
 
 const BASE = location.origin;
 const SESSION_KEY = "lotse.session";
@@ -15,7 +15,7 @@ function remember(res) {
 }
 
 export async function register(username, password) {
-  const c = sdk.createClient({ baseUrl: BASE });
+  const c = createClient({ baseUrl: BASE });
   let session;
   try {
     await c.registerRequest({ username, password });
@@ -28,7 +28,7 @@ export async function register(username, password) {
 }
 
 export async function login(username, password) {
-  const c = sdk.createClient({ baseUrl: BASE });
+  const c = createClient({ baseUrl: BASE });
   try {
     return remember(await c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username },
       password, initial_device_display_name: "Lotse Web" }));
@@ -39,14 +39,14 @@ export async function login(username, password) {
 }
 
 export async function startClient(session, onChange) {
-  const client = sdk.createClient({ baseUrl: BASE, ...session });
+  const client = createClient({ baseUrl: BASE, ...session });
   await client.initRustCrypto();
-  const ready = new Promise((resolve) => client.on(sdk.ClientEvent.Sync, (state) => {
+  const ready = new Promise((resolve) => client.on(ClientEvent.Sync, (state) => {
     if (state === "PREPARED" || state === "SYNCING") resolve();
   }));
-  for (const ev of [sdk.RoomEvent.Timeline, sdk.RoomEvent.Receipt, sdk.RoomMemberEvent.Typing, sdk.RoomEvent.MyMembership])
+  for (const ev of [RoomEvent.Timeline, RoomEvent.Receipt, RoomMemberEvent.Typing, RoomEvent.MyMembership])
     client.on(ev, () => onChange());
-  client.on(sdk.MatrixEventEvent.Decrypted, () => onChange());
+  client.on(MatrixEventEvent.Decrypted, () => onChange());
   await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: true });
   await ready;
   return client;

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startServer, register, startCryptoClient, decryptedBody, waitFor } from "../../../tests/integration/harness.mjs";
+import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../../dist");
@@ -121,6 +121,63 @@ test("errors are shown in the seeker's language, and nothing typed is lost", asy
     assert.match(await page.getByRole("alert").innerText(), /Pseudonym or password is wrong/);
     assert.equal(await page.getByLabel("Pseudonym").inputValue(), "nobody-here");
   } finally {
+    await context.close();
+  }
+});
+
+test("a voice message from the fake microphone and a photo reach the counselor encrypted", async () => {
+  // A second device of the counselor: a fresh crypto store needs its own device, never a reused one.
+  const counselor = await startCryptoClient(server, await loginDevice(server, "haddad", counselorReg.password, "Büro"));
+  const { context, page } = await newSeekerPage("Deutsch");
+  await context.grantPermissions(["microphone"]);
+  try {
+    await page.getByLabel("Fantasiename").fill("regenbogen");
+    await page.getByLabel("Passwort").fill("geheim-genug-456");
+    await page.getByRole("button", { name: "Konto anlegen" }).click();
+    await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+    await page.locator("#message").waitFor({ timeout: 30000 });
+    const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite" &&
+      r.name.includes("regenbogen"))?.roomId, "invite", 20000);
+    await counselor.joinRoom(roomId);
+    await waitFor(async () => counselor.getCrypto().isEncryptionEnabledInRoom(roomId), "encrypted room");
+
+    // Voice: record ~1.5 s from Chromium's fake microphone, then send.
+    await page.getByRole("button", { name: /Sprachnachricht/ }).click();
+    await page.getByRole("timer").waitFor();
+    await page.waitForTimeout(1500);
+    await page.getByRole("button", { name: "Senden", exact: true }).first().click();
+    const audio = await waitFor(async () => {
+      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
+        await counselor.decryptEventIfNeeded(e);
+        if (e.getClearContent()?.msgtype === "m.audio") return e.getClearContent();
+      }
+      return null;
+    }, "voice message arrives", 30000);
+    assert.ok(audio.info.duration >= 1000, `duration ${audio.info.duration}`);
+    assert.match(audio.file.mimetype, /^audio\/(webm|ogg)/);
+    const url = counselor.mxcUrlToHttp(audio.file.url, undefined, undefined, undefined, false, true, true);
+    const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${counselorReg.accessToken}` } })).arrayBuffer());
+    const { webcrypto } = await import("node:crypto");
+    const key = await webcrypto.subtle.importKey("jwk", audio.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
+    const plain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(audio.file.iv, "base64"), length: 64 }, key, cipher));
+    assert.ok(plain.subarray(0, 4).toString("hex") === "1a45dfa3" || plain.subarray(0, 4).toString() === "OggS", "a real WebM/Ogg recording");
+
+    // Photo: picked in the browser, previewed for the seeker, decrypted by the counselor.
+    const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082", "hex");
+    await page.setInputFiles('input[type="file"]', { name: "brief.png", mimeType: "image/png", buffer: png });
+    await page.locator("img[alt='brief.png']").waitFor({ timeout: 30000 });
+    const image = await waitFor(async () => {
+      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
+        await counselor.decryptEventIfNeeded(e);
+        if (e.getClearContent()?.msgtype === "m.image") return e.getClearContent();
+      }
+      return null;
+    }, "photo arrives", 30000);
+    assert.equal(image.body, "brief.png");
+    assert.ok(image.file.key && !image.url, "sent as an encrypted attachment");
+    await page.screenshot({ path: join(shots, "chat-attachments-de.png") });
+  } finally {
+    counselor.stopClient();
     await context.close();
   }
 });
