@@ -228,6 +228,31 @@ function Chat({ t, client, roomId, onBack, tick }) {
   </section>`;
 }
 
+// Deleting the account erases it on the server (messages redacted, files deleted), then locally.
+function DeleteAccount({ t, client, onDeleted }) {
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState(null);
+  if (!open) return html`<button class="secondary delete-account" onClick=${() => setOpen(true)}>${t("account.delete")}</button>`;
+  const confirm = async (e) => {
+    e.preventDefault();
+    try {
+      await client.deactivateAccount({ type: "m.login.password", identifier: { type: "m.id.user", user: client.getUserId() }, password }, true);
+      onDeleted();
+    } catch (err) {
+      setError(t(err?.httpStatus === 401 ? "error.wrongPassword" : errorKey(err)));
+    }
+  };
+  return html`<form class="card" onSubmit=${confirm}>
+    <p class="warning">${t("account.deleteWarning")}</p>
+    <label for="delete-password">${t("register.password")}</label>
+    <input id="delete-password" type="password" value=${password} onInput=${(e) => setPassword(e.target.value)} required />
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <p class="row"><button type="submit">${t("account.delete")}</button>
+      <button type="button" class="secondary" onClick=${() => setOpen(false)}>${t("voice.cancel")}</button></p>
+  </form>`;
+}
+
 function Home({ t, session, client, lang, tick, onLogout }) {
   const [consultations, setConsultations] = useState([]);
   const [roomId, setRoomId] = useState(null);
@@ -244,6 +269,8 @@ function Home({ t, session, client, lang, tick, onLogout }) {
     ${showDirectory || consultations.length === 0
       ? html`<${Directory} t=${t} session=${session} lang=${lang} onOpened=${(id) => { reload(); setRoomId(id); }} />`
       : html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}
+    <hr />
+    <${DeleteAccount} t=${t} client=${client} onDeleted=${onLogout} />
   </main>`;
 }
 

@@ -7,6 +7,8 @@ export const isRtl = (lang) => RTL.has(lang);
 
 export const CATALOG = {
   de: {
+    "account.delete": "Konto löschen",
+    "account.deleteWarning": "Ihr Konto, Ihre Nachrichten und Dateien werden gelöscht. Das kann nicht rückgängig gemacht werden.",
     "attach.file": "Datei oder Foto",
     "voice.record": "Sprachnachricht",
     "voice.send": "Senden",
@@ -54,6 +56,8 @@ export const CATALOG = {
     "error.generic": "Etwas ist schiefgegangen. Bitte versuchen Sie es noch einmal.",
   },
   en: {
+    "account.delete": "Delete account",
+    "account.deleteWarning": "Your account, your messages and files will be deleted. This cannot be undone.",
     "attach.file": "File or photo",
     "voice.record": "Voice message",
     "voice.send": "Send",
@@ -101,6 +105,8 @@ export const CATALOG = {
     "error.generic": "Something went wrong. Please try again.",
   },
   ar: {
+    "account.delete": "حذف الحساب",
+    "account.deleteWarning": "سيتم حذف حسابك ورسائلك وملفاتك. لا يمكن التراجع عن ذلك.",
     "attach.file": "ملف أو صورة",
     "voice.record": "رسالة صوتية",
     "voice.send": "إرسال",
@@ -148,6 +154,8 @@ export const CATALOG = {
     "error.generic": "حدث خطأ ما. حاول مرة أخرى.",
   },
   fa: {
+    "account.delete": "حذف حساب",
+    "account.deleteWarning": "حساب، پیام‌ها و فایل‌های شما حذف می‌شوند. این کار قابل بازگشت نیست.",
     "attach.file": "فایل یا عکس",
     "voice.record": "پیام صوتی",
     "voice.send": "ارسال",
@@ -195,6 +203,8 @@ export const CATALOG = {
     "error.generic": "مشکلی پیش آمد. دوباره تلاش کنید.",
   },
   ru: {
+    "account.delete": "Удалить аккаунт",
+    "account.deleteWarning": "Ваш аккаунт, сообщения и файлы будут удалены. Это нельзя отменить.",
     "attach.file": "Файл или фото",
     "voice.record": "Голосовое сообщение",
     "voice.send": "Отправить",
@@ -242,6 +252,8 @@ export const CATALOG = {
     "error.generic": "Что-то пошло не так. Попробуйте ещё раз.",
   },
   uk: {
+    "account.delete": "Видалити обліковий запис",
+    "account.deleteWarning": "Ваш обліковий запис, повідомлення та файли буде видалено. Це не можна скасувати.",
     "attach.file": "Файл або фото",
     "voice.record": "Голосове повідомлення",
     "voice.send": "Надіслати",
@@ -289,6 +301,8 @@ export const CATALOG = {
     "error.generic": "Щось пішло не так. Спробуйте ще раз.",
   },
   tr: {
+    "account.delete": "Hesabı sil",
+    "account.deleteWarning": "Hesabınız, mesajlarınız ve dosyalarınız silinecek. Bu geri alınamaz.",
     "attach.file": "Dosya veya fotoğraf",
     "voice.record": "Sesli mesaj",
     "voice.send": "Gönder",

@@ -181,3 +181,22 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     await context.close();
   }
 });
+
+test("a seeker deletes the account in the app; logout leaves nothing behind", async () => {
+  const { context, page } = await newSeekerPage("English");
+  try {
+    await page.getByLabel("Pseudonym").fill("kurzbesuch");
+    await page.getByLabel("Password").fill("short-visit-789");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("button", { name: "Delete account" }).click({ timeout: 30000 });
+    await page.getByLabel("Password").fill("short-visit-789");
+    await page.locator("form.card").getByRole("button", { name: "Delete account" }).click();
+    await page.getByRole("button", { name: "Create account" }).waitFor({ timeout: 30000 });
+    assert.equal(await page.evaluate(() => localStorage.getItem("lotse.session")), null);
+    const login = await fetch(`${server.baseUrl}/_matrix/client/v3/login`, { method: "POST",
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: "kurzbesuch" }, password: "short-visit-789" }) });
+    assert.equal(login.status, 403, "the account is gone on the server");
+  } finally {
+    await context.close();
+  }
+});
