@@ -38,6 +38,15 @@ awaitable<Response> serve_static(Homeserver& hs, Request& r) {
   }
   Response res;
   res.content_type = mime_type(file.extension().string());
+  // Precompressed twin written at build time (web-client/compress.mjs).
+  res.headers.emplace_back("Vary", "Accept-Encoding");
+  if (r.header("accept-encoding").value_or("").find("gzip") != std::string::npos) {
+    fs::path gz = file.string() + ".gz";
+    if (fs::is_regular_file(gz, ec)) {
+      file = gz;
+      res.headers.emplace_back("Content-Encoding", "gzip");
+    }
+  }
   bool hashed = rel.rfind("/assets/", 0) == 0;
   res.headers.emplace_back("Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
   res.headers.emplace_back("X-Content-Type-Options", "nosniff");

@@ -1,0 +1,60 @@
+// Web app figures for scripts/bench: bundle sizes (raw and gzip) and the time until a returning
+// seeker sees the chat screen on a throttled connection (1.6 Mbit/s down, 150 ms RTT), cold
+// (empty cache) and warm (service worker cache).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { startServer, register, registerSeeker, api } from "../../tests/integration/harness.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "../dist");
+const out = {};
+
+const sizes = { js: [0, 0], css: [0, 0], wasm: [0, 0] };
+for (const f of readdirSync(join(dist, "assets"))) {
+  const kind = f.endsWith(".js") ? "js" : f.endsWith(".css") ? "css" : f.endsWith(".wasm") ? "wasm" : null;
+  if (!kind) continue;
+  const bytes = readFileSync(join(dist, "assets", f));
+  sizes[kind][0] += bytes.length;
+  sizes[kind][1] += gzipSync(bytes, { level: 9 }).length;
+}
+for (const [k, [raw, gz]] of Object.entries(sizes)) {
+  out[`web_${k}_kb`] = Math.round(raw / 1024);
+  out[`web_${k}_gzip_kb`] = Math.round(gz / 1024);
+}
+
+const server = await startServer({ extraConfig: `[web_client]\ndir = "${dist}"` });
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+try {
+  const counselor = await register(server, "bench-counselor");
+  const seeker = await registerSeeker(server, "bench-seeker");
+  const c = await api(server, "POST", "/_lotse/client/v1/consultations", { token: seeker.accessToken, body: { counselor: counselor.userId, topic: "aufenthalt" } });
+  if (c.status !== 200) throw new Error(JSON.stringify(c.body));
+  const context = await browser.newContext();
+  await context.addInitScript((s) => {
+    localStorage.setItem("lotse.lang", "de");
+    if (!localStorage.getItem("lotse.session")) localStorage.setItem("lotse.session", JSON.stringify(s));
+  }, { userId: seeker.userId, accessToken: seeker.accessToken, deviceId: seeker.deviceId });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 0.75e6 / 8 });
+  const chatTime = async () => {
+    const start = Date.now();
+    await page.goto(server.baseUrl + "/");
+    await page.locator(".consultation button").first().click({ timeout: 120000 });
+    await page.locator("#message").waitFor({ timeout: 120000 });
+    return Date.now() - start;
+  };
+  out.web_chat_first_render_cold_ms = await chatTime();
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  out.web_chat_first_render_warm_ms = await chatTime();
+} finally {
+  await browser.close();
+  await server.stop();
+  server.cleanup();
+}
+console.log(JSON.stringify(out));
