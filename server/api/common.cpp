@@ -1,6 +1,8 @@
 // Shared handler helpers.
 #include "server/api/common.hpp"
 
+#include <algorithm>
+
 #include "server/core/identifiers.hpp"
 
 namespace lotse::api {
@@ -84,6 +86,20 @@ const boost::json::object& req_object(const boost::json::object& o, const char* 
   if (!v) throw http::missing_param(std::string("missing '") + key + "'");
   if (!v->is_object()) throw http::bad_json(std::string("'") + key + "' must be an object");
   return v->get_object();
+}
+
+std::int64_t int_param(const Request& r, const std::string& name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) {
+  auto v = r.query_param(name);
+  if (!v) return fallback;
+  try {
+    std::size_t used = 0;
+    auto n = std::stoll(*v, &used);
+    if (used != v->size()) throw std::invalid_argument(name);
+    return std::clamp<std::int64_t>(n, min, max);
+  } catch (const std::exception&) {
+    throw http::invalid_param(name + " must be an integer");
+  }
 }
 
 core::RoomInfo require_room(Homeserver& hs, const std::string& room_id) {

@@ -39,6 +39,11 @@ std::string req_string(const boost::json::object& o, const char* key);
 std::optional<bool> opt_bool(const boost::json::object& o, const char* key);
 const boost::json::object& req_object(const boost::json::object& o, const char* key);
 
+// An integer query parameter clamped to [min, max]; `fallback` when absent; M_INVALID_PARAM when not
+// a number.
+std::int64_t int_param(const Request& r, const std::string& name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max);
+
 // Room helpers used by several API areas.
 core::RoomInfo require_room(Homeserver& hs, const std::string& room_id);
 // Throws M_FORBIDDEN unless the user is joined to the room.

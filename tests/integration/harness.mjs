@@ -152,7 +152,7 @@ export async function sdk() {
 }
 
 // A started matrix-js-sdk client for a registered user; resolves once the first sync is done.
-export async function startClient(server, session, opts = {}) {
+export async function startClient(server, session, opts = {}, withCrypto = false) {
   const matrix = await sdk();
   const client = matrix.createClient({
     baseUrl: server.baseUrl,
@@ -161,6 +161,7 @@ export async function startClient(server, session, opts = {}) {
     deviceId: session.deviceId,
     logger: quietLogger(),
   });
+  if (withCrypto) await client.initRustCrypto({ useIndexedDB: false });
   const ready = new Promise((resolve, reject) => {
     client.on(matrix.ClientEvent.Sync, (state, _prev, data) => {
       if (state === "PREPARED") resolve();
@@ -192,24 +193,7 @@ export async function waitFor(fn, what = "condition", timeoutMs = 10000) {
 
 // A started client with matrix-js-sdk's Rust crypto (keys in memory, as a fresh device).
 export async function startCryptoClient(server, session, opts = {}) {
-  const matrix = await sdk();
-  const client = matrix.createClient({
-    baseUrl: server.baseUrl,
-    userId: session.userId,
-    accessToken: session.accessToken,
-    deviceId: session.deviceId,
-    logger: quietLogger(),
-  });
-  await client.initRustCrypto({ useIndexedDB: false });
-  const ready = new Promise((resolve, reject) => {
-    client.on(matrix.ClientEvent.Sync, (state, _prev, data) => {
-      if (state === "PREPARED") resolve();
-      if (state === "ERROR") reject(data?.error ?? new Error("sync error"));
-    });
-  });
-  await client.startClient({ initialSyncLimit: 20, ...opts });
-  await ready;
-  return client;
+  return startClient(server, session, { lazyLoadMembers: false, ...opts }, true);
 }
 
 // Logs in a new device of an existing user with the password flow.

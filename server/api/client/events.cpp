@@ -85,14 +85,7 @@ awaitable<Response> get_context(Homeserver& hs, Request& r) {
   auto auth = require_auth(hs, r);
   auto room = require_room(hs, r.param("roomId"));
   auto ev = visible_event(hs, room.room_id, r.param("eventId"), auth.user_id);
-  std::size_t limit = 10;
-  if (auto l = r.query_param("limit")) {
-    try {
-      limit = static_cast<std::size_t>(std::clamp(std::stoll(*l), 0LL, 100LL));
-    } catch (...) {
-      throw http::invalid_param("limit must be an integer");
-    }
-  }
+  auto limit = static_cast<std::size_t>(int_param(r, "limit", 10, 0, 100));
   core::VisibilityFilter vis(hs.rooms, room.room_id, auth.user_id);
   auto viewer = viewer_of(auth);
   std::size_t before_n = limit / 2, after_n = limit - before_n;

@@ -189,13 +189,8 @@ awaitable<Response> get_thumbnail(Homeserver& hs, Request& r) {
   require_auth(hs, r);
   auto m = uploaded_media(hs, r);
   auto number = [&](const char* name) {
-    auto v = r.query_param(name);
-    if (!v) throw http::missing_param(std::string("missing '") + name + "'");
-    try {
-      return static_cast<int>(std::clamp(std::stoll(*v), 1LL, 1600LL));
-    } catch (...) {
-      throw http::invalid_param(std::string(name) + " must be an integer");
-    }
+    if (!r.query_param(name)) throw http::missing_param(std::string("missing '") + name + "'");
+    return static_cast<int>(int_param(r, name, 0, 1, 1600));
   };
   int width = number("width"), height = number("height");
   std::string method = r.query_param("method").value_or("scale");

@@ -23,14 +23,7 @@ awaitable<Response> get_messages(Homeserver& hs, Request& r) {
   std::string dir = r.query_param("dir").value_or("b");
   if (dir != "b" && dir != "f") throw http::invalid_param("dir must be b or f");
   bool backwards = dir == "b";
-  std::size_t limit = 10;
-  if (auto l = r.query_param("limit")) {
-    try {
-      limit = static_cast<std::size_t>(std::clamp(std::stoll(*l), 1LL, 1000LL));
-    } catch (...) {
-      throw http::invalid_param("limit must be an integer");
-    }
-  }
+  auto limit = static_cast<std::size_t>(int_param(r, "limit", 10, 1, 1000));
   core::EventFilter filter;
   if (auto f = r.query_param("filter")) {
     boost::system::error_code ec;

@@ -5,16 +5,6 @@
 namespace lotse::api {
 namespace {
 
-std::size_t limit_param(const Request& r, std::size_t def) {
-  auto l = r.query_param("limit");
-  if (!l) return def;
-  try {
-    return static_cast<std::size_t>(std::clamp(std::stoll(*l), 1LL, 1000LL));
-  } catch (...) {
-    throw http::invalid_param("limit must be an integer");
-  }
-}
-
 std::optional<std::int64_t> position_param(const Request& r, const char* name) {
   auto v = r.query_param(name);
   if (!v) return std::nullopt;
@@ -33,7 +23,7 @@ awaitable<Response> get_relations(Homeserver& hs, Request& r) {
   if (r.params.count("relType")) rel_type = r.param("relType");
   if (r.params.count("eventType")) event_type = r.param("eventType");
   bool backwards = r.query_param("dir").value_or("b") != "f";
-  std::size_t limit = limit_param(r, 50);
+  auto limit = static_cast<std::size_t>(int_param(r, "limit", 50, 1, 1000));
   std::int64_t latest = hs.rooms.last_stream(room.room_id).value_or(0);
   auto from = position_param(r, "from");
   auto to = position_param(r, "to");
@@ -61,7 +51,7 @@ awaitable<Response> get_threads(Homeserver& hs, Request& r) {
     throw http::forbidden("You are not a member of this room.");
   auto include = r.query_param("include").value_or("all");
   if (include != "all" && include != "participated") throw http::invalid_param("include must be all or participated");
-  std::size_t limit = limit_param(r, 20);
+  auto limit = static_cast<std::size_t>(int_param(r, "limit", 20, 1, 1000));
   std::int64_t before = position_param(r, "from").value_or(hs.rooms.last_stream(room.room_id).value_or(0) + 1);
   std::optional<std::string> participant;
   if (include == "participated") participant = auth.user_id;
