@@ -2,7 +2,7 @@
 import { html } from "htm/preact";
 import { useEffect, useMemo, useState, useCallback } from "preact/hooks";
 import { LANGUAGES, isRtl, translator, errorKey } from "./i18n.js";
-import { savedSession, register, login, startClient, lotseApi, outbox, flushOutbox, logoutEverywhere } from "./session.js";
+import { savedSession, register, login, unlock, startClient, lotseApi, outbox, flushOutbox, logoutEverywhere } from "./session.js";
 import { sendAttachment, attachmentUrl } from "./attachments.js";
 
 // A received or sent attachment, decrypted in the browser: image preview, audio player, download.
@@ -87,7 +87,8 @@ function Auth({ t, locked, onSession }) {
     setBusy(true);
     setError(null);
     try {
-      onSession(mode === "register" ? await register(name.trim(), password) : await login(name.trim(), password));
+      const act = mode === "register" ? register : locked ? unlock : login;
+      onSession(await act(name.trim(), password));
     } catch (err) {
       setError(t(errorKey(err)));  // what was typed stays in the form
     } finally {

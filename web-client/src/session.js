@@ -38,6 +38,23 @@ export async function login(username, password) {
   }
 }
 
+// Unlocking after a quick exit: the password is checked with a short-lived login that is logged
+// out at once, so the original device and its keys stay (no history is lost).
+export async function unlock(username, password) {
+  const saved = savedSession();
+  const c = createClient({ baseUrl: BASE });
+  let res;
+  try {
+    res = await c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password });
+  } catch (e) {
+    e.context = "login";
+    throw e;
+  }
+  await fetch(`${BASE}/_matrix/client/v3/logout`, { method: "POST", headers: { Authorization: `Bearer ${res.access_token}` } }).catch(() => {});
+  if (!saved || saved.userId !== res.user_id) return remember(res);  // another account: a fresh start
+  return saved;
+}
+
 export async function startClient(session, onChange) {
   const client = createClient({ baseUrl: BASE, ...session });
   await client.initRustCrypto();

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
 
@@ -157,7 +158,6 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     assert.match(audio.file.mimetype, /^audio\/(webm|ogg)/);
     const url = counselor.mxcUrlToHttp(audio.file.url, undefined, undefined, undefined, false, true, true);
     const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${counselorReg.accessToken}` } })).arrayBuffer());
-    const { webcrypto } = await import("node:crypto");
     const key = await webcrypto.subtle.importKey("jwk", audio.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
     const plain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(audio.file.iv, "base64"), length: 64 }, key, cipher));
     assert.ok(plain.subarray(0, 4).toString("hex") === "1a45dfa3" || plain.subarray(0, 4).toString() === "OggS", "a real WebM/Ogg recording");
@@ -175,6 +175,11 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     }, "photo arrives", 30000);
     assert.equal(image.body, "brief.png");
     assert.ok(image.file.key && !image.url, "sent as an encrypted attachment");
+    const imageUrl = counselor.mxcUrlToHttp(image.file.url, undefined, undefined, undefined, false, true, true);
+    const imageCipher = Buffer.from(await (await fetch(imageUrl, { headers: { Authorization: `Bearer ${counselorReg.accessToken}` } })).arrayBuffer());
+    const imageKey = await webcrypto.subtle.importKey("jwk", image.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
+    const imagePlain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(image.file.iv, "base64"), length: 64 }, imageKey, imageCipher));
+    assert.deepEqual(imagePlain, png, "the counselor decrypts the same bytes");
     await page.screenshot({ path: join(shots, "chat-attachments-de.png") });
   } finally {
     counselor.stopClient();
@@ -196,6 +201,34 @@ test("a seeker deletes the account in the app; logout leaves nothing behind", as
     const login = await fetch(`${server.baseUrl}/_matrix/client/v3/login`, { method: "POST",
       body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: "kurzbesuch" }, password: "short-visit-789" }) });
     assert.equal(login.status, 403, "the account is gone on the server");
+  } finally {
+    await context.close();
+  }
+});
+
+test("quick exit leaves to a neutral page and locks the app; the shell loads offline", async () => {
+  const { context, page } = await newSeekerPage("Deutsch");
+  try {
+    await page.getByLabel("Fantasiename").fill("blitz");
+    await page.getByLabel("Passwort").fill("schnell-weg-123");
+    await page.getByRole("button", { name: "Konto anlegen" }).click();
+    await page.locator(".counselor").first().waitFor({ timeout: 30000 });
+    await page.evaluate(async () => navigator.serviceWorker.ready);
+    await page.getByRole("button", { name: "Schnell verlassen" }).click();
+    await page.waitForURL(/neutral\.html$/);
+    assert.match(await page.locator("h1").innerText(), /Wetter/);
+    // Back in the app it is locked: the password is needed again.
+    await page.goto(server.baseUrl + "/");
+    await page.getByText("Gesperrt").waitFor();
+    // Offline, the service worker still serves the app shell.
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole("button", { name: "Schnell verlassen" }).waitFor();
+    await context.setOffline(false);
+    await page.getByLabel("Fantasiename").fill("blitz");
+    await page.getByLabel("Passwort").fill("schnell-weg-123");
+    await page.getByRole("button", { name: "Anmelden" }).click();
+    await page.locator(".counselor").first().waitFor({ timeout: 30000 });
   } finally {
     await context.close();
   }
