@@ -1,6 +1,17 @@
 // The seeker's Matrix session: registration, login, the client with Rust crypto (IndexedDB store),
 // Lotse API calls, and the outbox that keeps messages typed while offline.
-import { createClient, ClientEvent, RoomEvent, RoomMemberEvent, MatrixEventEvent } from "matrix-js-sdk";
+// Deep imports: matrix-js-sdk's index pulls in every module (widgets, MatrixRTC, OIDC ...) and the
+// package declares no sideEffects, so importing the client directly keeps the bundle smaller.
+import { MatrixClient, ClientEvent } from "matrix-js-sdk/lib/client.js";
+import { MemoryStore } from "matrix-js-sdk/lib/store/memory.js";
+import { MatrixScheduler } from "matrix-js-sdk/lib/scheduler.js";
+import { RoomEvent } from "matrix-js-sdk/lib/models/room.js";
+import { RoomMemberEvent } from "matrix-js-sdk/lib/models/room-member.js";
+import { MatrixEventEvent } from "matrix-js-sdk/lib/models/event.js";
+
+function createClient(opts) {
+  return new MatrixClient({ ...opts, store: new MemoryStore({ localStorage: globalThis.localStorage }), scheduler: new MatrixScheduler() });
+}
 
 const BASE = location.origin;
 const SESSION_KEY = "lotse.session";

@@ -121,6 +121,19 @@ test("errors are shown in the seeker's language, and nothing typed is lost", asy
     await page.getByRole("alert").waitFor();
     assert.match(await page.getByRole("alert").innerText(), /Pseudonym or password is wrong/);
     assert.equal(await page.getByLabel("Pseudonym").inputValue(), "nobody-here");
+    // A taken pseudonym ("sonnenblume" registered in the first test).
+    await page.getByRole("button", { name: "Create a new account" }).click();
+    await page.getByLabel("Pseudonym").fill("sonnenblume");
+    await page.getByLabel("Password").fill("another-password-1");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByText("This pseudonym is taken").waitFor();
+    // No network: the message says so, and the form keeps what was typed.
+    await context.setOffline(true);
+    await page.getByLabel("Pseudonym").fill("offline-person");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByText("No connection").waitFor();
+    assert.equal(await page.getByLabel("Pseudonym").inputValue(), "offline-person");
+    await context.setOffline(false);
   } finally {
     await context.close();
   }
