@@ -28,6 +28,25 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await server.stop(); server.cleanup(); });
 
+// The first decrypted event of a msgtype in a room, as the counselor's client sees it.
+async function findContent(client, roomId, msgtype, what) {
+  return waitFor(async () => {
+    for (const e of client.getRoom(roomId).getLiveTimeline().getEvents()) {
+      await client.decryptEventIfNeeded(e);
+      if (e.getClearContent()?.msgtype === msgtype) return e.getClearContent();
+    }
+    return null;
+  }, what, 30000);
+}
+
+// Downloads an encrypted attachment over authenticated media and decrypts it (AES-CTR, JWK key).
+async function downloadAndDecrypt(client, token, file) {
+  const url = client.mxcUrlToHttp(file.url, undefined, undefined, undefined, false, true, true);
+  const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).arrayBuffer());
+  const key = await webcrypto.subtle.importKey("jwk", file.key, { name: "AES-CTR" }, false, ["decrypt"]);
+  return Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(file.iv, "base64"), length: 64 }, key, cipher));
+}
+
 async function newSeekerPage(lang) {
   const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
   const page = await context.newPage();
@@ -160,38 +179,20 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     await page.getByRole("timer").waitFor();
     await page.waitForTimeout(1500);
     await page.getByRole("button", { name: "Senden", exact: true }).first().click();
-    const audio = await waitFor(async () => {
-      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
-        await counselor.decryptEventIfNeeded(e);
-        if (e.getClearContent()?.msgtype === "m.audio") return e.getClearContent();
-      }
-      return null;
-    }, "voice message arrives", 30000);
+    const audio = await findContent(counselor, roomId, "m.audio", "voice message arrives");
     assert.ok(audio.info.duration >= 1000, `duration ${audio.info.duration}`);
     assert.match(audio.file.mimetype, /^audio\/(webm|ogg)/);
-    const url = counselor.mxcUrlToHttp(audio.file.url, undefined, undefined, undefined, false, true, true);
-    const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${counselorReg.accessToken}` } })).arrayBuffer());
-    const key = await webcrypto.subtle.importKey("jwk", audio.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
-    const plain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(audio.file.iv, "base64"), length: 64 }, key, cipher));
+    const plain = await downloadAndDecrypt(counselor, counselor.getAccessToken(), audio.file);
     assert.ok(plain.subarray(0, 4).toString("hex") === "1a45dfa3" || plain.subarray(0, 4).toString() === "OggS", "a real WebM/Ogg recording");
 
     // Photo: picked in the browser, previewed for the seeker, decrypted by the counselor.
     const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082", "hex");
     await page.setInputFiles('input[type="file"]', { name: "brief.png", mimeType: "image/png", buffer: png });
     await page.locator("img[alt='brief.png']").waitFor({ timeout: 30000 });
-    const image = await waitFor(async () => {
-      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
-        await counselor.decryptEventIfNeeded(e);
-        if (e.getClearContent()?.msgtype === "m.image") return e.getClearContent();
-      }
-      return null;
-    }, "photo arrives", 30000);
+    const image = await findContent(counselor, roomId, "m.image", "photo arrives");
     assert.equal(image.body, "brief.png");
     assert.ok(image.file.key && !image.url, "sent as an encrypted attachment");
-    const imageUrl = counselor.mxcUrlToHttp(image.file.url, undefined, undefined, undefined, false, true, true);
-    const imageCipher = Buffer.from(await (await fetch(imageUrl, { headers: { Authorization: `Bearer ${counselorReg.accessToken}` } })).arrayBuffer());
-    const imageKey = await webcrypto.subtle.importKey("jwk", image.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
-    const imagePlain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(image.file.iv, "base64"), length: 64 }, imageKey, imageCipher));
+    const imagePlain = await downloadAndDecrypt(counselor, counselor.getAccessToken(), image.file);
     assert.deepEqual(imagePlain, png, "the counselor decrypts the same bytes");
     await page.screenshot({ path: join(shots, "chat-attachments-de.png") });
   } finally {
