@@ -1,4 +1,5 @@
 // Vite build of the seekers' PWA; the service worker and manifest come from vite-plugin-pwa.
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
 
@@ -6,6 +7,13 @@ export default defineConfig({
   build: { target: "es2022", sourcemap: false },
   test: { include: ["tests/unit/**/*.test.js"] },
   worker: { format: "es" },
+  resolve: {
+    // No calls in the seekers' app yet: keep matrix-js-sdk's WebRTC/MatrixRTC code out (src/no-calls.js).
+    alias: [
+      { find: /^\.\/(webrtc\/(call|callEventHandler|groupCallEventHandler|groupCall|mediaHandler)|matrixrtc\/(MatrixRTCSessionManager|types))\.js$/,
+        replacement: fileURLToPath(new URL("./src/no-calls.js", import.meta.url)) },
+    ],
+  },
   plugins: [
     VitePWA({
       registerType: "autoUpdate",

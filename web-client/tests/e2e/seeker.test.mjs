@@ -247,3 +247,13 @@ test("quick exit leaves to a neutral page and locks the app; the shell loads off
     await context.close();
   }
 });
+
+test("the JavaScript shipped stays under 250 KB gzip (the crypto WASM aside)", async () => {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const { gzipSync } = await import("node:zlib");
+  let total = 0;
+  for (const f of readdirSync(join(dist, "assets")))
+    if (f.endsWith(".js")) total += gzipSync(readFileSync(join(dist, "assets", f)), { level: 9 }).length;
+  for (const f of readdirSync(dist)) if (f.endsWith(".js")) total += gzipSync(readFileSync(join(dist, f)), { level: 9 }).length;
+  assert.ok(total < 250 * 1024, `${Math.round(total / 1024)} KB gzip`);
+});
