@@ -31,7 +31,6 @@ MatrixError to_matrix_error(const core::CoreError& e) {
     case core::ErrorKind::forbidden: status = 403; break;
     case core::ErrorKind::not_found: status = 404; break;
     case core::ErrorKind::too_large: status = 413; break;
-    case core::ErrorKind::conflict: status = 409; break;
   }
   return MatrixError(status, e.errcode, e.what());
 }

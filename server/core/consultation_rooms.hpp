@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "server/core/accounts.hpp"
 #include "server/core/counseling.hpp"
 #include "server/core/rooms.hpp"
 

@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "server/core/accounts.hpp"
-#include "server/core/rooms.hpp"
+#include "server/store/database.hpp"
 
 namespace lotse::core {
 
@@ -41,7 +40,7 @@ struct Consultation {
 
 class Counseling {
  public:
-  Counseling(store::Database& db, Accounts& accounts, Rooms& rooms) : db_(db), accounts_(accounts), rooms_(rooms) {}
+  explicit Counseling(store::Database& db) : db_(db) {}
 
   // Agencies and topics
   void add_agency(store::WriteUnit&, const Agency& a);
@@ -84,8 +83,6 @@ class Counseling {
 
  private:
   store::Database& db_;
-  Accounts& accounts_;
-  Rooms& rooms_;
 };
 
 }  // namespace lotse::core

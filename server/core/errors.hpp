@@ -5,7 +5,7 @@
 
 namespace lotse::core {
 
-enum class ErrorKind { invalid, forbidden, not_found, too_large, conflict };
+enum class ErrorKind { invalid, forbidden, not_found, too_large };
 
 struct CoreError : std::runtime_error {
   CoreError(ErrorKind kind, std::string errcode, std::string message)

@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "server/core/notifier.hpp"
-#include "server/core/rooms.hpp"
 #include "server/store/database.hpp"
 
 namespace lotse::core {
 
 class Keys {
  public:
-  Keys(store::Database& db, Notifier& notifier, Rooms& rooms) : db_(db), notifier_(notifier), rooms_(rooms) {}
+  Keys(store::Database& db, Notifier& notifier) : db_(db), notifier_(notifier) {}
 
   std::optional<std::string> device_keys(const std::string& user_id, const std::string& device_id);
   // (device_id, json) of every device of the user that uploaded keys.
@@ -60,7 +59,6 @@ class Keys {
  private:
   store::Database& db_;
   Notifier& notifier_;
-  Rooms& rooms_;
 };
 
 }  // namespace lotse::core

@@ -55,6 +55,12 @@ core::BackedUpKey parse_key(const std::string& room_id, const std::string& sessi
                            verified->get_bool(), boost::json::serialize(req_object(o, "session_data"))};
 }
 
+// {count, etag} answered by every change of the stored keys.
+object keys_summary(Homeserver& hs, const std::string& user, std::int64_t version) {
+  auto now = hs.key_backup.version(user, version);
+  return {{"count", hs.key_backup.count(user, version)}, {"etag", std::to_string(now ? now->etag : 0)}};
+}
+
 object key_json(const core::BackedUpKey& k) {
   return {{"first_message_index", k.first_message_index},
           {"forwarded_count", k.forwarded_count},
@@ -86,9 +92,7 @@ awaitable<Response> put_keys(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  auto now = hs.key_backup.version(auth.user_id, version.version);
-  co_return Response::json({{"count", hs.key_backup.count(auth.user_id, version.version)},
-                            {"etag", std::to_string(now ? now->etag : 0)}});
+  co_return Response::json(keys_summary(hs, auth.user_id, version.version));
 }
 
 awaitable<Response> get_keys(Homeserver& hs, Request& r) {
@@ -128,9 +132,7 @@ awaitable<Response> delete_keys(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  auto now = hs.key_backup.version(auth.user_id, version.version);
-  co_return Response::json({{"count", hs.key_backup.count(auth.user_id, version.version)},
-                            {"etag", std::to_string(now ? now->etag : 0)}});
+  co_return Response::json(keys_summary(hs, auth.user_id, version.version));
 }
 
 }  // namespace
