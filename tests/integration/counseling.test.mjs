@@ -211,6 +211,11 @@ test("export, erase and retention", async () => {
   assert.equal(exported.media[0].upload_name, "pass.jpg");
   assert.ok(exported.devices.length >= 1);
 
+  // Statistics while the message still exists (unencrypted here), so a leak of content would show.
+  const stats = await admin("stats");
+  assert.ok(stats.stats.some((s) => s.consultations_opened >= 1 && s.agency === AGENCY));
+  assert.ok(!JSON.stringify(stats).includes("geheim"), "stats never carry content");
+
   // The seeker deletes the account with erase: true through the Matrix API.
   const del = await api(server, "POST", "/_matrix/client/v3/account/deactivate", { token: seekerReg.accessToken,
     body: { erase: true, auth: { type: "m.login.password", identifier: { type: "m.id.user", user: seekerReg.userId }, password: seekerReg.password } } });
@@ -232,9 +237,6 @@ test("export, erase and retention", async () => {
   const dry = await admin("retention", "purge", "--inactive-days", "1", "--dry-run");
   assert.equal(dry.dry_run, true);
   assert.equal(dry.consultations.length, 0, "everything here is recent");
-  const stats = await admin("stats");
-  assert.ok(stats.stats.some((s) => s.consultations_opened >= 1 && s.agency === AGENCY));
-  assert.ok(!JSON.stringify(stats).includes("geheim"), "stats never carry content");
 });
 
 test("retention purge deletes consultations inactive for N days and keeps the others", async () => {

@@ -47,6 +47,16 @@ async function downloadAndDecrypt(client, token, file) {
   return Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(file.iv, "base64"), length: 64 }, key, cipher));
 }
 
+const GERMAN = { name: "Fantasiename", password: "Passwort", submit: "Konto anlegen" };
+const ENGLISH = { name: "Pseudonym", password: "Password", submit: "Create account" };
+
+// Fills the registration form in the given language and submits it.
+async function registerInBrowser(page, labels, name, password) {
+  await page.getByLabel(labels.name).fill(name);
+  await page.getByLabel(labels.password).fill(password);
+  await page.getByRole("button", { name: labels.submit }).click();
+}
+
 async function newSeekerPage(lang) {
   const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
   const page = await context.newPage();
@@ -164,9 +174,7 @@ test("a voice message from the fake microphone and a photo reach the counselor e
   const { context, page } = await newSeekerPage("Deutsch");
   await context.grantPermissions(["microphone"]);
   try {
-    await page.getByLabel("Fantasiename").fill("regenbogen");
-    await page.getByLabel("Passwort").fill("geheim-genug-456");
-    await page.getByRole("button", { name: "Konto anlegen" }).click();
+    await registerInBrowser(page, GERMAN, "regenbogen", "geheim-genug-456");
     await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
     await page.locator("#message").waitFor({ timeout: 30000 });
     const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite" &&
@@ -204,9 +212,7 @@ test("a voice message from the fake microphone and a photo reach the counselor e
 test("a seeker deletes the account in the app; logout leaves nothing behind", async () => {
   const { context, page } = await newSeekerPage("English");
   try {
-    await page.getByLabel("Pseudonym").fill("kurzbesuch");
-    await page.getByLabel("Password").fill("short-visit-789");
-    await page.getByRole("button", { name: "Create account" }).click();
+    await registerInBrowser(page, ENGLISH, "kurzbesuch", "short-visit-789");
     await page.getByRole("button", { name: "Delete account" }).click({ timeout: 30000 });
     await page.getByLabel("Password").fill("short-visit-789");
     await page.locator("form.card").getByRole("button", { name: "Delete account" }).click();
@@ -223,9 +229,7 @@ test("a seeker deletes the account in the app; logout leaves nothing behind", as
 test("quick exit leaves to a neutral page and locks the app; the shell loads offline", async () => {
   const { context, page } = await newSeekerPage("Deutsch");
   try {
-    await page.getByLabel("Fantasiename").fill("blitz");
-    await page.getByLabel("Passwort").fill("schnell-weg-123");
-    await page.getByRole("button", { name: "Konto anlegen" }).click();
+    await registerInBrowser(page, GERMAN, "blitz", "schnell-weg-123");
     await page.locator(".counselor").first().waitFor({ timeout: 30000 });
     await page.evaluate(async () => navigator.serviceWorker.ready);
     await page.getByRole("button", { name: "Schnell verlassen" }).click();
