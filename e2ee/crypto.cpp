@@ -83,6 +83,11 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string random_token(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
 
 SigningKey::SigningKey(std::string_view seed32, std::string key_id) : key_id_(std::move(key_id)) {

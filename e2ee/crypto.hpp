@@ -27,6 +27,7 @@ class Sha256 {
   alignas(16) unsigned char state_[128];
 };
 std::string random_token(std::size_t bytes);               // URL-safe base64 of random bytes
+bool constant_time_equal(std::string_view a, std::string_view b);  // for secrets; sizes may differ
 
 // An ed25519 signing key with its Matrix key id ("ed25519:<version>").
 class SigningKey {

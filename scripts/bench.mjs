@@ -9,6 +9,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { generateKeyPairSync, sign } from "node:crypto";
+import { writeBootstrapRequest } from "../tests/integration/harness.mjs";
 
 // Keep-alive connections, as clients use them; no limit so 1,000 long-polls really are concurrent.
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -71,7 +72,7 @@ async function user(srv) {
 }
 
 async function provision(srv) {
-  const token = readFileSync(join(srv.dir, "data", "admin-bootstrap.token"), "utf8").trim();
+  const token = writeBootstrapRequest(join(srv.dir, "data"));
   const res = await request(srv.base + "/_lotse/admin/v1/bootstrap", { method: "POST", body: JSON.stringify({ bootstrap_token: token }) });
   srv.admin = JSON.parse(res.text).access_token;
   await call(srv, "POST", "/_lotse/admin/v1/agencies", srv.admin, { agency_id: "bench", name: "Bench" });

@@ -10,7 +10,7 @@
 
 #include "server/api/homeserver.hpp"
 #include "server/config/config.hpp"
-#include "server/http/log.hpp"
+#include "server/log.hpp"
 #include "server/http/server.hpp"
 #include "server/signing_key_file.hpp"
 
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "lotse 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
-  using lotse::http::log_line;
+  using lotse::log_line;
   lotse::config::Config cfg;
   try {
     cfg = lotse::config::load_config(config_path);

@@ -3,10 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "server/bootstrap_request.hpp"
 #include "server/matrix_client/matrix_client.hpp"
 
 using boost::json::array;
@@ -70,11 +78,13 @@ int main(int argc, char** argv) {
   std::string path;
   std::optional<value> body;
   bool needs_token = true;
-  std::string bootstrap_token, data_dir, username = "admin";
+  std::string data_dir, username = "admin";
+  std::filesystem::path bootstrap_file;
 
-  auto* boot = app.add_subcommand("bootstrap", "create the first administrator (prints its password once)");
-  boot->add_option("--bootstrap-token", bootstrap_token, "the token from data_dir/admin-bootstrap.token");
-  boot->add_option("--data-dir", data_dir, "read the bootstrap token from this data directory");
+  auto* boot = app.add_subcommand("bootstrap",
+                                  "create the first administrator (prints its password once); run it on the server's "
+                                  "host as a user who may write into the data directory");
+  boot->add_option("--data-dir", data_dir, "the instance's data directory (data_dir in its config)")->required();
   boot->add_option("--username", username, "localpart of the administrator");
 
   // counselor
@@ -208,12 +218,26 @@ int main(int argc, char** argv) {
 
   if (*boot) {
     needs_token = false;
-    if (bootstrap_token.empty() && !data_dir.empty()) std::ifstream(data_dir + "/admin-bootstrap.token") >> bootstrap_token;
-    if (bootstrap_token.empty()) {
-      std::cerr << "lotse-admin: give --bootstrap-token or --data-dir (the server writes admin-bootstrap.token there)\n";
+    // Only the token's hash goes to disk, valid for a few minutes (server/bootstrap_request.hpp).
+    lotse::e2ee::init_crypto();
+    std::string token_once = lotse::e2ee::random_token(32);
+    lotse::BootstrapRequest request{lotse::BootstrapRequest::hash(token_once),
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch()).count() +
+                                        lotse::kBootstrapLifetimeMs};
+    bootstrap_file = std::filesystem::path(data_dir) / lotse::kBootstrapRequestFile;
+    auto tmp = bootstrap_file.string() + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    std::string line = request.format();
+    bool written = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    if (fd >= 0) ::close(fd);
+    if (!written || ::rename(tmp.c_str(), bootstrap_file.c_str()) != 0) {
+      std::cerr << "lotse-admin: cannot write " << bootstrap_file.string() << ": " << std::strerror(errno)
+                << " (run this on the server's host, as a user who may write into its data directory)\n";
+      ::unlink(tmp.c_str());
       return 2;
     }
-    method = verb::post, path = base + "/bootstrap", body = object{{"bootstrap_token", bootstrap_token}, {"username", username}};
+    method = verb::post, path = base + "/bootstrap", body = object{{"bootstrap_token", token_once}, {"username", username}};
   } else if (*counselor) {
     if (*c_add) method = verb::post, path = base + "/counselors", body = profile_body(true);
     else if (counselor->got_subcommand("list")) path = base + "/counselors";
@@ -263,6 +287,10 @@ int main(int argc, char** argv) {
     MatrixClient http(server);
     if (needs_token) http.set_access_token(token);
     auto reply = http.request(method, path, body);
+    if (!bootstrap_file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(bootstrap_file, ec);  // spent either way
+    }
     if (reply.status / 100 != 2) {
       std::string errcode, message = boost::json::serialize(reply.body);
       if (reply.body.is_object()) {
@@ -277,9 +305,10 @@ int main(int argc, char** argv) {
       std::cout << boost::json::serialize(reply.body) << "\n";
     } else if (*boot) {
       const auto& o = reply.body.as_object();
-      std::cout << "Administrator " << o.at("user_id").as_string() << " created.\n"
-                << "Password (shown only now): " << o.at("password").as_string() << "\n"
-                << "Access token for lotse-admin: " << o.at("access_token").as_string() << "\n";
+      // Plain text, not JSON strings: an administrator copies these (quotes would end up in them).
+      std::cout << "Administrator " << std::string(o.at("user_id").as_string()) << " created.\n"
+                << "Password (shown only now): " << std::string(o.at("password").as_string()) << "\n"
+                << "Access token for lotse-admin: " << std::string(o.at("access_token").as_string()) << "\n";
     } else {
       print_human(reply.body);
     }

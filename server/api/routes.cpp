@@ -65,15 +65,10 @@ void Homeserver::prepare_instance() {
     unit.release();
     db.commit_now();
   }
-  auto token_file = std::filesystem::path(config.data_dir) / "admin-bootstrap.token";
-  if (accounts.users_with_role("admin").empty()) {
-    if (!std::filesystem::exists(token_file)) {
-      std::ofstream(token_file) << e2ee::random_token(24) << "\n";
-      std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    }
-  } else {
-    std::filesystem::remove(token_file);
-  }
+  // Earlier versions kept a bootstrap token in the data directory; a secret at rest there is a key
+  // on the doormat, so it goes (bootstrap_request.hpp explains what replaced it).
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(config.data_dir) / "admin-bootstrap.token", ec);
 }
 
 void register_routes(http::Router& router, Homeserver& hs) {

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "server/api/common.hpp"
+#include "server/log.hpp"
+#include "server/http/static_files.hpp"
 
 namespace lotse::api {
 namespace {
@@ -22,32 +24,27 @@ std::string mime_type(const std::string& ext) {
   return "application/octet-stream";
 }
 
-awaitable<Response> serve_static(Homeserver& hs, Request& r) {
-  if (hs.config.web_client.dir.empty()) throw MatrixError(404, "M_NOT_FOUND", "No web app is configured.");
-  fs::path root = fs::weakly_canonical(hs.config.web_client.dir);
-  std::string rel = http::percent_decode(r.path);
-  if (rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos)
-    throw MatrixError(404, "M_NOT_FOUND", "Not found.");
-  fs::path file = rel == "/" ? root / "index.html" : root / rel.substr(1);
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    // Client-side routes (no file extension) get the app; missing files a 404.
-    if (fs::path(rel).has_extension()) throw MatrixError(404, "M_NOT_FOUND", "Not found.");
-    file = root / "index.html";
-    if (!fs::is_regular_file(file, ec)) throw MatrixError(404, "M_NOT_FOUND", "The web app is not built (scripts/run builds it).");
+awaitable<Response> serve_static(const http::StaticFiles& files, Request& r) {
+  // Only files of the allow-list made at start-up are served; anything else is a 404 (or the app
+  // itself for a plain client-side route such as /chat).
+  std::string url_path = http::StaticFiles::percent_decode_path(r.path);
+  auto file = files.find_decoded(url_path);
+  if (!file) {
+    url_path = "/index.html";
+    if (!http::StaticFiles::is_app_route(r.path) || !(file = files.find(url_path)))
+      throw MatrixError(404, "M_NOT_FOUND", files.empty() ? "The web app is not built (scripts/run builds it)." : "Not found.");
   }
   Response res;
-  res.content_type = mime_type(file.extension().string());
+  res.content_type = mime_type(fs::path(url_path).extension().string());
   // Precompressed twin written at build time (web-client/compress.mjs).
   res.headers.emplace_back("Vary", "Accept-Encoding");
   if (r.header("accept-encoding").value_or("").find("gzip") != std::string::npos) {
-    fs::path gz = file.string() + ".gz";
-    if (fs::is_regular_file(gz, ec)) {
+    if (auto gz = files.find_decoded(url_path + ".gz")) {
       file = gz;
       res.headers.emplace_back("Content-Encoding", "gzip");
     }
   }
-  bool hashed = rel.rfind("/assets/", 0) == 0;
+  bool hashed = url_path.rfind("/assets/", 0) == 0;
   res.headers.emplace_back("Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
   res.headers.emplace_back("X-Content-Type-Options", "nosniff");
   res.headers.emplace_back("Referrer-Policy", "no-referrer");
@@ -55,14 +52,20 @@ awaitable<Response> serve_static(Homeserver& hs, Request& r) {
                            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; "
                            "frame-ancestors 'none'");
-  res.file = http::FileRegion{file.string(), 0, static_cast<std::uint64_t>(fs::file_size(file))};
+  std::error_code ec;
+  auto size = fs::file_size(file->path, ec);  // the build may have rewritten it since start-up
+  if (ec) throw MatrixError(404, "M_NOT_FOUND", "Not found.");
+  res.file = http::FileRegion{file->path, 0, static_cast<std::uint64_t>(size)};
   co_return res;
 }
 
 }  // namespace
 
 void register_web_client_routes(http::Router& router, Homeserver& hs) {
-  router.set_fallback([&hs](Request& r) { return serve_static(hs, r); });
+  auto files = std::make_shared<const http::StaticFiles>(
+      hs.config.web_client.dir.empty() ? http::StaticFiles() : http::StaticFiles::scan(hs.config.web_client.dir));
+  log_line("info", "web app files", {{"dir", hs.config.web_client.dir}, {"files", files->size()}});
+  router.set_fallback([files](Request& r) { return serve_static(*files, r); });
   raw_route(router, verb::get, "/_lotse/client/v1/branding", [&hs](Request&) -> awaitable<Response> {
     boost::json::array langs;
     for (const auto& l : hs.config.branding.languages) langs.push_back(boost::json::value(l));

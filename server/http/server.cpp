@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "e2ee/crypto.hpp"
-#include "server/http/log.hpp"
+#include "server/log.hpp"
 
 namespace lotse::http {
 

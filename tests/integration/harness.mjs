@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +33,7 @@ export async function freePort() {
 
 // Starts lotse. `topConfig` adds top-level keys, `extraConfig` is appended (tables). Reuse `dataDir`
 // to restart on old data.
-export async function startServer({ topConfig = "", extraConfig = "", dataDir, rateLimits = false } = {}) {
+export async function startServer({ topConfig = "", extraConfig = "", dataDir, rateLimits = false, bootstrap = true } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "lotse-test-"));
   const port = await freePort();
   const config = join(dir, "lotse.toml");
@@ -81,19 +82,28 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
   };
   if (admin) server.admin = admin;
-  await provision(server);
+  if (bootstrap) await provision(server);
   return server;
 }
 
 export const AGENCY = "beratung-mitte";
 export const TOPICS = ["aufenthalt", "wohnen", "arbeit"];
 
-// The first administrator (from the bootstrap token the server wrote) and a basic directory: one
-// agency and three topics. A restarted server keeps its administrator.
+// Writes the one-time bootstrap request as `lotse-admin bootstrap --data-dir` does (only the token's
+// SHA-256 and an expiry go to disk; server/bootstrap_request.hpp) and returns the token.
+export function writeBootstrapRequest(dataDir, { lifetimeMs = 10 * 60 * 1000 } = {}) {
+  const token = randomBytes(32).toString("base64url");
+  const hash = createHash("sha256").update(token).digest("hex");
+  writeFileSync(join(dataDir, "admin-bootstrap.request"), `lotse-bootstrap-v1 ${hash} ${Date.now() + lifetimeMs}\n`, { mode: 0o600 });
+  return token;
+}
+
+// The first administrator and a basic directory: one agency and three topics. A restarted server
+// keeps its administrator (admin.json).
 async function provision(server) {
-  const tokenFile = join(server.dir, "data", "admin-bootstrap.token");
-  if (!existsSync(tokenFile)) return;
-  const res = await api(server, "POST", "/_lotse/admin/v1/bootstrap", { body: { bootstrap_token: readFileSync(tokenFile, "utf8").trim() } });
+  if (server.admin) return;
+  const token = writeBootstrapRequest(join(server.dir, "data"));
+  const res = await api(server, "POST", "/_lotse/admin/v1/bootstrap", { body: { bootstrap_token: token } });
   if (res.status !== 200) throw new Error(`bootstrap failed: ${JSON.stringify(res.body)}`);
   server.admin = { userId: res.body.user_id, accessToken: res.body.access_token, password: res.body.password };
   writeFileSync(join(server.dir, "admin.json"), JSON.stringify(server.admin));

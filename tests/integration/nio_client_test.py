@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Debian's matrix-nio (r0 API, strict response schemas) registers, chats and syncs against lotse."""
 import asyncio
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -31,8 +33,11 @@ def admin_call(base, token, method, path, body):
 
 def provision(base, tmp):
     """Bootstraps the administrator and creates two counselors (only staff may create rooms)."""
-    with open(os.path.join(tmp, "data", "admin-bootstrap.token")) as f:
-        boot = admin_call(base, "", "POST", "/_lotse/admin/v1/bootstrap", {"bootstrap_token": f.read().strip()})
+    # The one-time request lotse-admin bootstrap writes: only the token's hash and an expiry.
+    token = secrets.token_urlsafe(32)
+    with open(os.path.join(tmp, "data", "admin-bootstrap.request"), "w") as f:
+        f.write(f"lotse-bootstrap-v1 {hashlib.sha256(token.encode()).hexdigest()} {int(time.time() * 1000) + 600000}\n")
+    boot = admin_call(base, "", "POST", "/_lotse/admin/v1/bootstrap", {"bootstrap_token": token})
     token = boot["access_token"]
     admin_call(base, token, "POST", "/_lotse/admin/v1/agencies", {"agency_id": "mitte", "name": "Mitte"})
     admin_call(base, token, "POST", "/_lotse/admin/v1/topics", {"topic_id": "wohnen", "name": "Wohnen"})

@@ -9,6 +9,7 @@
 
 #include "server/api/client/push_rules.hpp"
 #include "server/api/common.hpp"
+#include "server/bootstrap_request.hpp"
 #include "server/core/identifiers.hpp"
 #include "server/core/room_creation.hpp"
 
@@ -110,12 +111,20 @@ object consultation_admin_json(Homeserver& hs, const core::Consultation& c) {
 awaitable<Response> post_bootstrap(Homeserver& hs, Request& r) {
   const auto& body = r.json_object();
   auto token = req_string(body, "bootstrap_token");
-  auto file = std::filesystem::path(hs.config.data_dir) / "admin-bootstrap.token";
-  std::string expected;
-  if (std::ifstream in(file); in) in >> expected;
-  if (!hs.accounts.users_with_role("admin").empty() || expected.empty())
+  if (!hs.accounts.users_with_role("admin").empty())
     throw http::forbidden("An administrator exists already; bootstrap works only once.");
-  if (token != expected) throw http::forbidden("Wrong bootstrap token (see data_dir/admin-bootstrap.token).");
+  // The request file written by `lotse-admin bootstrap --data-dir` holds the token's hash, not the token.
+  auto file = std::filesystem::path(hs.config.data_dir) / kBootstrapRequestFile;
+  std::optional<BootstrapRequest> pending;
+  if (std::ifstream in(file); in) pending = BootstrapRequest::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  auto now = now_ms();
+  if (!pending || pending->expires_ms < now || pending->expires_ms > now + kBootstrapLifetimeMs) {
+    std::error_code ec;
+    if (pending) std::filesystem::remove(file, ec);  // expired (or implausibly long-lived): spent
+    throw http::forbidden("No pending bootstrap request: run `lotse-admin bootstrap --data-dir DATA_DIR` on the server's host.");
+  }
+  if (!e2ee::constant_time_equal(BootstrapRequest::hash(token), pending->token_sha256_hex))
+    throw http::forbidden("Wrong bootstrap token.");
   auto localpart = opt_string(body, "username").value_or("admin");
   if (!core::is_valid_new_localpart(localpart)) throw MatrixError(400, "M_INVALID_USERNAME", "Invalid username.");
   std::string user_id = "@" + localpart + ":" + hs.config.server_name;
@@ -134,7 +143,8 @@ awaitable<Response> post_bootstrap(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  std::filesystem::remove(file);
+  std::error_code rm_ec;
+  std::filesystem::remove(file, rm_ec);
   co_return Response::json({{"user_id", user_id}, {"password", password}, {"access_token", s.access_token}});
 }
 

@@ -1,12 +1,12 @@
 // One JSON object per line; stdout is line-buffered so log shippers see lines as they happen.
-#include "server/http/log.hpp"
+#include "server/log.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 
-namespace lotse::http {
+namespace lotse {
 
 void log_line(std::string_view level, std::string_view msg, boost::json::object fields) {
   using namespace std::chrono;
@@ -31,4 +31,4 @@ void log_line(std::string_view level, std::string_view msg, boost::json::object 
   std::fflush(stdout);
 }
 
-}  // namespace lotse::http
+}  // namespace lotse
