@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "e2ee/safe_json.hpp"
 #include "server/core/identifiers.hpp"
 
 namespace lotse::api {
@@ -99,6 +100,16 @@ std::int64_t int_param(const Request& r, const std::string& name, std::int64_t f
   } catch (const std::exception&) {
     throw http::invalid_param(name + " must be an integer");
   }
+}
+
+boost::json::object parse_filter_param(const std::string& text) {
+  try {
+    auto v = e2ee::parse_limited(text);
+    if (v.is_object()) return std::move(v.get_object());
+  } catch (const e2ee::JsonLimitError& e) {
+    if (e.kind != e2ee::JsonLimitError::Kind::syntax) throw http::bad_json(std::string("filter: ") + e.what());
+  }
+  throw http::bad_json("filter must be a JSON object");
 }
 
 core::RoomInfo require_room(Homeserver& hs, const std::string& room_id) {

@@ -44,6 +44,10 @@ const boost::json::object& req_object(const boost::json::object& o, const char* 
 std::int64_t int_param(const Request& r, const std::string& name, std::int64_t fallback, std::int64_t min,
                        std::int64_t max);
 
+// A filter given inline in a query parameter (or stored by /filter), parsed within the body limits;
+// M_BAD_JSON unless it is a JSON object.
+boost::json::object parse_filter_param(const std::string& text);
+
 // Room helpers used by several API areas.
 core::RoomInfo require_room(Homeserver& hs, const std::string& room_id);
 // Throws M_FORBIDDEN unless the user is joined to the room.

@@ -1,13 +1,22 @@
 // Client event format and history visibility.
 #include "server/core/client_events.hpp"
 
+#include "server/core/stored_json.hpp"
+
 #include <chrono>
 
 namespace lotse::core {
 
 boost::json::object client_event(Rooms& rooms, const StoredEvent& event, const std::optional<Viewer>& viewer,
                                  bool with_room_id, bool bundle_threads) {
-  boost::json::object pdu = event.parsed();
+  // An event stored before the JSON limits existed may be unreadable: it goes out as an empty-content
+  // stand-in (so ordering and pagination stay intact) and the log names it.
+  boost::json::object pdu = read_stored_object(event.json, "event", event.event_id)
+                                .value_or(boost::json::object{{"content", boost::json::object{}},
+                                                              {"type", event.type},
+                                                              {"sender", event.sender},
+                                                              {"origin_server_ts", event.origin_server_ts}});
+  if (event.state_key && !pdu.contains("state_key")) pdu["state_key"] = *event.state_key;
   boost::json::object out;
   for (auto key : {"content", "type", "sender", "origin_server_ts", "state_key", "redacts"})
     if (auto* v = pdu.if_contains(key)) out[key] = *v;

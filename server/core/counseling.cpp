@@ -1,5 +1,6 @@
 // Counseling domain storage.
 #include "server/core/counseling.hpp"
+#include "server/core/stored_json.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -14,10 +15,9 @@ std::int64_t now_ms() {
 
 std::vector<std::string> json_list(const std::string& text) {
   std::vector<std::string> out;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& e : v.as_array())
+  auto v = read_stored_json(text, "list", "");
+  if (!v || !v->is_array()) return out;
+  for (const auto& e : v->as_array())
     if (e.is_string()) out.emplace_back(e.get_string());
   return out;
 }
@@ -259,7 +259,8 @@ boost::json::array Counseling::audit_entries(std::int64_t limit) {
                                       {"actor", st.text(2)},
                                       {"action", st.text(3)},
                                       {"target", st.text(4)},
-                                      {"details", boost::json::parse(st.text(5))}});
+                                      {"details", read_stored_json(st.text(5), "audit details", std::to_string(st.int64(0)))
+                                                      .value_or(boost::json::object{})}});
   return out;
 }
 

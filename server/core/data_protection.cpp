@@ -1,5 +1,6 @@
 // Export, erasure and purge.
 #include "server/core/data_protection.hpp"
+#include "server/core/stored_json.hpp"
 
 #include <set>
 
@@ -43,9 +44,13 @@ boost::json::object DataProtection::export_user(const std::string& user_id) {
         "SELECT event_id, room_id, type, origin_server_ts, json FROM events WHERE sender = ? ORDER BY stream_ordering");
     st.bind_all(user_id);
     while (st.step()) {
-      auto pdu = boost::json::parse(st.text(4)).as_object();
-      events.push_back(boost::json::object{{"event_id", st.text(0)}, {"room_id", st.text(1)}, {"type", st.text(2)},
-                                           {"origin_server_ts", st.int64(3)}, {"content", pdu["content"]}});
+      // An unreadable row is exported without its content (and logged), never dropped silently.
+      auto pdu = read_stored_object(st.text(4), "event", st.text(0)).value_or(boost::json::object{});
+      boost::json::object item{{"event_id", st.text(0)}, {"room_id", st.text(1)}, {"type", st.text(2)},
+                               {"origin_server_ts", st.int64(3)}};
+      if (auto* c = pdu.if_contains("content")) item["content"] = *c;
+      else item["content_unreadable"] = true;
+      events.push_back(std::move(item));
     }
   }
   out["events_sent"] = std::move(events);
@@ -55,7 +60,8 @@ boost::json::object DataProtection::export_user(const std::string& user_id) {
     st.bind_all(user_id);
     while (st.step())
       account_data.push_back(boost::json::object{{"room_id", st.text(0)}, {"type", st.text(1)},
-                                                 {"content", boost::json::parse(st.text(2))}});
+                                                 {"content", read_stored_json(st.text(2), "account data", st.text(1))
+                                                                 .value_or(boost::json::object{})}});
   }
   out["account_data"] = std::move(account_data);
   boost::json::array media;

@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "e2ee/canonical_json.hpp"
+#include "e2ee/safe_json.hpp"
 #include "server/core/errors.hpp"
+#include "server/core/stored_json.hpp"
 
 namespace lotse::core {
 namespace {
@@ -46,11 +48,12 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-boost::json::object StoredEvent::parsed() const { return boost::json::parse(json).as_object(); }
+boost::json::object StoredEvent::parsed() const { return e2ee::parse_stored_object(json); }
 
 boost::json::object StoredEvent::content() const {
-  auto o = parsed();
-  auto* c = o.if_contains("content");
+  auto o = read_stored_object(json, "event", event_id);
+  if (!o) return {};
+  auto* c = o->if_contains("content");
   return c && c->is_object() ? c->get_object() : boost::json::object{};
 }
 

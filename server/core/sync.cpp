@@ -1,6 +1,7 @@
 // /sync: joined rooms get timeline, state, ephemeral and account data since the token; rooms joined
 // (or fully re-synced) since then get their whole state; invites and leaves are listed once.
 #include "server/core/sync.hpp"
+#include "server/core/stored_json.hpp"
 
 #include <algorithm>
 #include <map>
@@ -16,7 +17,8 @@ boost::json::array parse_json_events(const std::vector<AccountData::Entry>& entr
   boost::json::array out;
   for (const auto& e : entries) {
     if (e.room_id != room_id || !filter.matches(e.type, "")) continue;
-    out.push_back(boost::json::object{{"type", e.type}, {"content", boost::json::parse(e.content_json)}});
+    if (auto content = read_stored_json(e.content_json, "room account data", e.type))
+      out.push_back(boost::json::object{{"type", e.type}, {"content", std::move(*content)}});
   }
   return out;
 }
@@ -225,13 +227,14 @@ SyncResult Sync::compute(const SyncRequest& req) {
   boost::json::array global_ad;
   for (const auto& e : account_data_.changed_since(user, since))
     if (e.room_id.empty() && req.filter.account_data.matches(e.type, ""))
-      global_ad.push_back(boost::json::object{{"type", e.type}, {"content", boost::json::parse(e.content_json)}});
+      if (auto content = read_stored_json(e.content_json, "account data", e.type))
+        global_ad.push_back(boost::json::object{{"type", e.type}, {"content", std::move(*content)}});
 
   // To-device messages after the last one this device has seen, oldest first.
   std::int64_t to_device_pos = req.since ? req.since->to_device : 0;
   boost::json::array to_device;
   for (const auto& m : to_device_.pending(user, req.viewer.device_id, to_device_pos, 100)) {
-    to_device.push_back(boost::json::parse(m.json));
+    if (auto msg = read_stored_json(m.json, "to-device message", std::to_string(m.stream))) to_device.push_back(std::move(*msg));
     to_device_pos = m.stream;
   }
   boost::json::array changed, left;

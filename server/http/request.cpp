@@ -1,6 +1,7 @@
 // Request helpers: query/header access, JSON body parsing, percent-decoding.
 #include "server/http/request.hpp"
 
+
 namespace lotse::http {
 
 std::optional<std::string> Request::query_param(const std::string& name) const {
@@ -31,14 +32,15 @@ std::optional<std::string> Request::access_token() const {
   return query_param("access_token");
 }
 
-const boost::json::object& Request::json_object() {
+const boost::json::object& Request::json_object(const e2ee::JsonLimits& limits) {
   if (!parsed_) {
-    boost::system::error_code ec;
-    boost::json::parse_options opts;
-    opts.max_depth = 64;
-    auto v = boost::json::parse(body.empty() ? std::string_view("") : std::string_view(body), ec, {}, opts);
-    if (ec) throw MatrixError(400, "M_NOT_JSON", "Content not JSON.");
-    parsed_ = std::move(v);
+    // The same limits as every stored value is read with (e2ee/safe_json.hpp).
+    try {
+      parsed_ = e2ee::parse_limited(body, limits);
+    } catch (const e2ee::JsonLimitError& e) {
+      if (e.kind == e2ee::JsonLimitError::Kind::syntax) throw MatrixError(400, "M_NOT_JSON", "Content not JSON.");
+      throw bad_json(e.what());
+    }
   }
   if (!parsed_->is_object()) throw bad_json("The request body must be a JSON object.");
   return parsed_->get_object();

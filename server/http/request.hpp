@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "e2ee/safe_json.hpp"
 #include "server/http/matrix_error.hpp"
 
 namespace lotse::http {
@@ -45,8 +46,9 @@ struct Request {
   std::optional<std::string> header(const std::string& lower_name) const;
   // The access token from the Authorization header or the access_token query parameter.
   std::optional<std::string> access_token() const;
-  // The body parsed as a JSON object; throws M_NOT_JSON / M_BAD_JSON.
-  const boost::json::object& json_object();
+  // The body parsed as a JSON object within e2ee/safe_json.hpp's limits (the body limits unless
+  // given); throws M_NOT_JSON / M_BAD_JSON.
+  const boost::json::object& json_object(const e2ee::JsonLimits& limits = e2ee::kBodyLimits);
 
  private:
   std::optional<boost::json::value> parsed_;

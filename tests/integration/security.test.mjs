@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startServer, api, writeBootstrapRequest } from "./harness.mjs";
+import { startServer, api, register, writeBootstrapRequest } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN_BIN = process.env.LOTSE_ADMIN_BIN ?? join(here, "../../build/server/lotse-admin");
@@ -141,6 +141,127 @@ test("a token file left by an older version is removed at start-up", async () =>
     assert.equal(res.status, 403);
   } finally {
     await srv.stop();
+    srv.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// JSON: whatever the server accepts it can read back; a row it cannot read costs one item.
+
+const nest = (depth, leaf = 1) => { let v = leaf; for (let i = 0; i < depth; i++) v = { a: v }; return v; };
+
+test("JSON nested past the limit is refused up front, and what is accepted reads back everywhere", async () => {
+  const srv = await startServer();
+  try {
+    const alice = await register(srv), bob = await register(srv);
+    const room = (await api(srv, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: { invite: [bob.userId] } })).body.room_id;
+    assert.equal((await api(srv, "POST", `/_matrix/client/v3/join/${encodeURIComponent(room)}`, { token: bob.accessToken, body: {} })).status, 200);
+    // The body itself counts as depth 1: to-device content sits 3 levels down, a message's content is the body.
+    const deepToDevice = (d) => api(srv, "PUT", `/_matrix/client/v3/sendToDevice/m.test/d${d}`, { token: alice.accessToken,
+      body: { messages: { [bob.userId]: { [bob.deviceId]: nest(d) } } } });
+    const deepMessage = (d) => api(srv, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/m${d}`,
+      { token: alice.accessToken, body: { msgtype: "m.text", body: "deep", x: nest(d) } });
+    for (const d of [33, 40, 63, 200]) {
+      const td = await deepToDevice(d), m = await deepMessage(d);
+      assert.equal(td.status, 400, `to-device depth ${d}`);
+      assert.equal(td.body.errcode, "M_BAD_JSON");
+      assert.equal(m.status, 400, `message depth ${d}`);
+      assert.equal(m.body.errcode, "M_BAD_JSON");
+    }
+    // At the limit: accepted, and every reader still answers.
+    assert.equal((await deepToDevice(28)).status, 200);
+    assert.equal((await deepMessage(30)).status, 200);
+    const sync = await api(srv, "GET", "/_matrix/client/v3/sync", { token: bob.accessToken });
+    assert.equal(sync.status, 200);
+    assert.ok(sync.body.to_device.events.some((e) => e.type === "m.test"));
+    assert.ok(sync.body.rooms.join[room].timeline.events.some((e) => e.content?.body === "deep"));
+    assert.equal((await api(srv, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/messages?dir=b`, { token: bob.accessToken })).status, 200);
+    const exp = await api(srv, "GET", `/_lotse/admin/v1/users/${encodeURIComponent(alice.userId)}/export`, { token: srv.admin.accessToken });
+    assert.equal(exp.status, 200);
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("numbers that would overflow, fractions and unsafe integers are refused wherever JSON is stored", async () => {
+  const srv = await startServer();
+  try {
+    const alice = await register(srv);
+    const u = encodeURIComponent(alice.userId);
+    const room = (await api(srv, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: {} })).body.room_id;
+    const r = encodeURIComponent(room);
+    const attempts = [
+      ["PUT", `/_matrix/client/v3/sendToDevice/m.test/n1`, `{"messages":{"${alice.userId}":{"*":{"a":1e400}}}}`],
+      ["PUT", `/_matrix/client/v3/user/${u}/rooms/${r}/tags/u.t`, `{"order":1e400}`],
+      ["PUT", `/_matrix/client/v3/user/${u}/account_data/x.test`, `{"a":-1e400}`],
+      ["PUT", `/_matrix/client/v3/user/${u}/account_data/x.test`, `{"a":9007199254740992}`],
+      ["PUT", `/_matrix/client/v3/user/${u}/account_data/x.test`, `{"a":0.5}`],
+      ["PUT", `/_matrix/client/v3/pushrules/global/override/x.rule`, `{"actions":["notify"],"conditions":[{"kind":"event_match","key":"type","pattern":"m","x":1e400}]}`],
+      ["PUT", `/_matrix/client/v3/rooms/${r}/send/m.room.message/n2`, `{"msgtype":"m.text","body":"x","n":1e400}`],
+      ["PUT", `/_matrix/client/v3/rooms/${r}/state/x.state/`, `{"n":123456789012345678901234567890}`],
+    ];
+    const version = await api(srv, "POST", "/_matrix/client/v3/room_keys/version", { token: alice.accessToken,
+      body: { algorithm: "m.megolm_backup.v1.curve25519-aes-sha2", auth_data: { public_key: "abc" } } });
+    if (version.status === 200)
+      attempts.push(["PUT", `/_matrix/client/v3/room_keys/keys/${r}/sess?version=${version.body.version}`,
+        `{"first_message_index":1e400,"forwarded_count":0,"is_verified":false,"session_data":{"a":1}}`]);
+    for (const [method, path, raw] of attempts) {
+      const res = await api(srv, method, path, { token: alice.accessToken, raw, headers: { "Content-Type": "application/json" } });
+      assert.equal(res.status, 400, `${method} ${path} ${raw}: ${res.status} ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.errcode, "M_BAD_JSON", path);
+    }
+    // The one fraction the spec has: a tag's order. Accepted, and read back.
+    assert.equal((await api(srv, "PUT", `/_matrix/client/v3/user/${u}/rooms/${r}/tags/u.t`, { token: alice.accessToken, body: { order: 0.25 } })).status, 200);
+    const tags = await api(srv, "GET", `/_matrix/client/v3/user/${u}/rooms/${r}/tags`, { token: alice.accessToken });
+    assert.equal(tags.body.tags["u.t"].order, 0.25);
+    const sync = await api(srv, "GET", "/_matrix/client/v3/sync", { token: alice.accessToken });
+    assert.equal(sync.status, 200);
+    assert.equal((await api(srv, "GET", `/_matrix/client/v3/pushrules/`, { token: alice.accessToken })).status, 200);
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("a stored row that cannot be read costs that item, not the whole /sync, /messages or export", async () => {
+  const srv = await startServer();
+  const dir = srv.dir;
+  let again;
+  try {
+    const alice = await register(srv), bob = await register(srv);
+    const room = (await api(srv, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: { invite: [bob.userId] } })).body.room_id;
+    await api(srv, "POST", `/_matrix/client/v3/join/${encodeURIComponent(room)}`, { token: bob.accessToken, body: {} });
+    const sent = await api(srv, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/t1`,
+      { token: alice.accessToken, body: { msgtype: "m.text", body: "will be damaged" } });
+    await api(srv, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/t2`,
+      { token: alice.accessToken, body: { msgtype: "m.text", body: "stays readable" } });
+    await api(srv, "PUT", `/_matrix/client/v3/sendToDevice/m.test/t3`, { token: alice.accessToken, body: { messages: { [bob.userId]: { [bob.deviceId]: { ok: 1 } } } } });
+    await srv.stop();
+    // What an older version could store: content nested 50 deep, an overflowed number.
+    const deep = JSON.stringify(nest(50));
+    const db = join(dir, "data", "lotse.db");
+    const sql = [
+      `UPDATE events SET json = '{"content":${deep},"type":"m.room.message"}' WHERE event_id = '${sent.body.event_id}';`,
+      `INSERT INTO to_device_messages (stream_id, target_user, target_device, json) SELECT MAX(stream_id) - 1000000, '${bob.userId}', '${bob.deviceId}', '{"sender":"x","type":"m.bad","content":${deep}}' FROM to_device_messages;`,
+      `INSERT INTO account_data (user_id, room_id, type, content, stream_id) VALUES ('${bob.userId}', '', 'x.bad', '{"a":1e999}', 1);`,
+    ].join("\n");
+    await promisify(execFile)("sqlite3", [db, sql]);
+    again = await startServer({ dataDir: dir });
+    const sync = await api(again, "GET", "/_matrix/client/v3/sync", { token: bob.accessToken });
+    assert.equal(sync.status, 200, JSON.stringify(sync.body));
+    const bodies = sync.body.rooms.join[room].timeline.events.map((e) => e.content?.body);
+    assert.ok(bodies.includes("stays readable"));
+    assert.ok(sync.body.to_device.events.some((e) => e.type === "m.test"));
+    assert.ok(!sync.body.to_device.events.some((e) => e.type === "m.bad"));
+    const msgs = await api(again, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/messages?dir=b`, { token: bob.accessToken });
+    assert.equal(msgs.status, 200);
+    assert.ok(msgs.body.chunk.some((e) => e.content?.body === "stays readable"));
+    const exp = await api(again, "GET", `/_lotse/admin/v1/users/${encodeURIComponent(alice.userId)}/export`, { token: again.admin.accessToken });
+    assert.equal(exp.status, 200);
+    assert.ok(again.lines.some((l) => l.includes("unreadable stored JSON skipped")), "the operator is told");
+  } finally {
+    await again?.stop();
     srv.cleanup();
   }
 });

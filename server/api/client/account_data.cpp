@@ -1,5 +1,6 @@
 // Account data and room tags (client-server API "Client Config", "Room Tagging").
 #include "server/api/common.hpp"
+#include "server/core/stored_json.hpp"
 
 namespace lotse::api {
 namespace {
@@ -45,11 +46,11 @@ awaitable<Response> change_tag(Homeserver& hs, Request& r, bool add) {
   auto room = require_room(hs, r.param("roomId"));
   boost::json::object tags;
   if (auto existing = hs.account_data.get(auth.user_id, room.room_id, "m.tag")) {
-    auto v = boost::json::parse(*existing);
-    if (v.is_object() && v.as_object()["tags"].is_object()) tags = v.as_object()["tags"].as_object();
+    if (auto v = core::read_stored_json(*existing, "m.tag", auth.user_id); v && v->is_object())
+      if (auto* t = v->as_object().if_contains("tags"); t && t->is_object()) tags = t->as_object();
   }
   if (add) {
-    const auto& body = r.json_object();
+    const auto& body = r.json_object(e2ee::kTagBodyLimits);  // `order` is the API's one fractional number
     boost::json::object tag;
     if (auto* o = body.if_contains("order")) {
       if (!o->is_number()) throw http::bad_json("'order' must be a number");

@@ -1,6 +1,7 @@
 // Server-side key backup (client-server API "Server-side key backups"): versions and keys at the
 // three granularities, with etag and count.
 #include "server/api/common.hpp"
+#include "server/core/stored_json.hpp"
 
 namespace lotse::api {
 namespace {
@@ -15,7 +16,7 @@ std::int64_t parse_version(const std::string& v) {
 
 object version_json(Homeserver& hs, const std::string& user, const core::BackupVersion& v) {
   return {{"algorithm", v.algorithm},
-          {"auth_data", boost::json::parse(v.auth_data)},
+          {"auth_data", core::read_stored_json(v.auth_data, "backup auth_data", user).value_or(object{})},
           {"count", hs.key_backup.count(user, v.version)},
           {"etag", std::to_string(v.etag)},
           {"version", std::to_string(v.version)}};
@@ -65,7 +66,7 @@ object key_json(const core::BackedUpKey& k) {
   return {{"first_message_index", k.first_message_index},
           {"forwarded_count", k.forwarded_count},
           {"is_verified", k.is_verified},
-          {"session_data", boost::json::parse(k.session_data)}};
+          {"session_data", core::read_stored_json(k.session_data, "backup session_data", "").value_or(object{})}};
 }
 
 awaitable<Response> put_keys(Homeserver& hs, Request& r) {

@@ -1,6 +1,7 @@
 // End-to-end encryption keys (client-server API "End-to-End Encryption" key management and
 // cross-signing): upload, query, claim, changes, device_signing and signatures upload.
 #include "e2ee/canonical_json.hpp"
+#include "e2ee/safe_json.hpp"
 #include "e2ee/crypto.hpp"
 #include "server/api/client/uia.hpp"
 #include "server/api/common.hpp"
@@ -18,7 +19,8 @@ std::string unsigned_form(const object& o) {
   return e2ee::canonical_json(copy);
 }
 
-object parse_object(const std::string& text) { return boost::json::parse(text).as_object(); }
+// Stored keys passed the body limits on upload; e2ee::parse_stored_object reads them back.
+object parse_object(const std::string& text) { return e2ee::parse_stored_object(text); }
 
 // The single ed25519 public key of a cross-signing key object, as (key id, public key).
 std::pair<std::string, std::string> cross_signing_public_key(const object& key) {
@@ -183,7 +185,7 @@ awaitable<Response> post_claim(Homeserver& hs, Request& r) {
         auto key = hs.keys.claim(unit, user, std::string(dev_kv.key()), std::string(dev_kv.value().get_string()));
         if (!key) continue;
         devices[dev_kv.key()] = object{{std::string(dev_kv.value().get_string()) + ":" + key->first,
-                                        boost::json::parse(key->second)}};
+                                        e2ee::parse_stored(key->second)}};
       }
       if (!devices.empty()) result[user] = std::move(devices);
     }

@@ -26,10 +26,7 @@ awaitable<Response> get_messages(Homeserver& hs, Request& r) {
   auto limit = static_cast<std::size_t>(int_param(r, "limit", 10, 1, 1000));
   core::EventFilter filter;
   if (auto f = r.query_param("filter")) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(*f, ec);
-    if (ec || !v.is_object()) throw http::bad_json("filter must be a JSON object");
-    filter = core::parse_event_filter(v.get_object());
+    filter = core::parse_event_filter(parse_filter_param(*f));
   }
   // A user who left sees nothing after leaving.
   std::int64_t ceiling = hs.rooms.last_stream(room.room_id).value_or(0);

@@ -1,5 +1,6 @@
 // /pushrules: reads and edits the m.push_rules account data (which /sync also delivers).
 #include "server/api/client/push_rules.hpp"
+#include "server/core/stored_json.hpp"
 
 namespace lotse::api {
 namespace {
@@ -14,9 +15,9 @@ bool valid_kind(const std::string& k) {
 
 boost::json::object load_rules(Homeserver& hs, const std::string& user_id) {
   auto text = hs.account_data.get(user_id, "", "m.push_rules").value_or(default_push_rules(user_id));
-  auto v = boost::json::parse(text);
-  if (!v.is_object() || !v.as_object().contains("global")) v = boost::json::parse(default_push_rules(user_id));
-  return v.as_object();
+  auto v = core::read_stored_object(text, "m.push_rules", user_id);
+  if (!v || !v->contains("global")) return e2ee::parse_stored_object(default_push_rules(user_id));
+  return std::move(*v);
 }
 
 awaitable<void> save_rules(Homeserver& hs, const std::string& user_id, const boost::json::object& rules) {

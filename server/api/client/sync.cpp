@@ -19,10 +19,7 @@ core::SyncFilter resolve_filter(Homeserver& hs, const std::string& user_id, cons
     if (!stored) throw http::not_found("Unknown filter " + *param);
     text = *stored;
   }
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) throw http::bad_json("filter must be a JSON object");
-  return core::parse_sync_filter(v.get_object());
+  return core::parse_sync_filter(parse_filter_param(text));
 }
 
 awaitable<Response> get_sync(Homeserver& hs, Request& r) {
