@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +16,22 @@
 #include "server/log.hpp"
 #include "server/http/server.hpp"
 #include "server/signing_key_file.hpp"
+
+namespace {
+// Raises the soft descriptor limit to the hard one and returns how many connections fit beside the
+// descriptors the server needs for itself (database, media files, uploads, the thumbnailer).
+std::int64_t usable_descriptors() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024 - 256;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  auto n = lim.rlim_cur == RLIM_INFINITY ? std::int64_t{1} << 20 : static_cast<std::int64_t>(lim.rlim_cur);
+  return std::max<std::int64_t>(16, n - 256);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Lotse: a confidential counseling homeserver speaking the Matrix client-server API"};
@@ -44,6 +63,9 @@ int main(int argc, char** argv) {
     limits.max_body_bytes = cfg.limits.max_request_body;
     limits.max_upload_bytes = cfg.media.max_upload_size;
     limits.upload_dir = hs.media.upload_dir();
+    limits.max_connections = static_cast<std::size_t>(std::min<std::int64_t>(cfg.http.max_connections, usable_descriptors()));
+    limits.max_connections_per_ip = static_cast<std::size_t>(cfg.http.max_connections_per_ip);
+    limits.trusted_proxies = cfg.http.trusted_proxies;
     lotse::http::HttpServer server(io, router, limits);
     auto port = server.listen(cfg.listen_address, cfg.listen_port);
 
@@ -70,7 +92,9 @@ int main(int argc, char** argv) {
               {"signing_key", hs.signing_key.key_id()},
               {"registration", cfg.registration.enabled},
               {"admin_bootstrap_pending", hs.accounts.users_with_role("admin").empty()},
-              {"rate_limits", cfg.rate_limits.enabled}});
+              {"rate_limits", cfg.rate_limits.enabled},
+              {"max_connections", limits.max_connections},
+              {"trusted_proxies", cfg.http.trusted_proxies.size()}});
     io.run();
     log_line("info", "lotse stopped");
     return 0;

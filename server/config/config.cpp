@@ -3,6 +3,8 @@
 
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -93,7 +95,8 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "security", "media", "counseling", "web_client", "branding"});
+                        "rate_limits", "limits", "http", "security", "media", "counseling", "web_client",
+                        "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -123,6 +126,23 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     c.limits.max_request_body = static_cast<std::uint64_t>(
         get_int(*t, "limits.", "max_request_body", static_cast<std::int64_t>(c.limits.max_request_body), 65536,
                 std::int64_t{1} << 30));
+  }
+  if (auto* t = sub_table(root, "http")) {
+    std::string p = "http.";
+    check_keys(*t, p, {"max_connections", "max_connections_per_ip", "trusted_proxies"});
+    c.http.max_connections = get_int(*t, p, "max_connections", c.http.max_connections, 16, 10'000'000);
+    c.http.max_connections_per_ip = get_int(*t, p, "max_connections_per_ip", c.http.max_connections_per_ip, 1, 10'000'000);
+    if (auto node = (*t)["trusted_proxies"]) {
+      auto* arr = node.as_array();
+      if (!arr) fail("http.trusted_proxies", "must be a list of IP addresses");
+      for (const auto& v : *arr) {
+        auto ip = v.value<std::string>();
+        unsigned char buf[16];
+        if (!ip || (::inet_pton(AF_INET, ip->c_str(), buf) != 1 && ::inet_pton(AF_INET6, ip->c_str(), buf) != 1))
+          fail("http.trusted_proxies", "entries must be IP addresses such as \"127.0.0.1\"");
+        c.http.trusted_proxies.push_back(*ip);
+      }
+    }
   }
   if (auto* t = sub_table(root, "web_client")) {
     check_keys(*t, "web_client.", {"dir"});

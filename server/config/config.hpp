@@ -63,6 +63,15 @@ struct Config {
   } limits;
 
   struct {
+    // Open connections in all (also bounded by the process's descriptor limit) and per client
+    // address; trusted proxies are not counted per address.
+    std::int64_t max_connections = 20000;
+    std::int64_t max_connections_per_ip = 512;
+    // Peers whose X-Forwarded-For header names the client (rate limits, logs); none by default.
+    std::vector<std::string> trusted_proxies;
+  } http;
+
+  struct {
     // "interactive" (libsodium's interactive argon2id limits) or "minimal" (for test suites only).
     std::string password_hash = "interactive";
   } security;

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -12,8 +13,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "e2ee/crypto.hpp"
 #include "server/log.hpp"
@@ -25,8 +29,56 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+bool LogThrottle::allow(std::uint64_t& suppressed) {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_) {
+    ++held_;
+    return false;
+  }
+  next_ = now + interval_;
+  suppressed = held_;
+  held_ = 0;
+  return true;
+}
+
+// An open connection: counted in total and per address, and listed in idle_ while it waits for the
+// next request of a keep-alive connection (so it can be shed first when the server is full).
+struct HttpServer::Connection {
+  HttpServer& server;
+  beast::tcp_stream& stream;
+  std::string ip;
+  bool per_ip_counted;
+  std::optional<std::list<Connection*>::iterator> idle_pos;
+
+  Connection(HttpServer& s, beast::tcp_stream& st, std::string addr)
+      : server(s), stream(st), ip(std::move(addr)), per_ip_counted(!s.trusted_proxy(ip)) {
+    // open_ and per_ip_ were counted by the accept loop already, before the coroutine started.
+  }
+  ~Connection() {
+    set_busy();
+    --server.open_;
+    if (per_ip_counted) {
+      auto it = server.per_ip_.find(ip);
+      if (it != server.per_ip_.end() && --it->second == 0) server.per_ip_.erase(it);
+    }
+  }
+  void set_idle() {
+    if (!idle_pos) idle_pos = server.idle_.insert(server.idle_.end(), this);
+  }
+  void set_busy() {
+    if (idle_pos) server.idle_.erase(*idle_pos);
+    idle_pos.reset();
+  }
+};
+
 HttpServer::HttpServer(asio::io_context& io, const Router& router, ServerLimits limits)
-    : io_(io), router_(router), limits_(limits), acceptor_(io) {}
+    : io_(io), router_(router), limits_(std::move(limits)), acceptor_(io) {
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+HttpServer::~HttpServer() {
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
 
 unsigned short HttpServer::listen(const std::string& address, unsigned short port) {
   tcp::endpoint ep(asio::ip::make_address(address), port);
@@ -44,16 +96,74 @@ void HttpServer::stop() {
   acceptor_.close(ec);
 }
 
+bool HttpServer::trusted_proxy(const std::string& ip) const {
+  return std::find(limits_.trusted_proxies.begin(), limits_.trusted_proxies.end(), ip) != limits_.trusted_proxies.end();
+}
+
+bool HttpServer::shed_idle() {
+  if (idle_.empty()) return false;
+  Connection* oldest = idle_.front();
+  oldest->set_busy();  // its coroutine ends when the pending read fails
+  boost::system::error_code ec;
+  oldest->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  oldest->stream.socket().close(ec);
+  return true;
+}
+
 asio::awaitable<void> HttpServer::accept_loop() {
+  asio::steady_timer backoff(io_);
+  auto delay = std::chrono::milliseconds(5);
   while (!stopping_) {
     auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) co_return;
-      log_line("warn", "accept failed", {{"error", ec.message()}});
+      bool out_of_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+                        ec == asio::error::no_memory;
+      std::uint64_t suppressed = 0;
+      if (accept_log_.allow(suppressed))
+        log_line("warn", "accept failed", {{"error", ec.message()}, {"open_connections", open_},
+                                           {"suppressed_since_last", suppressed}});
+      if (out_of_fds) {
+        // Make room: drop the longest-idle keep-alive, and use the reserve descriptor to take one
+        // waiting connection off the backlog and close it, so the kernel does not keep waking us.
+        shed_idle();
+        if (reserve_fd_ >= 0) {
+          ::close(reserve_fd_);
+          reserve_fd_ = -1;
+          boost::system::error_code aec;
+          tcp::socket victim = acceptor_.accept(aec);
+          if (!aec) victim.close(aec);
+          reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+      }
+      // Back off instead of spinning on an error that repeats at once.
+      backoff.expires_after(delay);
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::milliseconds(1000));
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    delay = std::chrono::milliseconds(5);
+    boost::system::error_code rec;
+    auto remote = socket.remote_endpoint(rec);
+    std::string ip = rec ? "" : remote.address().to_string();
+    bool counted_per_ip = !trusted_proxy(ip);
+    const char* refusal = nullptr;
+    if (counted_per_ip && per_ip_[ip] >= limits_.max_connections_per_ip) refusal = "too many connections from one address";
+    else if (open_ >= limits_.max_connections && !shed_idle()) refusal = "too many connections";
+    if (refusal) {
+      if (counted_per_ip && per_ip_[ip] == 0) per_ip_.erase(ip);
+      ++refused_;
+      std::uint64_t suppressed = 0;
+      if (refuse_log_.allow(suppressed))
+        log_line("warn", "connection refused", {{"reason", refusal}, {"open_connections", open_},
+                                                {"refused_total", refused_}, {"suppressed_since_last", suppressed}});
+      socket.close(rec);
+      continue;
+    }
+    ++open_;
+    if (counted_per_ip) ++per_ip_[ip];
+    socket.set_option(tcp::no_delay(true), rec);
+    asio::co_spawn(io_, serve(std::move(socket), std::move(ip)), asio::detached);
   }
 }
 
@@ -112,6 +222,30 @@ struct TempFile {
 
 }  // namespace
 
+std::string HttpServer::client_ip(const std::string& peer_ip, const bhttp::request_header<>& req) const {
+  if (!trusted_proxy(peer_ip)) return peer_ip;
+  // Proxies append, so the rightmost entry that is not one of ours is the client we can vouch for.
+  std::string all;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    if (!all.empty()) all += ',';
+    all.append(it->value().data(), it->value().size());
+  }
+  std::string_view rest = all;
+  while (!rest.empty()) {
+    auto comma = rest.rfind(',');
+    std::string_view item = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(std::string(item), ec);
+    if (ec) return peer_ip;  // garbage from the client side of the chain: trust only the proxy itself
+    std::string ip = addr.to_string();
+    if (!trusted_proxy(ip)) return ip;
+  }
+  return peer_ip;
+}
+
 asio::awaitable<bool> HttpServer::write_simple(beast::tcp_stream& stream, unsigned version, const Response& r,
                                                bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
@@ -164,12 +298,11 @@ asio::awaitable<bool> HttpServer::write_file(beast::tcp_stream& stream, unsigned
   co_return true;
 }
 
-asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
+asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
-  auto remote = stream.socket().remote_endpoint(ec);
-  std::string remote_ip = ec ? "" : remote.address().to_string();
+  Connection conn(*this, stream, peer_ip);
   const Response too_large = Response::error(MatrixError(413, "M_TOO_LARGE", "The request is too large."));
 
   for (;;) {
@@ -177,7 +310,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     header_parser.header_limit(32 * 1024);
     header_parser.body_limit(boost::none);
     stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
+    if (buffer.size() == 0) conn.set_idle();  // nothing of the next request has arrived yet
     auto [hdr_ec, hn] = co_await bhttp::async_read_header(stream, buffer, header_parser, asio::as_tuple(asio::use_awaitable));
+    conn.set_busy();
     if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
       co_await write_simple(stream, 11, too_large, false);
       break;
@@ -187,7 +322,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     const bool client_keep_alive = header_parser.get().keep_alive();
 
     auto started = std::chrono::steady_clock::now();
-    Request request = to_request(header_parser.get(), remote_ip);
+    Request request = to_request(header_parser.get(), client_ip(peer_ip, header_parser.get()));
     request.request_id = std::to_string(++next_request_);
     const Handler* handler = nullptr;
     bool streaming = false;

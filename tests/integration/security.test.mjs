@@ -266,3 +266,74 @@ test("a stored row that cannot be read costs that item, not the whole /sync, /me
   }
 });
 
+// ---------------------------------------------------------------------------------------------------
+// Connections: capped per address and in all, idle keep-alives shed first, no spinning on EMFILE.
+
+const openIdle = (port) => new Promise((resolve, reject) => {
+  const s = connect(port, "127.0.0.1");
+  s.on("connect", () => resolve(s));
+  s.on("error", reject);
+});
+const closedByServer = (sock, ms = 3000) => new Promise((resolve) => {
+  if (sock.destroyed || sock.readableEnded) return resolve(true);
+  const t = setTimeout(() => resolve(false), ms);
+  sock.on("close", () => { clearTimeout(t); resolve(true); });
+  sock.on("end", () => { clearTimeout(t); resolve(true); });
+});
+const health = async (srv) => (await get(srv.port, "/health").catch(() => ({ status: 0 }))).status;
+
+test("connections per address are capped; the address gets in again once it closes some", async () => {
+  const srv = await startServer({ extraConfig: "[http]\nmax_connections_per_ip = 20" });
+  const socks = [];
+  try {
+    for (let i = 0; i < 20; i++) socks.push(await openIdle(srv.port));
+    const extra = await openIdle(srv.port);
+    assert.ok(await closedByServer(extra), "the 21st connection from one address is closed");
+    for (const s of socks.splice(0, 5)) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await health(srv), 200);
+    assert.ok(srv.lines.some((l) => l.includes("too many connections from one address")));
+  } finally {
+    for (const s of socks) s.destroy();
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("at the total cap the longest-idle keep-alive makes room for a new client", async () => {
+  const srv = await startServer({ extraConfig: "[http]\nmax_connections = 30" });
+  const socks = [];
+  try {
+    for (let i = 0; i < 30; i++) socks.push(await openIdle(srv.port));
+    assert.equal(await health(srv), 200, "a new client is served although 30 connections idle");
+    assert.ok(await closedByServer(socks[0]), "the oldest idle connection was shed");
+  } finally {
+    for (const s of socks) s.destroy();
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("out of descriptors, the accept loop backs off and logs rate-limited, then recovers", async () => {
+  const srv = await startServer();
+  const socks = [];
+  try {
+    // Lower the running server's descriptor limit so that accepting fails with EMFILE.
+    await promisify(execFile)("prlimit", ["--pid", String(srv.proc.pid), "--nofile=96:96"]);
+    for (let i = 0; i < 150; i++) socks.push(await openIdle(srv.port).catch(() => null));
+    await new Promise((r) => setTimeout(r, 3000));
+    const failures = srv.lines.filter((l) => l.includes('"accept failed"'));
+    assert.ok(failures.length >= 1, "the operator is told");
+    assert.ok(failures.length <= 3, `rate-limited log: ${failures.length} lines in 3 s`);
+    const held = failures.map((l) => JSON.parse(l).suppressed_since_last ?? 0).reduce((a, b) => a + b, 0);
+    assert.ok(held < 200, `the loop backs off instead of spinning: ${held} retries held back`);
+    for (const s of socks) s?.destroy();
+    socks.length = 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await health(srv), 200, "serves again once descriptors are free");
+  } finally {
+    for (const s of socks) s?.destroy();
+    await srv.stop();
+    srv.cleanup();
+  }
+});
