@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "server/api/common.hpp"
+#include "server/http/range.hpp"
 #include "server/core/thumbnails.hpp"
 
 namespace lotse::api {
@@ -132,33 +133,6 @@ core::MediaRecord uploaded_media(Homeserver& hs, const Request& r) {
   return *m;
 }
 
-// Parses "bytes=a-b", "bytes=a-", "bytes=-n" against `size`; nullopt means the whole file.
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(const std::string& header, std::uint64_t size,
-                                                                    bool& unsatisfiable) {
-  unsatisfiable = false;
-  if (header.rfind("bytes=", 0) != 0 || header.find(',') != std::string::npos) return std::nullopt;
-  auto spec = header.substr(6);
-  auto dash = spec.find('-');
-  if (dash == std::string::npos) return std::nullopt;
-  try {
-    std::uint64_t first, last;
-    if (dash == 0) {
-      std::uint64_t n = std::stoull(spec.substr(1));
-      if (n == 0 || size == 0) return unsatisfiable = true, std::nullopt;
-      first = n >= size ? 0 : size - n;
-      last = size - 1;
-    } else {
-      first = std::stoull(spec.substr(0, dash));
-      last = dash + 1 < spec.size() ? std::stoull(spec.substr(dash + 1)) : size - 1;
-      if (first >= size || last < first) return unsatisfiable = true, std::nullopt;
-      last = std::min(last, size - 1);
-    }
-    return std::make_pair(first, last);
-  } catch (...) {
-    return std::nullopt;
-  }
-}
-
 awaitable<Response> get_download(Homeserver& hs, Request& r) {
   require_auth(hs, r);
   auto m = uploaded_media(hs, r);
@@ -169,14 +143,14 @@ awaitable<Response> get_download(Homeserver& hs, Request& r) {
   auto size = static_cast<std::uint64_t>(m.size);
   res.file = http::FileRegion{hs.media.path_for(*m.sha256), 0, size};
   if (auto range = r.header("range")) {
-    bool unsatisfiable = false;
-    if (auto span = parse_range(*range, size, unsatisfiable)) {
+    auto span = http::parse_range(*range, size);
+    if (span.kind == http::RangeDecision::Kind::partial) {
       res.status = 206;
-      res.file->offset = span->first;
-      res.file->length = span->second - span->first + 1;
-      res.headers.emplace_back("Content-Range", "bytes " + std::to_string(span->first) + "-" +
-                                                    std::to_string(span->second) + "/" + std::to_string(size));
-    } else if (unsatisfiable) {
+      res.file->offset = span.first;
+      res.file->length = span.last - span.first + 1;
+      res.headers.emplace_back("Content-Range", "bytes " + std::to_string(span.first) + "-" +
+                                                    std::to_string(span.last) + "/" + std::to_string(size));
+    } else if (span.kind == http::RangeDecision::Kind::unsatisfiable) {
       Response bad = Response::error(MatrixError(416, "M_UNKNOWN", "The requested range is not satisfiable."));
       bad.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
       co_return bad;
