@@ -9,6 +9,7 @@
 
 #include "e2ee/crypto.hpp"
 #include "server/config/config.hpp"
+#include "server/core/login_backoff.hpp"
 #include "server/core/account_data.hpp"
 #include "server/core/accounts.hpp"
 #include "server/core/filters.hpp"
@@ -58,6 +59,7 @@ struct Homeserver {
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;
+  core::LoginBackoff login_backoff;  // per account, after failed passwords
   http::RateLimiter message_limiter;
   http::RateLimiter media_limiter;
   bool stopping = false;  // set on SIGTERM: long-polls return at once

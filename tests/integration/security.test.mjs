@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startServer, api, register, writeBootstrapRequest } from "./harness.mjs";
+import { startServer, api, register, registerSeeker, writeBootstrapRequest } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN_BIN = process.env.LOTSE_ADMIN_BIN ?? join(here, "../../build/server/lotse-admin");
@@ -335,5 +335,71 @@ test("out of descriptors, the accept loop backs off and logs rate-limited, then 
     for (const s of socks) s?.destroy();
     await srv.stop();
     srv.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Password guessing: per account, from any number of addresses; X-Forwarded-For only from a trusted proxy.
+
+const login = (srv, user, password, ip) => api(srv, "POST", "/_matrix/client/v3/login", {
+  body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password },
+  headers: ip ? { "X-Forwarded-For": ip } : {} });
+
+test("guessing one account's password from 300 addresses gets slow; the owner gets in after the wait", async () => {
+  const srv = await startServer({ rateLimits: true, extraConfig: `[http]\ntrusted_proxies = ["127.0.0.1"]\n[rate_limits.registration]\nper_second = 100\nburst = 100` });
+  try {
+    const owner = await registerSeeker(srv);
+    const results = [];
+    for (let i = 0; i < 300; i++) results.push((await login(srv, owner.username, `guess-${i}`, `198.51.100.${i % 250}`)).status);
+    const checked = results.filter((s) => s === 403).length;
+    assert.ok(checked <= 6, `${checked} of 300 guesses had their password checked`);
+    assert.ok(results.filter((s) => s === 429).length >= 290);
+    // The same for a name that does not exist: no difference that would reveal accounts.
+    const ghost = [];
+    for (let i = 0; i < 20; i++) ghost.push((await login(srv, "nobody-here", "x", `203.0.113.${i}`)).status);
+    assert.ok(ghost.filter((s) => s === 429).length >= 10);
+    // Not a lock-out: once the wait is over, the right password works.
+    const refused = await login(srv, owner.username, owner.password, "192.0.2.1");
+    assert.equal(refused.status, 429);
+    assert.ok(refused.body.retry_after_ms > 0 && refused.body.retry_after_ms <= 15 * 60 * 1000);
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("the back-off ends: after a few failures and the wait, the owner logs in and the count starts over", async () => {
+  const srv = await startServer({ rateLimits: true });
+  try {
+    const owner = await registerSeeker(srv);
+    for (let i = 0; i < 5; i++) assert.equal((await login(srv, owner.username, "wrong")).status, 403);
+    const wait = await login(srv, owner.username, owner.password);
+    assert.equal(wait.status, 429);
+    await new Promise((r) => setTimeout(r, wait.body.retry_after_ms + 50));
+    assert.equal((await login(srv, owner.username, owner.password)).status, 200);
+    assert.equal((await login(srv, owner.username, "wrong")).status, 403, "the count started over");
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("X-Forwarded-For counts only from a trusted proxy", async () => {
+  const limits = `[rate_limits.login]\nper_second = 0.01\nburst = 3`;
+  const direct = await startServer({ rateLimits: true, extraConfig: limits });
+  const proxied = await startServer({ rateLimits: true, extraConfig: `[http]\ntrusted_proxies = ["127.0.0.1"]\n${limits}` });
+  try {
+    // Without a trusted proxy a client cannot dodge the per-address limit by inventing addresses.
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await login(direct, `u${i}`, "x", `10.9.0.${i}`)).status);
+    assert.ok(statuses.includes(429), `direct: ${statuses}`);
+    // Behind the trusted proxy each client address has its own bucket, and the rightmost
+    // untrusted entry is the one that counts (a client cannot prepend a fake one).
+    for (let i = 0; i < 3; i++) assert.equal((await login(proxied, `v${i}`, "x", `1.2.3.4, 10.0.0.1`)).status, 403);
+    assert.equal((await login(proxied, "v9", "x", `5.6.7.8, 10.0.0.1`)).status, 429, "same client behind a fake entry");
+    assert.equal((await login(proxied, "w1", "x", `10.0.0.2`)).status, 403, "another client has its own bucket");
+  } finally {
+    await direct.stop(); direct.cleanup();
+    await proxied.stop(); proxied.cleanup();
   }
 });

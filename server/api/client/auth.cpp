@@ -95,8 +95,18 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
   auto password = opt_string(body, "password").value_or("");
   auto user = hs.accounts.find_user(user_id);
   if (user && user->deactivated) throw MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated.");
-  if (!co_await password_matches(hs, user_id, password))
-    throw http::forbidden("Invalid username or password.");
+  // Per account, whatever address the guesses come from; unknown accounts are treated alike so the
+  // answer tells nothing about whether one exists.
+  if (hs.config.rate_limits.enabled) {
+    if (auto wait = hs.login_backoff.wait_ms(user_id); wait > 0)
+      throw MatrixError(429, "M_LIMIT_EXCEEDED", "Too many failed logins for this account; try again later.",
+                        {{"retry_after_ms", wait}});
+  }
+  // Counted as failed until the hash says otherwise, so concurrent guesses cannot all slip through
+  // before the first one is recorded.
+  hs.login_backoff.failed(user_id);
+  if (!co_await password_matches(hs, user_id, password)) throw http::forbidden("Invalid username or password.");
+  hs.login_backoff.succeeded(user_id);
   core::Session s;
   {
     store::WriteUnit unit(hs.db);
