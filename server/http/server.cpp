@@ -86,6 +86,8 @@ unsigned short HttpServer::listen(const std::string& address, unsigned short por
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(ep);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  // The EMFILE path accepts synchronously; non-blocking, it can never stall the network thread.
+  acceptor_.non_blocking(true);
   asio::co_spawn(io_, accept_loop(), asio::detached);
   return acceptor_.local_endpoint().port();
 }
