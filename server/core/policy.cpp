@@ -15,12 +15,28 @@ void Policy::check_create_room(const std::string& user_id) {
     throw forbidden("Seekers cannot create rooms. Open a consultation with a counselor instead.");
 }
 
+void Policy::check_create_room_invite(const std::string& creator, const std::string& target) {
+  if (target != creator && is_seeker(target))
+    throw forbidden("Seekers can only be invited into their own consultations, which the server opens for them.");
+}
+
 void Policy::check_invite(const std::string& room_id, const std::string& inviter, const std::string& target) {
   if (is_seeker(inviter)) throw forbidden("Seekers cannot invite anyone.");
   if (counseling_.is_exchange_room(room_id) && !is_staff(target))
     throw forbidden("Only counselors and administrators can be members of the internal exchange.");
-  if (auto c = counseling_.consultation(room_id); c && is_seeker(target) && target != c->seeker)
-    throw forbidden("Another seeker cannot be invited into a consultation.");
+  if (!is_seeker(target)) return;
+  auto c = counseling_.consultation(room_id);
+  if (c && target != c->seeker) throw forbidden("Another seeker cannot be invited into a consultation.");
+  if (!c) throw forbidden("Seekers can only be invited into their own consultations, which the server opens for them.");
+  if (accounts_.role(inviter) != "service")
+    throw forbidden("Seekers are added to their consultations by the server; nobody can invite them.");
+}
+
+void Policy::check_remove(const std::string& room_id, const std::string& sender, const std::string& target) {
+  if (sender == target || !is_seeker(target)) return;
+  auto c = counseling_.consultation(room_id);
+  if (!c || c->seeker != target)
+    throw forbidden("A seeker can only be removed or banned from her own consultation.");
 }
 
 void Policy::check_join(const std::string& room_id, const std::string& user_id) {
@@ -32,9 +48,17 @@ void Policy::check_join(const std::string& room_id, const std::string& user_id) 
   }
 }
 
-void Policy::check_profile_visible(const std::string& viewer, const std::string& target) {
-  if (viewer == target || !is_seeker(viewer)) return;
-  if (!is_staff(target)) throw forbidden("Seekers cannot see other seekers' profiles.");
+bool Policy::may_reach(Rooms& rooms, const std::string& from, const std::string& to) {
+  if (from == to) return true;
+  if (is_staff(from) && is_staff(to)) return true;
+  return rooms.share_room(from, to);
+}
+
+void Policy::check_profile_visible(Rooms& rooms, const std::string& viewer, const std::string& target) {
+  if (is_seeker(viewer) && accounts_.role(target) == "counselor") return;
+  if (!may_reach(rooms, viewer, target))
+    throw forbidden(is_seeker(viewer) ? "Seekers can see the profiles of counselors and of the people in their consultations only."
+                                      : "Only the profiles of staff and of people you share a room with are visible.");
 }
 
 bool Policy::directory_visible(const std::string& viewer, const std::string& target) {

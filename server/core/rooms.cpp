@@ -328,6 +328,15 @@ std::vector<Rooms::UserRoom> Rooms::rooms_of(const std::string& user_id, bool in
   return out;
 }
 
+bool Rooms::share_room(const std::string& a, const std::string& b) {
+  auto st = db_.conn().prepare(
+      "SELECT 1 FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id "
+      "WHERE mine.user_id = ? AND other.user_id = ? AND mine.membership IN ('join', 'invite') "
+      "AND other.membership IN ('join', 'invite') LIMIT 1");
+  st.bind_all(a, b);
+  return st.step();
+}
+
 void Rooms::forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id) {
   auto st = db_.conn().prepare("UPDATE memberships SET forgotten = 1 WHERE room_id = ? AND user_id = ?");
   st.bind_all(room_id, user_id);

@@ -89,6 +89,8 @@ class Rooms {
     std::int64_t stream;
   };
   std::vector<UserRoom> rooms_of(const std::string& user_id, bool include_forgotten = false);
+  // Whether both users have membership join or invite in some room.
+  bool share_room(const std::string& a, const std::string& b);
   void forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id);
   // The membership of `user_id` after each of their member events in the room, in stream order.
   std::vector<std::pair<std::int64_t, std::string>> membership_history(const std::string& room_id,

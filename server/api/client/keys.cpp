@@ -33,9 +33,14 @@ std::pair<std::string, std::string> cross_signing_public_key(const object& key) 
   return {std::string(kv.key()), std::string(kv.value().get_string())};
 }
 
-// Adds stored later signatures to a key object.
-void merge_signatures(Homeserver& hs, object& key, const std::string& user_id, const std::string& target_key) {
+// Adds stored later signatures to a key object: the owner's own, and those `viewer` made. Another
+// user's signature on someone's master key (made with their user-signing key) is visible only to
+// its signer, as the spec's cross-signing section says; shown to everyone it would tell who
+// verified whom (e.g. which seekers verified a counselor).
+void merge_signatures(Homeserver& hs, object& key, const std::string& user_id, const std::string& target_key,
+                      const std::string& viewer) {
   for (const auto& s : hs.keys.signatures_for(user_id, target_key)) {
+    if (s.signer_user != user_id && s.signer_user != viewer) continue;
     auto& sigs = key["signatures"];
     if (!sigs.is_object()) sigs = object{};
     auto& by_user = sigs.as_object()[s.signer_user];
@@ -135,7 +140,10 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
   for (const auto& kv : wanted) {
     std::string user(kv.key());
     if (!kv.value().is_array()) throw http::bad_json("device_keys values must be lists of device ids");
-    if (!hs.accounts.user_exists(user)) continue;
+    // Users the caller may not reach (Policy::may_reach: a seeker and anyone she shares no room
+    // with) are left out exactly like unknown users: the spec records no failure for an unknown
+    // user, it is just missing from device_keys. Nothing tells them apart from nonexistent ones.
+    if (!hs.accounts.user_exists(user) || !hs.policy.may_reach(hs.rooms, auth.user_id, user)) continue;
     std::set<std::string> only;
     for (const auto& d : kv.value().as_array())
       if (d.is_string()) only.insert(std::string(d.get_string()));
@@ -143,7 +151,7 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
     for (const auto& [device_id, json] : hs.keys.all_device_keys(user)) {
       if (!only.empty() && !only.count(device_id)) continue;
       auto keys = parse_object(json);
-      merge_signatures(hs, keys, user, device_id);
+      merge_signatures(hs, keys, user, device_id, auth.user_id);
       object unsigned_;
       if (auto info = hs.accounts.device(user, device_id); info && info->display_name)
         unsigned_["device_display_name"] = *info->display_name;
@@ -155,7 +163,7 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
       auto json = hs.keys.cross_signing_key(user, usage);
       if (!json) return;
       auto key = parse_object(*json);
-      merge_signatures(hs, key, user, cross_signing_public_key(key).second);
+      merge_signatures(hs, key, user, cross_signing_public_key(key).second, auth.user_id);
       into[user] = std::move(key);
     };
     add_cross("master", master_keys);
@@ -170,7 +178,7 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
 }
 
 awaitable<Response> post_claim(Homeserver& hs, Request& r) {
-  require_auth(hs, r);
+  auto auth = require_auth(hs, r);
   const auto& body = r.json_object();
   const auto& wanted = req_object(body, "one_time_keys");
   object result;
@@ -179,6 +187,9 @@ awaitable<Response> post_claim(Homeserver& hs, Request& r) {
     for (const auto& user_kv : wanted) {
       if (!user_kv.value().is_object()) throw http::bad_json("one_time_keys values must be objects");
       std::string user(user_kv.key());
+      // As in /keys/query: users the caller may not reach get no keys handed out and no failure,
+      // as if unknown (their one-time keys cannot be drained by strangers).
+      if (!hs.policy.may_reach(hs.rooms, auth.user_id, user)) continue;
       object devices;
       for (const auto& dev_kv : user_kv.value().as_object()) {
         if (!dev_kv.value().is_string()) throw http::bad_json("the algorithm must be a string");
@@ -284,8 +295,13 @@ awaitable<Response> post_signatures(Homeserver& hs, Request& r) {
   for (const auto& user_kv : body) {
     std::string user(user_kv.key());
     if (!user_kv.value().is_object()) throw http::bad_json("signatures must be grouped by user");
+    bool reachable = hs.policy.may_reach(hs.rooms, auth.user_id, user);
     for (const auto& key_kv : user_kv.value().as_object()) {
       std::string target(key_kv.key());
+      if (!reachable) {  // the keys of users the caller may not reach are unknown to them
+        fail(user, target, "M_NOT_FOUND", "unknown device or key");
+        continue;
+      }
       if (!key_kv.value().is_object()) {
         fail(user, target, "M_BAD_JSON", "the signed key must be an object");
         continue;

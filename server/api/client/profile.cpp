@@ -20,10 +20,12 @@ boost::json::object profile_json(const core::UserRecord& u) {
   return o;
 }
 
-// Profiles need an access token: seekers may not look at other seekers.
+// Profiles need an access token and follow Policy::check_profile_visible. A profile the caller may
+// not see is refused with 403 before the user is looked up, so unknown and hidden users look alike
+// (the spec's 403: "unwilling to disclose whether the user exists").
 core::UserRecord visible_user(Homeserver& hs, Request& r) {
   const auto& auth = require_auth(hs, r);
-  hs.policy.check_profile_visible(auth.user_id, r.param("userId"));
+  hs.policy.check_profile_visible(hs.rooms, auth.user_id, r.param("userId"));
   return require_user(hs, r.param("userId"));
 }
 
@@ -64,12 +66,10 @@ awaitable<Response> post_user_directory(Homeserver& hs, Request& r) {
   std::int64_t limit = 10;
   if (auto* l = body.if_contains("limit"); l && l->is_int64()) limit = std::clamp<std::int64_t>(l->get_int64(), 1, 50);
   for (auto& c : term) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // Only users who share a room with the searcher are found.
-  std::set<std::string> visible;
-  for (const auto& room : hs.rooms.rooms_of(auth.user_id))
-    if (room.membership == "join")
-      for (const auto& [u, m] : hs.rooms.members(room.room_id))
-        if (m == "join" || m == "invite") visible.insert(u);
+  // Only users who share a room with the searcher (both joined or invited) are found, for every
+  // role: counselors find colleagues from shared rooms (the exchange) and the seekers of their
+  // consultations, never all seekers; seekers find only the staff of their consultations.
+  std::set<std::string> visible = hs.keys.users_sharing_rooms(auth.user_id);
   boost::json::array results;
   bool limited = false;
   for (const auto& user_id : visible) {

@@ -17,9 +17,14 @@ awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
   auto auth = require_auth(hs, r);
   hs.policy.check_create_room(auth.user_id);
   const auto& body = r.json_object();
+  // The same checks as /invite: a new room is never a consultation, so no seeker can be invited
+  // (invite_3pid is refused by core::create_room, initial_state cannot hold member events).
   if (auto* inv = body.if_contains("invite"); inv && inv->is_array())
     for (const auto& u : inv->get_array())
-      if (u.is_string()) require_existing_user(hs, std::string(u.get_string()));
+      if (u.is_string()) {
+        require_existing_user(hs, std::string(u.get_string()));
+        hs.policy.check_create_room_invite(auth.user_id, std::string(u.get_string()));
+      }
   std::string room_id;
   {
     store::WriteUnit unit(hs.db);
@@ -65,6 +70,7 @@ awaitable<Response> target_membership(Homeserver& hs, Request& r, const std::str
     hs.policy.check_invite(room.room_id, auth.user_id, target);
   }
   else if (!core::is_valid_user_id(target)) throw http::invalid_param("'" + target + "' is not a valid user ID");
+  else hs.policy.check_remove(room.room_id, auth.user_id, target);
   std::string membership = action == "invite" ? "invite" : action == "ban" ? "ban" : "leave";
   if (action == "unban" && hs.rooms.membership(room.room_id, target) != "ban")
     throw http::forbidden(target + " is not banned from this room.");

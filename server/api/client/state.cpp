@@ -36,6 +36,7 @@ awaitable<Response> put_state(Homeserver& hs, Request& r) {
     if (*m == "invite" && !hs.accounts.user_exists(state_key)) throw http::not_found("Unknown user " + state_key);
     if (*m == "invite") hs.policy.check_invite(room.room_id, auth.user_id, state_key);
     if (*m == "join") hs.policy.check_join(room.room_id, auth.user_id);
+    if (*m != "invite" && *m != "join") hs.policy.check_remove(room.room_id, auth.user_id, state_key);
   }
   if (type == "m.room.encryption") {
     // Once encrypted, always encrypted with the same algorithm (rotation settings may change).

@@ -17,7 +17,12 @@ awaitable<Response> put_send_to_device(Homeserver& hs, Request& r) {
     for (const auto& user_kv : messages) {
       if (!user_kv.value().is_object()) throw http::bad_json("messages must map users to devices");
       std::string user(user_kv.key());
-      auto devices = hs.accounts.devices(user);
+      // Messages to users the sender may not reach (Policy::may_reach: seekers and the people
+      // they share no room with) are dropped silently, exactly like messages to unknown users or
+      // devices: the spec defines no error for this call, and a 403 would tell the sender that
+      // the user exists. The body is validated as for anyone else.
+      bool reachable = hs.policy.may_reach(hs.rooms, auth.user_id, user);
+      auto devices = reachable ? hs.accounts.devices(user) : std::vector<core::DeviceInfo>{};
       for (const auto& dev_kv : user_kv.value().as_object()) {
         if (!dev_kv.value().is_object()) throw http::bad_json("each message must be an object");
         // Content is passed through verbatim (clients add fields such as org.matrix.msgid).
