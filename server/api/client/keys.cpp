@@ -1,10 +1,11 @@
 // End-to-end encryption keys (client-server API "End-to-End Encryption" key management and
 // cross-signing): upload, query, claim, changes, device_signing and signatures upload.
 #include "e2ee/canonical_json.hpp"
-#include "e2ee/safe_json.hpp"
 #include "e2ee/crypto.hpp"
+#include "e2ee/safe_json.hpp"
 #include "server/api/client/uia.hpp"
 #include "server/api/common.hpp"
+#include "server/core/stored_json.hpp"
 
 namespace lotse::api {
 namespace {
@@ -150,7 +151,9 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
     object devices;
     for (const auto& [device_id, json] : hs.keys.all_device_keys(user)) {
       if (!only.empty() && !only.count(device_id)) continue;
-      auto keys = parse_object(json);
+      auto stored = core::read_stored_object(json, "device keys", device_id);  // skipped if unreadable
+      if (!stored) continue;
+      auto keys = std::move(*stored);
       merge_signatures(hs, keys, user, device_id, auth.user_id);
       object unsigned_;
       if (auto info = hs.accounts.device(user, device_id); info && info->display_name)
