@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   c_add->add_option("--password", c_password, "initial password (generated and printed if omitted)");
   c_add->add_option("--role", c_role, "counselor (default) or admin");
   add_profile_options(c_add);
+  c_add->get_option("--display-name")->required();  // seekers choose by it; the server needs it
   counselor->add_subcommand("list", "list counselors");
   auto* c_show = counselor->add_subcommand("show", "show one counselor");
   c_show->add_option("user", c_user)->required();

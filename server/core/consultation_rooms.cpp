@@ -25,12 +25,15 @@ std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& s
                                          {"agency", counselor.agency_id}, {"topic", topic_id},
                                          {"status", "open"},         {"history", boost::json::array{}}};
   // Only the counselor (50) and the service user (100) may invite, kick or change state; the
-  // consultation record itself only the service user.
+  // consultation record itself only the service user. History is visible from a member's invite
+  // on ("invited"): the counselor, invited at opening, reads the enquiry written before accepting,
+  // and clients share room keys with invited members (they do not for "joined"). A counselor who
+  // takes over a consultation reads from the hand-over on. Not a direct chat: Element would offer
+  // "Decline and block" against the service user.
   boost::json::object request{
       {"preset", "private_chat"},
       {"name", topic_name + " · " + (seeker_record && seeker_record->displayname ? *seeker_record->displayname : seeker)},
       {"invite", boost::json::array{boost::json::value(seeker), boost::json::value(counselor.user_id)}},
-      {"is_direct", true},
       {"power_level_content_override",
        {{"users", {{service_user_, 100}, {counselor.user_id, 50}}},
         {"users_default", 0},
@@ -45,7 +48,7 @@ std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& s
           {"m.room.join_rules", 100}, {"de.lotse.consultation", 100}, {"m.room.tombstone", 100}}}}},
       {"initial_state",
        {{{"type", "m.room.encryption"}, {"state_key", ""}, {"content", {{"algorithm", "m.megolm.v1.aes-sha2"}}}},
-        {{"type", "m.room.history_visibility"}, {"state_key", ""}, {"content", {{"history_visibility", "joined"}}}},
+        {{"type", "m.room.history_visibility"}, {"state_key", ""}, {"content", {{"history_visibility", "invited"}}}},
         {{"type", "de.lotse.consultation"}, {"state_key", ""}, {"content", consultation_state}}}}};
   c.room_id = create_room(rooms_, unit, service_user_, request);
   auto room = rooms_.room(c.room_id);

@@ -96,7 +96,7 @@ test("a consultation end to end encrypted: opened, answered, handed over, closed
     const state = await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/de.lotse.consultation/`, { token: seekerReg.accessToken });
     assert.deepEqual([state.body.seeker, state.body.counselor, state.body.topic, state.body.status, state.body.agency], [seekerReg.userId, c1Reg.userId, "wohnen", "open", AGENCY]);
     assert.equal((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.encryption/`, { token: seekerReg.accessToken })).body.algorithm, "m.megolm.v1.aes-sha2");
-    assert.equal((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.history_visibility/`, { token: seekerReg.accessToken })).body.history_visibility, "joined");
+    assert.equal((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.history_visibility/`, { token: seekerReg.accessToken })).body.history_visibility, "invited");
     // The absence notice was posted by the service user.
     const msgs = await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=20`, { token: seekerReg.accessToken });
     assert.ok(msgs.body.chunk.some((e) => e.content.msgtype === "m.notice" && /Urlaub/.test(e.content.body) && e.sender === "@lotse:localhost"));
@@ -143,6 +143,60 @@ test("a consultation end to end encrypted: opened, answered, handed over, closed
   } finally {
     for (const c of [seeker, c1, c2]) c.stopClient();
   }
+});
+
+test("the enquiry written before the counselor accepts reaches her, decrypted (she already has a device)", async () => {
+  const cReg = await register(server, "c-later", undefined, { display_name: "Frau Berger" });
+  const c2Reg = await register(server, "c-next", undefined, { display_name: "Herr Weiss" });
+  const seekerReg = await registerSeeker(server, "mohnblume");
+  const c = await startCryptoClient(server, cReg);
+  const c2 = await startCryptoClient(server, c2Reg);
+  const seeker = await startCryptoClient(server, seekerReg);
+  try {
+    const roomId = (await openConsultation(seekerReg, cReg.userId, "wohnen")).body.room_id;
+    await waitFor(() => seeker.getRoom(roomId)?.getMember(cReg.userId)?.membership === "invite", "seeker sees the invite");
+    // The seeker writes first, the counselor accepts later (the usual order in counseling).
+    const enquiry = "Ich brauche Hilfe mit meinem Mietvertrag.";
+    const { event_id: qId } = await seeker.sendTextMessage(roomId, enquiry);
+    await waitFor(() => c.getRoom(roomId)?.getMyMembership() === "invite", "counselor invited");
+    await c.joinRoom(roomId);
+    assert.equal(await decryptedBody(c, roomId, qId, "counselor reads the enquiry"), enquiry);
+    const answer = "Gern, was steht im Vertrag?";
+    const { event_id: aId } = await c.sendTextMessage(roomId, answer);
+    assert.equal(await decryptedBody(seeker, roomId, aId, "seeker reads the answer"), answer);
+    // Handed over: the next counselor reads from the hand-over on, not before (server-side too).
+    await admin("consultation", "transfer", roomId, "--to", c2Reg.userId);
+    await waitFor(() => c2.getRoom(roomId)?.getMyMembership() === "invite", "c2 invited");
+    const later = "Ich habe den Vertrag jetzt gefunden.";
+    const { event_id: lId } = await seeker.sendTextMessage(roomId, later);
+    await c2.joinRoom(roomId);
+    assert.equal(await decryptedBody(c2, roomId, lId, "c2 reads what came after the hand-over"), later);
+    const seen = await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=50`, { token: c2Reg.accessToken });
+    assert.ok(!seen.body.chunk.some((e) => e.event_id === qId), "the enquiry from before the hand-over stays hidden");
+  } finally {
+    for (const x of [seeker, c, c2]) x.stopClient();
+  }
+});
+
+test("a counselor cannot block the service user by accident, and counselor add asks for a display name", async () => {
+  const cReg = await register(server, "c-block");
+  const u = encodeURIComponent(cReg.userId);
+  const block = await api(server, "PUT", `/_matrix/client/v3/user/${u}/account_data/m.ignored_user_list`,
+    { token: cReg.accessToken, body: { ignored_users: { "@lotse:localhost": {} } } });
+  expectForbidden(block, "ignoring the service user");
+  const other = await api(server, "PUT", `/_matrix/client/v3/user/${u}/account_data/m.ignored_user_list`,
+    { token: cReg.accessToken, body: { ignored_users: { "@someone:localhost": {} } } });
+  assert.equal(other.status, 200, "ignoring anyone else still works");
+  // The invite into a consultation is no direct chat (Element would offer "Decline and block").
+  const seekerReg = await registerSeeker(server, "kornblume");
+  const roomId = (await openConsultation(seekerReg, cReg.userId, "wohnen")).body.room_id;
+  const sync = await api(server, "GET", "/_matrix/client/v3/sync", { token: cReg.accessToken });
+  const own = sync.body.rooms.invite[roomId].invite_state.events.find((e) => e.type === "m.room.member" && e.state_key === cReg.userId);
+  assert.equal(own.content.is_direct, undefined);
+  const name = sync.body.rooms.invite[roomId].invite_state.events.find((e) => e.type === "m.room.name");
+  assert.match(name.content.name, /kornblume/);
+  await assert.rejects(promisify(execFile)(ADMIN_BIN, ["--server", server.baseUrl, "--token", server.admin.accessToken,
+    "counselor", "add", "--username", "no-name"]), (e) => /--display-name is required/.test(e.stderr));
 });
 
 test("lotse-admin manages counselors, agencies, topics and the exchange, and everything is audited", async () => {

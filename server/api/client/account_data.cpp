@@ -29,8 +29,14 @@ awaitable<Response> put_data(Homeserver& hs, Request& r, const std::string& room
   auto auth = require_auth(hs, r);
   check_owner(auth, r);
   check_type(r.param("type"));
-  r.json_object();  // must be a JSON object; stored exactly as sent
+  const auto& body = r.json_object();  // must be a JSON object; stored exactly as sent
   if (!room_id.empty()) require_room(hs, room_id);
+  // The service user brings every consultation; ignoring it ("Decline and block" in Element) would
+  // silently cut a counselor off from all future consultations.
+  if (room_id.empty() && r.param("type") == "m.ignored_user_list")
+    if (auto* ignored = body.if_contains("ignored_users"); ignored && ignored->is_object() &&
+                                                          ignored->as_object().contains(hs.service_user_id()))
+      throw http::forbidden("The service user brings you your consultations and cannot be ignored.");
   {
     store::WriteUnit unit(hs.db);
     hs.account_data.set(unit, auth.user_id, room_id, r.param("type"), r.body);
