@@ -1,6 +1,8 @@
 // Auth rules, power levels and membership transitions for room versions 10 and 11.
 #include "server/core/auth_rules.hpp"
 
+#include <cstdint>
+
 #include "server/core/identifiers.hpp"
 
 namespace lotse::core {
@@ -9,7 +11,10 @@ namespace {
 std::optional<std::int64_t> as_level(const boost::json::value* v) {
   if (!v) return std::nullopt;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  // Beyond INT64_MAX a cast would wrap (2^64-1 would count as -1, letting everyone act while clients
+  // show a huge level); such a number is no valid level (tests/fuzz/auth_rules_fuzz.cpp checks it).
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v->get_uint64());
   return std::nullopt;  // v10+: only integers count as power levels
 }
 

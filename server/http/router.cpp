@@ -5,7 +5,8 @@ namespace lotse::http {
 namespace {
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> out;
-  size_t start = 1;  // paths start with '/'
+  if (path.empty() || path.front() != '/') return out;  // "GET ?x", "GET *": no segments, no route
+  size_t start = 1;
   while (true) {
     size_t pos = path.find('/', start);
     out.emplace_back(path.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));

@@ -85,6 +85,10 @@ TEST_CASE("power level changes cannot exceed the sender's own level") {
                          R"({"users":{"@alice:hs":100,"@mod:hs":0},"state_default":50,"kick":50,"ban":50,"invite":0,"events":{"m.room.name":50}})", "")
                   .has_value());
   CHECK(room.check("@alice:hs", "m.room.power_levels", R"({"users":{"@alice:hs":"100"}})", "").has_value());
+  // 2^64-1 is no level (it must not wrap to -1 and open m.room.power_levels to everyone).
+  CHECK(room.check("@alice:hs", "m.room.power_levels",
+                   R"({"users":{"@alice:hs":100},"events":{"m.room.power_levels":18446744073709551615}})", "")
+            .has_value());
 }
 
 TEST_CASE("create event must come first and match the sender's server") {
