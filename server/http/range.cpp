@@ -33,6 +33,13 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// a < b for two 1*DIGIT strings of any length.
+bool decimal_less(std::string_view a, std::string_view b) {
+  while (a.size() > 1 && a.front() == '0') a.remove_prefix(1);
+  while (b.size() > 1 && b.front() == '0') b.remove_prefix(1);
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -63,7 +70,8 @@ RangeDecision parse_range(std::string_view header, std::uint64_t size) {
   std::uint64_t first = 0, last = std::numeric_limits<std::uint64_t>::max();
   if (!parse_digits(a, first)) return whole;
   if (!b.empty() && !parse_digits(b, last)) return whole;
-  if (last < first) return whole;  // invalid range-spec (RFC 9110 14.1.1): ignored
+  // Invalid range-spec (RFC 9110 14.1.1): ignored. Saturated values are compared as decimals.
+  if (last < first || (!b.empty() && last == first && decimal_less(b, a))) return whole;
   if (first >= size) return RangeDecision{RangeDecision::Kind::unsatisfiable};
   out.first = first;
   out.last = last >= size ? size - 1 : last;

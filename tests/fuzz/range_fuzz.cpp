@@ -1,6 +1,6 @@
 // The Range header parser (server/http/range.hpp). A partial answer lies within [0, size) and is not
 // empty; and for headers of the plain form "bytes=A-B" (A, B digits or empty) the answer equals a
-// reference re-stated from RFC 9110 section 14 with the parser's documented saturation.
+// reference re-stated from RFC 9110 section 14 (values saturate; last < first is compared exactly).
 // Input: a first byte below 0x80 is the file size (0..127); otherwise the next 8 bytes are it
 // (big-endian). The rest is the header value.
 #include <limits>
@@ -32,6 +32,12 @@ std::uint64_t saturating(std::string_view s) {
   return static_cast<std::uint64_t>(v);
 }
 
+bool decimal_less(std::string_view a, std::string_view b) {
+  while (a.size() > 1 && a.front() == '0') a.remove_prefix(1);
+  while (b.size() > 1 && b.front() == '0') b.remove_prefix(1);
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 // Only for "bytes=" A "-" B with A and B all digits (possibly empty).
 RangeDecision reference(std::string_view a, std::string_view b, std::uint64_t size) {
   if (a.empty()) {
@@ -41,7 +47,7 @@ RangeDecision reference(std::string_view a, std::string_view b, std::uint64_t si
     return {Kind::partial, n >= size ? 0 : size - n, size - 1};
   }
   std::uint64_t first = saturating(a), last = b.empty() ? kMax : saturating(b);
-  if (last < first) return {};
+  if (!b.empty() && decimal_less(b, a)) return {};  // last-pos < first-pos, compared exactly
   if (first >= size) return {Kind::unsatisfiable};
   return {Kind::partial, first, last >= size ? size - 1 : last};
 }
