@@ -58,6 +58,12 @@ void Database::apply_migrations() {
     auto st = conn_.prepare("SELECT max(version) FROM schema_version");
     if (st.step() && !st.is_null(0)) current = st.int64(0);
   }
+  // A database written by a newer lotse may hold what this binary does not understand: refuse to
+  // touch it rather than guess (the operator runs the newer version again or restores a backup).
+  if (!migrations().empty() && current > migrations().back().version)
+    throw DatabaseError("the database has schema version " + std::to_string(current) + ", newer than this lotse (" +
+                        std::to_string(migrations().back().version) +
+                        "): it was written by a newer version; start that version again or restore a backup");
   for (const auto& m : migrations()) {
     if (m.version <= current) continue;
     conn_.exec("BEGIN IMMEDIATE");
