@@ -73,7 +73,18 @@ int main(int argc, char** argv) {
     boost::asio::steady_timer drain(io);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+    server.set_metrics(&hs.metrics);
+    hs.db.set_metrics(&hs.metrics);
       log_line("info", "shutting down", {{"signal", sig}});
+    // /metrics on a listener of its own (never the public port), when enabled.
+    lotse::http::Router metrics_router;
+    lotse::api::register_metrics_routes(metrics_router, hs, server);
+    lotse::http::ServerLimits metrics_limits;
+    metrics_limits.max_connections = 64;
+    metrics_limits.max_connections_per_ip = 64;
+    lotse::http::HttpServer metrics_server(io, metrics_router, metrics_limits);
+    int metrics_port = -1;
+    if (cfg.metrics.enabled) metrics_port = metrics_server.listen(cfg.metrics.listen_address, cfg.metrics.listen_port);
       server.stop();
       hs.stopping = true;
       hs.notifier.notify_all();
@@ -88,6 +99,7 @@ int main(int argc, char** argv) {
     log_line("info", "lotse started",
              {{"server_name", cfg.server_name},
               {"listen", cfg.listen_address + ":" + std::to_string(port)},
+      metrics_server.stop();
               {"data_dir", std::filesystem::absolute(cfg.data_dir).string()},
               {"signing_key", hs.signing_key.key_id()},
               {"registration", cfg.registration.enabled},
@@ -103,3 +115,4 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+              {"metrics", metrics_port < 0 ? std::string("off") : cfg.metrics.listen_address + ":" + std::to_string(metrics_port)},

@@ -21,8 +21,13 @@ const http::Auth& require_auth(Homeserver& hs, Request& request) {
 void check_rate(Homeserver& hs, http::RateLimiter& limiter, const std::string& key) {
   if (!hs.config.rate_limits.enabled) return;
   std::int64_t retry = 0;
-  if (!limiter.allow(key, retry))
+  if (!limiter.allow(key, retry)) {
+    hs.metrics.rate_limited(&limiter == &hs.register_limiter ? "registration"
+                            : &limiter == &hs.login_limiter  ? "login"
+                            : &limiter == &hs.message_limiter ? "messages"
+                                                              : "media");
     throw MatrixError(429, "M_LIMIT_EXCEEDED", "Too many requests.", {{"retry_after_ms", retry}});
+  }
 }
 
 MatrixError to_matrix_error(const core::CoreError& e) {

@@ -29,7 +29,12 @@
 #include "server/core/typing.hpp"
 #include "server/http/rate_limiter.hpp"
 #include "server/http/router.hpp"
+#include "server/metrics.hpp"
 #include "server/store/database.hpp"
+
+namespace lotse::http {
+class HttpServer;
+}
 
 namespace lotse::api {
 
@@ -62,6 +67,7 @@ struct Homeserver {
   core::LoginBackoff login_backoff;  // per account, after failed passwords
   http::RateLimiter message_limiter;
   http::RateLimiter media_limiter;
+  Metrics metrics;
   bool stopping = false;  // set on SIGTERM: long-polls return at once
 
   std::string service_user_id() const { return "@" + config.counseling.service_user + ":" + config.server_name; }
@@ -109,5 +115,7 @@ struct Homeserver {
 
 // Registers every route of the client-server API and the operational endpoints.
 void register_routes(http::Router& router, Homeserver& hs);
+// GET /metrics, for the separate metrics listener (server/api/metrics.cpp).
+void register_metrics_routes(http::Router& router, Homeserver& hs, const http::HttpServer& public_server);
 
 }  // namespace lotse::api

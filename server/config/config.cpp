@@ -95,7 +95,7 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "http", "security", "media", "counseling", "web_client",
+                        "rate_limits", "limits", "http", "metrics", "security", "media", "counseling", "web_client",
                         "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
@@ -143,6 +143,16 @@ Config parse_config(std::string_view text, const std::string& source_name) {
         c.http.trusted_proxies.push_back(*ip);
       }
     }
+  }
+  if (auto* t = sub_table(root, "metrics")) {
+    std::string p = "metrics.";
+    check_keys(*t, p, {"enabled", "listen_address", "listen_port"});
+    c.metrics.enabled = get_bool(*t, p, "enabled", c.metrics.enabled);
+    c.metrics.listen_address = get_string(*t, p, "listen_address", c.metrics.listen_address);
+    c.metrics.listen_port = static_cast<std::uint16_t>(get_int(*t, p, "listen_port", c.metrics.listen_port, 0, 65535));
+    if (c.metrics.enabled && c.metrics.listen_address == c.listen_address && c.metrics.listen_port == c.listen_port &&
+        c.listen_port != 0)
+      fail("metrics.listen_port", "must differ from the public listen_port: /metrics is never served publicly");
   }
   if (auto* t = sub_table(root, "web_client")) {
     check_keys(*t, "web_client.", {"dir"});

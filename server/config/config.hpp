@@ -72,6 +72,13 @@ struct Config {
   } http;
 
   struct {
+    // GET /metrics (Prometheus) on a listener of its own, never the public port.
+    bool enabled = false;
+    std::string listen_address = "127.0.0.1";
+    std::uint16_t listen_port = 9108;  // 0 picks a free port (the start-up log says which)
+  } metrics;
+
+  struct {
     // "interactive" (libsodium's interactive argon2id limits) or "minimal" (for test suites only).
     std::string password_hash = "interactive";
   } security;

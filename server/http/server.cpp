@@ -155,6 +155,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
     if (refusal) {
       if (counted_per_ip && per_ip_[ip] == 0) per_ip_.erase(ip);
       ++refused_;
+      if (metrics_) metrics_->connection_refused();
       std::uint64_t suppressed = 0;
       if (refuse_log_.allow(suppressed))
         log_line("warn", "connection refused", {{"reason", refusal}, {"open_connections", open_},
@@ -431,6 +432,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     upload_file.remove();
     bool keep_alive = client_keep_alive && !stopping_;
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (metrics_) metrics_->request(bhttp::to_string(request.method), request.route, response.status, micros);
     log_line("info", "request", {{"request_id", request.request_id},
                                  {"method", std::string(bhttp::to_string(request.method))},
                                  {"route", request.route},

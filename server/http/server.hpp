@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/http/router.hpp"
+#include "server/metrics.hpp"
 
 namespace lotse::http {
 
@@ -53,6 +54,8 @@ class HttpServer {
   unsigned short listen(const std::string& address, unsigned short port);
   void stop();
   std::size_t open_connections() const { return open_; }
+  // Counts requests and refused connections into `m` (GET /metrics); optional.
+  void set_metrics(Metrics* m) { metrics_ = m; }
 
  private:
   struct Connection;  // one open connection's bookkeeping (server.cpp)
@@ -80,6 +83,7 @@ class HttpServer {
   int reserve_fd_ = -1;          // given up on EMFILE to accept and close one pending connection
   LogThrottle accept_log_{std::chrono::seconds(10)}, refuse_log_{std::chrono::seconds(10)};
   std::uint64_t refused_ = 0;
+  Metrics* metrics_ = nullptr;
   bool shed_idle();
   bool trusted_proxy(const std::string& ip) const;
 };

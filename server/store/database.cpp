@@ -92,8 +92,12 @@ void Database::flush() {
   flush_posted_ = false;
   auto waiters = std::move(waiters_);
   waiters_.clear();
+  auto started = std::chrono::steady_clock::now();
   try {
     commit_now();
+    if (metrics_)
+      metrics_->commit(waiters.size(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - started));
   } catch (const std::exception& e) {
     // In-memory state (stream positions, caches, woken clients) already reflects these writes, and
     // none of them was acknowledged: stopping is the only way to stay consistent. The supervisor

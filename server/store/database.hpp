@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "server/metrics.hpp"
 #include "server/store/sqlite.hpp"
 
 namespace lotse::store {
@@ -43,6 +44,8 @@ class Database {
   Database(const std::string& path, boost::asio::any_io_executor executor);
 
   Connection& conn() { return conn_; }
+  // Where group commits are counted (GET /metrics); optional.
+  void set_metrics(Metrics* m) { metrics_ = m; }
   // Allocates the next position of the global stream (events, receipts, account data, ...).
   std::int64_t next_stream_id();
   std::int64_t current_stream_id() const { return stream_id_; }
@@ -63,6 +66,7 @@ class Database {
   Connection conn_;
   boost::asio::any_io_executor executor_;
   std::int64_t stream_id_ = 0;
+  Metrics* metrics_ = nullptr;
   int unit_depth_ = 0;
   bool flush_posted_ = false;
   std::vector<std::function<void()>> pending_callbacks_;

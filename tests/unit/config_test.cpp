@@ -34,3 +34,18 @@ TEST_CASE("errors name the key") {
   CHECK(message("server_name = \"bad name\"").find("server_name") != std::string::npos);
   CHECK(message("this is not toml").find("test") != std::string::npos);
 }
+
+TEST_CASE("http and metrics sections") {
+  auto c = parse_config("[http]\nmax_connections = 100\nmax_connections_per_ip = 10\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n"
+                        "[metrics]\nenabled = true\nlisten_port = 9200\n", "test");
+  CHECK(c.http.max_connections == 100);
+  CHECK(c.http.max_connections_per_ip == 10);
+  CHECK(c.http.trusted_proxies.size() == 2);
+  CHECK(c.metrics.enabled);
+  CHECK(c.metrics.listen_port == 9200);
+  CHECK_THROWS_WITH_AS(parse_config("[http]\ntrusted_proxies = [\"proxy.local\"]\n", "t"),
+                       doctest::Contains("http.trusted_proxies"), ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("listen_port = 9300\n[metrics]\nenabled = true\nlisten_port = 9300\n", "t"),
+                       doctest::Contains("must differ"), ConfigError);
+  CHECK_THROWS_AS(parse_config("[http]\nmax_connections = 1\n", "t"), ConfigError);
+}

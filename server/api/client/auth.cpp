@@ -98,9 +98,11 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
   // Per account, whatever address the guesses come from; unknown accounts are treated alike so the
   // answer tells nothing about whether one exists.
   if (hs.config.rate_limits.enabled) {
-    if (auto wait = hs.login_backoff.wait_ms(user_id); wait > 0)
+    if (auto wait = hs.login_backoff.wait_ms(user_id); wait > 0) {
+      hs.metrics.rate_limited("login_account");
       throw MatrixError(429, "M_LIMIT_EXCEEDED", "Too many failed logins for this account; try again later.",
                         {{"retry_after_ms", wait}});
+    }
   }
   // Counted as failed until the hash says otherwise, so concurrent guesses cannot all slip through
   // before the first one is recorded.

@@ -55,7 +55,9 @@ awaitable<Response> get_sync(Homeserver& hs, Request& r) {
   while (req.since && result.empty && !req.full_state && !hs.stopping) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
+    ++hs.metrics.sync_waiting;
     co_await hs.notifier.wait(auth.user_id, left);
+    --hs.metrics.sync_waiting;  // the wait never throws: it ends by timeout or notification
     result = hs.sync.compute(req);
   }
   co_return Response::json(result.body);
