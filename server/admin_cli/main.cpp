@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "server/admin_cli/backup.hpp"
 #include "server/bootstrap_request.hpp"
 #include "server/matrix_client/matrix_client.hpp"
 
@@ -86,6 +87,18 @@ int main(int argc, char** argv) {
                                   "host as a user who may write into the data directory");
   boot->add_option("--data-dir", data_dir, "the instance's data directory (data_dir in its config)")->required();
   boot->add_option("--username", username, "localpart of the administrator");
+
+  // backup, restore: local operations on the data directory, no server needed
+  std::string backup_to, backup_config, backup_dir, restore_from;
+  auto* backup_cmd = app.add_subcommand("backup", "consistent backup of a data directory while the server runs");
+  backup_cmd->add_option("--data-dir", data_dir, "the instance's data directory (required unless verify)");
+  backup_cmd->add_option("--to", backup_to, "a new, empty directory for the backup (required unless verify)");
+  backup_cmd->add_option("--config", backup_config, "the instance's config file, copied too");
+  auto* backup_verify = backup_cmd->add_subcommand("verify", "check every file of a backup against its checksum");
+  backup_verify->add_option("dir", backup_dir, "the backup directory")->required();
+  auto* restore_cmd = app.add_subcommand("restore", "restore a verified backup into a new data directory");
+  restore_cmd->add_option("--from", restore_from, "the backup directory")->required();
+  restore_cmd->add_option("--data-dir", data_dir, "a new, empty data directory")->required();
 
   // counselor
   auto* counselor = app.add_subcommand("counselor", "manage counselors");
@@ -217,6 +230,16 @@ int main(int argc, char** argv) {
     return o;
   };
 
+  if (*backup_cmd || *restore_cmd) lotse::e2ee::init_crypto();
+  if (*backup_cmd) {
+    if (*backup_verify) return lotse::admin::verify_backup(backup_dir, std::cout, std::cerr);
+    if (data_dir.empty() || backup_to.empty()) {
+      std::cerr << "lotse-admin: backup needs --data-dir and --to (or: backup verify DIR)\n";
+      return 2;
+    }
+    return lotse::admin::backup({data_dir, backup_to, backup_config}, std::cout, std::cerr);
+  }
+  if (*restore_cmd) return lotse::admin::restore(restore_from, data_dir, std::cout, std::cerr);
   if (*boot) {
     needs_token = false;
     // Only the token's hash goes to disk, valid for a few minutes (server/bootstrap_request.hpp).

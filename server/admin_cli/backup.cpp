@@ -1,0 +1,218 @@
+// Backups of a data directory (see backup.hpp).
+#include "server/admin_cli/backup.hpp"
+
+#include <boost/json.hpp>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <set>
+#include <vector>
+
+#include "e2ee/crypto.hpp"
+
+namespace lotse::admin {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kManifest = "MANIFEST.json";
+
+std::string file_sha256(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  e2ee::Sha256 h;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h.update(std::string_view(buf.data(), static_cast<std::size_t>(in.gcount())));
+  }
+  return h.hex_digest();
+}
+
+bool empty_or_missing(const fs::path& p) {
+  std::error_code ec;
+  return !fs::exists(p, ec) || (fs::is_directory(p, ec) && fs::is_empty(p, ec));
+}
+
+bool plain_relative(const std::string& rel) {
+  fs::path p(rel);
+  if (rel.empty() || p.is_absolute()) return false;
+  for (const auto& part : p)
+    if (part == ".." || part == ".") return false;
+  return true;
+}
+
+// Copies the database with SQLite's online backup API in one step: one read transaction, so the
+// copy is the state of one moment even while the server keeps committing.
+bool snapshot_database(const fs::path& src, const fs::path& dst, std::ostream& err) {
+  sqlite3 *from = nullptr, *to = nullptr;
+  bool ok = sqlite3_open_v2(src.c_str(), &from, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+            sqlite3_open_v2(dst.c_str(), &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK;
+  if (ok) {
+    sqlite3_busy_timeout(from, 10000);
+    sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
+    ok = b && sqlite3_backup_step(b, -1) == SQLITE_DONE;
+    if (b) sqlite3_backup_finish(b);
+    if (!ok) err << "lotse-admin: database snapshot failed: " << sqlite3_errmsg(to) << "\n";
+  } else {
+    err << "lotse-admin: cannot open " << src.string() << ": " << (from ? sqlite3_errmsg(from) : "out of memory") << "\n";
+  }
+  sqlite3_close(from);
+  sqlite3_close(to);
+  return ok;
+}
+
+// The content hashes of every stored file the snapshot references.
+std::set<std::string> referenced_media(const fs::path& db_path) {
+  std::set<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    for (const char* sql : {"SELECT DISTINCT sha256 FROM media WHERE sha256 IS NOT NULL",
+                            "SELECT DISTINCT sha256 FROM media_thumbnails"}) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) continue;
+      while (sqlite3_step(st) == SQLITE_ROW)
+        if (auto* t = sqlite3_column_text(st, 0)) out.insert(reinterpret_cast<const char*>(t));
+      sqlite3_finalize(st);
+    }
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+std::string media_rel(const std::string& sha) { return "media/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha; }
+
+bool valid_sha(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace
+
+int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
+  fs::path data(o.data_dir), to(o.to);
+  if (!fs::exists(data / "lotse.db")) {
+    err << "lotse-admin: no lotse.db in " << data.string() << "\n";
+    return 2;
+  }
+  if (!empty_or_missing(to)) {
+    err << "lotse-admin: " << to.string() << " exists and is not empty; back up into a new directory\n";
+    return 2;
+  }
+  fs::create_directories(to);
+  auto started = std::chrono::system_clock::now();
+  if (!snapshot_database(data / "lotse.db", to / "lotse.db", err)) return 1;
+  boost::json::array files;
+  auto add = [&](const std::string& rel) {
+    files.push_back(boost::json::object{{"path", rel},
+                                        {"size", static_cast<std::int64_t>(fs::file_size(to / rel))},
+                                        {"sha256", file_sha256(to / rel)}});
+  };
+  add("lotse.db");
+  std::size_t missing = 0;
+  for (const auto& sha : referenced_media(to / "lotse.db")) {
+    if (!valid_sha(sha)) continue;
+    fs::path src = data / media_rel(sha);
+    std::error_code ec;
+    fs::create_directories((to / media_rel(sha)).parent_path());
+    if (!fs::copy_file(src, to / media_rel(sha), ec)) {
+      // Removed after the snapshot (retention, erasure): the restored instance would miss it.
+      err << "lotse-admin: media file " << sha << " is gone (" << ec.message() << ")\n";
+      ++missing;
+      continue;
+    }
+    add(media_rel(sha));
+  }
+  for (const char* name : {"signing.key", "vapid.key"}) {
+    if (!fs::exists(data / name)) continue;
+    fs::copy_file(data / name, to / name);
+    fs::permissions(to / name, fs::perms::owner_read | fs::perms::owner_write);
+    add(name);
+  }
+  if (!o.config_file.empty()) {
+    fs::copy_file(o.config_file, to / "lotse.toml");
+    add("lotse.toml");
+  }
+  boost::json::object manifest{
+      {"format", "lotse-backup-v1"},
+      {"created_ts", std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count()},
+      {"files", std::move(files)}};
+  std::ofstream(to / kManifest) << boost::json::serialize(manifest) << "\n";
+  out << "Backup of " << data.string() << " in " << to.string() << ": "
+      << manifest["files"].as_array().size() << " files.\n";
+  if (missing) {
+    err << "lotse-admin: " << missing << " media file(s) disappeared during the backup; run it again\n";
+    return 1;
+  }
+  return 0;
+}
+
+int verify_backup(const std::string& dir_s, std::ostream& out, std::ostream& err) {
+  fs::path dir(dir_s);
+  std::ifstream in(dir / kManifest);
+  if (!in) {
+    err << "lotse-admin: no " << kManifest << " in " << dir.string() << "\n";
+    return 1;
+  }
+  boost::system::error_code jec;
+  auto manifest = boost::json::parse(std::string(std::istreambuf_iterator<char>(in), {}), jec);
+  if (jec || !manifest.is_object() || !manifest.as_object().contains("files") ||
+      !manifest.as_object().at("files").is_array()) {
+    err << "lotse-admin: " << kManifest << " is damaged\n";
+    return 1;
+  }
+  std::size_t bad = 0, checked = 0;
+  for (const auto& f : manifest.as_object().at("files").as_array()) {
+    const auto* o = f.if_object();
+    const auto* path = o ? o->if_contains("path") : nullptr;
+    const auto* sha = o ? o->if_contains("sha256") : nullptr;
+    if (!path || !path->is_string() || !sha || !sha->is_string() || !plain_relative(std::string(path->get_string()))) {
+      err << "lotse-admin: a manifest entry is damaged\n";
+      ++bad;
+      continue;
+    }
+    fs::path p = dir / std::string(path->get_string());
+    ++checked;
+    if (!fs::exists(p)) {
+      err << "lotse-admin: missing " << path->get_string() << "\n";
+      ++bad;
+    } else if (file_sha256(p) != sha->get_string()) {
+      err << "lotse-admin: " << path->get_string() << " does not match its checksum\n";
+      ++bad;
+    }
+  }
+  if (bad) {
+    err << "lotse-admin: backup " << dir.string() << " is NOT intact: " << bad << " problem(s)\n";
+    return 1;
+  }
+  out << "Backup " << dir.string() << " is intact: " << checked << " files match their checksums.\n";
+  return 0;
+}
+
+int restore(const std::string& from_s, const std::string& data_dir, std::ostream& out, std::ostream& err) {
+  fs::path from(from_s), data(data_dir);
+  if (!empty_or_missing(data)) {
+    err << "lotse-admin: " << data.string() << " is not empty; restore only into a new data directory\n";
+    return 2;
+  }
+  if (verify_backup(from_s, out, err) != 0) return 1;
+  std::ifstream in(from / kManifest);
+  auto manifest = boost::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  fs::create_directories(data);
+  for (const auto& f : manifest.as_object().at("files").as_array()) {
+    std::string rel(f.as_object().at("path").as_string());
+    if (rel == "lotse.toml") continue;  // the config belongs beside, not into, the data directory
+    fs::create_directories((data / rel).parent_path());
+    fs::copy_file(from / rel, data / rel);
+    if (rel == "signing.key" || rel == "vapid.key") fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  out << "Restored " << from.string() << " into " << data.string() << ".";
+  if (fs::exists(from / "lotse.toml")) out << " The backed-up config is " << (from / "lotse.toml").string() << ".";
+  out << "\n";
+  return 0;
+}
+
+}  // namespace lotse::admin
