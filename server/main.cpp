@@ -13,11 +13,18 @@
 
 #include "server/api/homeserver.hpp"
 #include "server/config/config.hpp"
+#include "server/crash_report.hpp"
 #include "server/log.hpp"
 #include "server/http/server.hpp"
 #include "server/signing_key_file.hpp"
 
 namespace {
+// An io_context whose pending handlers can be destroyed on purpose (see main).
+struct IoContext : boost::asio::io_context {
+  using io_context::io_context;
+  using io_context::shutdown;
+};
+
 // Raises the soft descriptor limit to the hard one and returns how many connections fit beside the
 // descriptors the server needs for itself (database, media files, uploads, the thumbnailer).
 std::int64_t usable_descriptors() {
@@ -41,6 +48,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   using lotse::log_line;
+  bool crash_report = lotse::install_crash_report();
   lotse::config::Config cfg;
   try {
     cfg = lotse::config::load_config(config_path);
@@ -54,7 +62,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(cfg.data_dir);
     auto key = lotse::load_or_create_signing_key(cfg.data_dir);
 
-    boost::asio::io_context io(1);
+    IoContext io(1);
     lotse::api::Homeserver hs(io, cfg, std::move(key));
     hs.prepare_instance();
     lotse::http::Router router;
@@ -67,15 +75,9 @@ int main(int argc, char** argv) {
     limits.max_connections_per_ip = static_cast<std::size_t>(cfg.http.max_connections_per_ip);
     limits.trusted_proxies = cfg.http.trusted_proxies;
     lotse::http::HttpServer server(io, router, limits);
-    auto port = server.listen(cfg.listen_address, cfg.listen_port);
-
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    boost::asio::steady_timer drain(io);
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
     server.set_metrics(&hs.metrics);
     hs.db.set_metrics(&hs.metrics);
-      log_line("info", "shutting down", {{"signal", sig}});
+    auto port = server.listen(cfg.listen_address, cfg.listen_port);
     // /metrics on a listener of its own (never the public port), when enabled.
     lotse::http::Router metrics_router;
     lotse::api::register_metrics_routes(metrics_router, hs, server);
@@ -85,7 +87,21 @@ int main(int argc, char** argv) {
     lotse::http::HttpServer metrics_server(io, metrics_router, metrics_limits);
     int metrics_port = -1;
     if (cfg.metrics.enabled) metrics_port = metrics_server.listen(cfg.metrics.listen_address, cfg.metrics.listen_port);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer drain(io);
+    // Destroys what is still pending at the end (coroutine frames of kept-alive connections, waits)
+    // while the server, router and homeserver they refer to still exist: ~io_context would do it
+    // only after they are gone (a use after free, found by the ASan build).
+    struct ShutdownFirst {
+      IoContext& io;
+      ~ShutdownFirst() { io.shutdown(); }
+    } shutdown_first{io};
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      log_line("info", "shutting down", {{"signal", sig}});
       server.stop();
+      metrics_server.stop();
       hs.stopping = true;
       hs.notifier.notify_all();
       // Let in-flight requests finish their commit, then stop.
@@ -99,13 +115,14 @@ int main(int argc, char** argv) {
     log_line("info", "lotse started",
              {{"server_name", cfg.server_name},
               {"listen", cfg.listen_address + ":" + std::to_string(port)},
-      metrics_server.stop();
               {"data_dir", std::filesystem::absolute(cfg.data_dir).string()},
               {"signing_key", hs.signing_key.key_id()},
               {"registration", cfg.registration.enabled},
               {"admin_bootstrap_pending", hs.accounts.users_with_role("admin").empty()},
               {"rate_limits", cfg.rate_limits.enabled},
               {"max_connections", limits.max_connections},
+              {"crash_backtraces", crash_report},
+              {"metrics", metrics_port < 0 ? std::string("off") : cfg.metrics.listen_address + ":" + std::to_string(metrics_port)},
               {"trusted_proxies", cfg.http.trusted_proxies.size()}});
     io.run();
     log_line("info", "lotse stopped");
@@ -115,4 +132,3 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
-              {"metrics", metrics_port < 0 ? std::string("off") : cfg.metrics.listen_address + ":" + std::to_string(metrics_port)},

@@ -86,3 +86,18 @@ test("SIGTERM stops the server cleanly while a sync is waiting", async () => {
     server.cleanup();
   }
 });
+
+test("a fatal signal leaves a backtrace in the log, and the process dies of that signal", async (t) => {
+  const srv = await startServer();
+  try {
+    const started = JSON.parse(srv.lines.find((l) => l.includes('"lotse started"')));
+    if (!started.crash_backtraces) return t.skip("sanitizer build: its own reports replace ours");
+    const exited = await srv.stop("SIGSEGV");
+    assert.equal(exited.sig ?? exited.signal, "SIGSEGV");
+    const err = srv.lines.join("");
+    assert.match(err, /lotse: fatal signal 11 \(SEGV\), backtrace:/);
+    assert.match(err, /lotse: end of backtrace/);
+  } finally {
+    srv.cleanup();
+  }
+});
