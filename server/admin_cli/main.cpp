@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "server/admin_cli/backup.hpp"
+#include "server/admin_cli/tenant.hpp"
 #include "server/bootstrap_request.hpp"
 #include "server/matrix_client/matrix_client.hpp"
 
@@ -99,6 +100,31 @@ int main(int argc, char** argv) {
   auto* restore_cmd = app.add_subcommand("restore", "restore a verified backup into a new data directory");
   restore_cmd->add_option("--from", restore_from, "the backup directory")->required();
   restore_cmd->add_option("--data-dir", data_dir, "a new, empty data directory")->required();
+
+  // tenant: one instance per organisation, from the deploy/ templates
+  lotse::admin::TenantPaths tenant_paths;
+  lotse::admin::TenantSpec tenant;
+  auto* tenant_cmd = app.add_subcommand("tenant", "set up instances (one per organisation) on this host");
+  tenant_cmd->require_subcommand(1);
+  auto add_tenant_paths = [&](CLI::App* cmd) {
+    cmd->add_option("--etc-dir", tenant_paths.etc_dir, "where the tenants' configs live")->capture_default_str();
+    cmd->add_option("--data-root", tenant_paths.data_root, "parent of the tenants' data directories")->capture_default_str();
+    cmd->add_option("--nginx-dir", tenant_paths.nginx_dir, "where nginx sites are written")->capture_default_str();
+    cmd->add_option("--templates", tenant_paths.templates, "the deploy/ templates")->capture_default_str();
+    cmd->add_option("--web-dir", tenant_paths.web_dir, "the built web app")->capture_default_str();
+  };
+  auto* tenant_create = tenant_cmd->add_subcommand("create", "write a tenant's config, data directory and nginx site");
+  tenant_create->add_option("name", tenant.name, "tenant name: lower-case letters, digits, '-'")->required();
+  tenant_create->add_option("--domain", tenant.domain, "public host name, also the Matrix server name")->required();
+  tenant_create->add_option("--port", tenant.port, "loopback port of this instance (default: next free from 8100)");
+  tenant_create->add_option("--metrics-port", tenant.metrics_port, "loopback port of /metrics (default: port + 1000)");
+  tenant_create->add_option("--branding-name", tenant.branding_name, "the name seekers see (default: the domain)");
+  tenant_create->add_option("--cert", tenant.cert, "TLS certificate chain for nginx (default: Let's Encrypt's path)");
+  tenant_create->add_option("--cert-key", tenant.cert_key, "its private key");
+  tenant_create->add_option("--listen", tenant.listen, "nginx listen address/port")->capture_default_str();
+  add_tenant_paths(tenant_create);
+  auto* tenant_list = tenant_cmd->add_subcommand("list", "list the tenants set up on this host");
+  add_tenant_paths(tenant_list);
 
   // counselor
   auto* counselor = app.add_subcommand("counselor", "manage counselors");
@@ -230,6 +256,8 @@ int main(int argc, char** argv) {
     return o;
   };
 
+  if (*tenant_create) return lotse::admin::tenant_create(tenant_paths, tenant, std::cout, std::cerr);
+  if (*tenant_list) return lotse::admin::tenant_list(tenant_paths, std::cout, std::cerr);
   if (*backup_cmd || *restore_cmd) lotse::e2ee::init_crypto();
   if (*backup_cmd) {
     if (*backup_verify) return lotse::admin::verify_backup(backup_dir, std::cout, std::cerr);
