@@ -260,6 +260,16 @@ asio::awaitable<bool> HttpServer::write_simple(beast::tcp_stream& stream, unsign
   co_return !ec;
 }
 
+asio::awaitable<bool> HttpServer::write_head(beast::tcp_stream& stream, unsigned version, const Response& r,
+                                             bool keep_alive) {
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(r.status), version};
+  add_common_headers(res, r);
+  res.keep_alive(keep_alive);
+  res.set(bhttp::field::content_length, std::to_string(r.file ? r.file->length : r.body.size()));
+  auto [ec, n] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  co_return !ec;
+}
+
 asio::awaitable<bool> HttpServer::write_file(beast::tcp_stream& stream, unsigned version, const Response& r,
                                              bool keep_alive) {
   int fd = ::open(r.file->path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -329,6 +339,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     request.request_id = std::to_string(++next_request_);
     const Handler* handler = nullptr;
     bool streaming = false;
+    // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, answered with its headers only.
+    const bool head = request.method == bhttp::verb::head;
+    if (head) request.method = bhttp::verb::get;
     auto match = request.method == bhttp::verb::options ? Router::Match::none
                                                         : router_.find(request, &handler, &streaming);
     auto content_length = header_parser.content_length();
@@ -440,8 +453,12 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
                                  {"duration_us", micros.count()},
                                  {"user", request.auth ? request.auth->user_id : ""}});
     stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-    bool written = response.file ? co_await write_file(stream, version, response, keep_alive)
-                                 : co_await write_simple(stream, version, response, keep_alive);
+    // Plain statements, not nested ?: around co_await (GCC 12 miscompiled that: every answer took
+    // the file branch).
+    bool written = false;
+    if (head) written = co_await write_head(stream, version, response, keep_alive);
+    else if (response.file) written = co_await write_file(stream, version, response, keep_alive);
+    else written = co_await write_simple(stream, version, response, keep_alive);
     if (!written || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -67,6 +67,8 @@ class HttpServer {
   // Both return false when the connection broke.
   boost::asio::awaitable<bool> write_simple(boost::beast::tcp_stream& stream, unsigned version, const Response& r,
                                             bool keep_alive);
+  boost::asio::awaitable<bool> write_head(boost::beast::tcp_stream& stream, unsigned version, const Response& r,
+                                          bool keep_alive);
   boost::asio::awaitable<bool> write_file(boost::beast::tcp_stream& stream, unsigned version, const Response& r,
                                           bool keep_alive);
 

@@ -69,6 +69,16 @@ test("the web app serves its own files", async () => {
   assert.match((await get(web.port, "/chat/room")).body, /<title>app<\/title>/);
 });
 
+test("HEAD answers like GET, with the length and without a body", async () => {
+  for (const path of ["/_matrix/client/versions", "/", "/assets/app-1234.js"]) {
+    const g = await get(web.port, path);
+    const h = await rawRequest(web.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(h.status, g.status, path);
+    assert.equal(h.body, "", `${path}: no body`);
+    assert.match(h.text, new RegExp(`content-length: ${Buffer.byteLength(g.body, "latin1")}`, "i"), path);
+  }
+});
+
 test("no request path reaches a file outside the build (traversal forms)", async () => {
   const data = join(web.dir, "data");
   const targets = ["/etc/passwd", "/etc/hostname", `${data}/signing.key`, `${data}/lotse.db`, `${data}/lotse.db-wal`,
