@@ -15,6 +15,7 @@ void register_event_routes(http::Router&, Homeserver&);
 void register_state_routes(http::Router&, Homeserver&);
 void register_message_routes(http::Router&, Homeserver&);
 void register_sync_routes(http::Router&, Homeserver&);
+void register_voip_routes(http::Router&, Homeserver&);
 void register_receipt_routes(http::Router&, Homeserver&);
 void register_account_data_routes(http::Router&, Homeserver&);
 void register_profile_routes(http::Router&, Homeserver&);
@@ -81,6 +82,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_state_routes(router, hs);
   register_message_routes(router, hs);
   register_sync_routes(router, hs);
+  register_voip_routes(router, hs);
   register_receipt_routes(router, hs);
   register_account_data_routes(router, hs);
   register_profile_routes(router, hs);

@@ -95,7 +95,7 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "http", "metrics", "security", "media", "counseling", "web_client",
+                        "rate_limits", "limits", "http", "metrics", "turn", "security", "media", "counseling", "web_client",
                         "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
@@ -143,6 +143,33 @@ Config parse_config(std::string_view text, const std::string& source_name) {
         c.http.trusted_proxies.push_back(*ip);
       }
     }
+  }
+  if (auto* t = sub_table(root, "turn")) {
+    std::string p = "turn.";
+    check_keys(*t, p, {"uris", "shared_secret", "shared_secret_file", "ttl"});
+    if (auto node = (*t)["uris"]) {
+      auto* arr = node.as_array();
+      if (!arr) fail("turn.uris", "must be a list of turn: or turns: URIs");
+      for (const auto& v : *arr) {
+        auto u = v.value<std::string>();
+        if (!u || (u->rfind("turn:", 0) != 0 && u->rfind("turns:", 0) != 0))
+          fail("turn.uris", "entries must start with turn: or turns:");
+        c.turn.uris.push_back(*u);
+      }
+    }
+    c.turn.shared_secret = get_string(*t, p, "shared_secret", "");
+    auto file = get_string(*t, p, "shared_secret_file", "");
+    if (!file.empty()) {
+      if (!c.turn.shared_secret.empty()) fail("turn.shared_secret_file", "give shared_secret or shared_secret_file, not both");
+      std::ifstream in(file);
+      if (!in) fail("turn.shared_secret_file", "cannot read " + file);
+      std::getline(in, c.turn.shared_secret);
+      while (!c.turn.shared_secret.empty() && (c.turn.shared_secret.back() == '\r' || c.turn.shared_secret.back() == ' '))
+        c.turn.shared_secret.pop_back();
+    }
+    c.turn.ttl_seconds = get_int(*t, p, "ttl", c.turn.ttl_seconds, 60, 7 * 86400);
+    if (!c.turn.uris.empty() && c.turn.shared_secret.size() < 16)
+      fail("turn.shared_secret", "needs at least 16 characters (the secret coturn's static-auth-secret has)");
   }
   if (auto* t = sub_table(root, "metrics")) {
     std::string p = "metrics.";

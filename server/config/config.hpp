@@ -72,6 +72,14 @@ struct Config {
   } http;
 
   struct {
+    // The instance's TURN relay (coturn with use-auth-secret): GET /voip/turnServer hands out
+    // credentials valid for ttl_seconds. No uris: no relay.
+    std::vector<std::string> uris;
+    std::string shared_secret;  // or read from shared_secret_file at start-up
+    std::int64_t ttl_seconds = 86400;
+  } turn;
+
+  struct {
     // GET /metrics (Prometheus) on a listener of its own, never the public port.
     bool enabled = false;
     std::string listen_address = "127.0.0.1";

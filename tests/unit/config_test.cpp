@@ -49,3 +49,15 @@ TEST_CASE("http and metrics sections") {
                        doctest::Contains("must differ"), ConfigError);
   CHECK_THROWS_AS(parse_config("[http]\nmax_connections = 1\n", "t"), ConfigError);
 }
+
+TEST_CASE("turn section") {
+  auto c = parse_config("[turn]\nuris = [\"turn:t.example:3478\", \"turns:t.example:5349\"]\nshared_secret = \"0123456789abcdef0123\"\nttl = 600\n", "t");
+  CHECK(c.turn.uris.size() == 2);
+  CHECK(c.turn.ttl_seconds == 600);
+  CHECK_THROWS_WITH_AS(parse_config("[turn]\nuris = [\"http://x\"]\nshared_secret = \"0123456789abcdef0123\"\n", "t"),
+                       doctest::Contains("turn.uris"), ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("[turn]\nuris = [\"turn:x\"]\nshared_secret = \"short\"\n", "t"),
+                       doctest::Contains("turn.shared_secret"), ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("[turn]\nshared_secret_file = \"/nonexistent/secret\"\n", "t"),
+                       doctest::Contains("cannot read"), ConfigError);
+}

@@ -32,10 +32,6 @@ void register_server_info_routes(http::Router& router, Homeserver& hs) {
            {"m.3pid_changes", {{"enabled", false}}},
            {"m.get_login_token", {{"enabled", false}}}}}});
   });
-  client_route(router, verb::get, "/voip/turnServer", [&hs](Request& r) -> awaitable<Response> {
-    require_auth(hs, r);
-    co_return empty_ok();
-  });
   client_route(router, verb::get, "/thirdparty/protocols", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
     co_return empty_ok();
