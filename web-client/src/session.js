@@ -4,13 +4,16 @@
 // package declares no sideEffects, so importing the client directly keeps the bundle smaller.
 import { MatrixClient, ClientEvent } from "matrix-js-sdk/lib/client.js";
 import { MemoryStore } from "matrix-js-sdk/lib/store/memory.js";
-import { MatrixScheduler } from "matrix-js-sdk/lib/scheduler.js";
 import { RoomEvent } from "matrix-js-sdk/lib/models/room.js";
 import { RoomMemberEvent } from "matrix-js-sdk/lib/models/room-member.js";
 import { MatrixEventEvent } from "matrix-js-sdk/lib/models/event.js";
 
+import { deriveKeys, localpart, ensureRecovery, findSecretStorageKey, rekeySecretStorage, waitForBackup } from "./key_recovery.js";
+
+// No MatrixScheduler: it retried a failed send silently for ~45 s while the app showed it as sent;
+// the app's outbox (src/outbox.js) retries instead and shows each message's true state.
 function createClient(opts) {
-  return new MatrixClient({ ...opts, store: new MemoryStore({ localStorage: globalThis.localStorage }), scheduler: new MatrixScheduler() });
+  return new MatrixClient({ ...opts, store: new MemoryStore({ localStorage: globalThis.localStorage }) });
 }
 
 const BASE = location.origin;
@@ -25,58 +28,153 @@ function remember(res) {
   return session;
 }
 
+// The keys derived at the last registration, login or unlock, for startClient to set up or restore
+// the key backup with (key_recovery.js). In memory only; startClient takes them.
+let pendingKeys = null;
+const keep = (userId, keys) => { pendingKeys = { userId, keys }; };
+
+const passwordAuth = (user, password, session) => ({ type: "m.login.password", identifier: { type: "m.id.user", user }, password, session });
+
 export async function register(username, password) {
+  const keys = await deriveKeys(username, password);
   const c = createClient({ baseUrl: BASE });
   let session;
   try {
-    await c.registerRequest({ username, password });
+    await c.registerRequest({ username, password: keys.loginSecret });
   } catch (e) {
     if (e.httpStatus !== 401) throw e;
     session = e.data?.session;
   }
-  return remember(await c.registerRequest({ username, password, initial_device_display_name: "Lotse Web",
-    auth: { type: "m.login.dummy", session } }));
+  const res = await c.registerRequest({ username, password: keys.loginSecret, initial_device_display_name: "Lotse Web",
+    auth: { type: "m.login.dummy", session } });
+  keep(res.user_id, keys);
+  return remember(res);
+}
+
+// Login with the derived login secret. An account from before the key backup (registered with the
+// raw password) gets a 403 first; then the raw password is tried and, if it works, the Matrix
+// password is changed to the login secret at once (other devices stay logged in).
+async function passwordLogin(username, password, keys, deviceName) {
+  const c = createClient({ baseUrl: BASE });
+  const attempt = (pw) => c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: pw,
+    ...(deviceName ? { initial_device_display_name: deviceName } : {}) });
+  try {
+    try {
+      return await attempt(keys.loginSecret);
+    } catch (e) {
+      if (e.httpStatus !== 403 || e.errcode !== "M_FORBIDDEN") throw e;
+    }
+    const res = await attempt(password);
+    const legacy = createClient({ baseUrl: BASE, userId: res.user_id, accessToken: res.access_token });
+    try {
+      await legacy.setPassword(passwordAuth(res.user_id, password), keys.loginSecret, false);
+    } catch (e) {
+      await legacy.logout(true).catch(() => {});  // not migrated: the next login tries again
+      throw e;
+    }
+    return res;
+  } catch (e) {
+    e.context = "login";
+    throw e;
+  }
 }
 
 export async function login(username, password) {
-  const c = createClient({ baseUrl: BASE });
-  try {
-    return remember(await c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username },
-      password, initial_device_display_name: "Lotse Web" }));
-  } catch (e) {
-    e.context = "login";
-    throw e;
-  }
+  const keys = await deriveKeys(username, password);
+  const res = await passwordLogin(username, password, keys, "Lotse Web");
+  keep(res.user_id, keys);
+  return remember(res);
 }
 
 // Unlocking after a quick exit: the password is checked with a short-lived login that is logged
-// out at once, so the original device and its keys stay (no history is lost).
+// out at once, so the original device and its keys stay (no history is lost). The derived keys
+// also let a device signed in before the key backup join it now.
 export async function unlock(username, password) {
   const saved = savedSession();
-  const c = createClient({ baseUrl: BASE });
-  let res;
-  try {
-    res = await c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password });
-  } catch (e) {
-    e.context = "login";
-    throw e;
-  }
+  const keys = await deriveKeys(username, password);
+  const res = await passwordLogin(username, password, keys);
   await fetch(`${BASE}/_matrix/client/v3/logout`, { method: "POST", headers: { Authorization: `Bearer ${res.access_token}` } }).catch(() => {});
   if (!saved || saved.userId !== res.user_id) return remember(res);  // another account: a fresh start
+  keep(res.user_id, keys);
   return saved;
 }
 
+// UIA with the password: the derived login secret, or the raw password on a device that signed in
+// before the key backup and whose account was never migrated.
+async function withPassword(client, password, call) {
+  const me = client.getUserId();
+  const keys = await deriveKeys(localpart(me), password);
+  try {
+    return await call(passwordAuth(me, keys.loginSecret), keys);
+  } catch (e) {
+    if (e.httpStatus !== 401) throw e;
+    return call(passwordAuth(me, password), keys);
+  }
+}
+
+// Accounts deleted here: their logout has no backup to wait for.
+const deleted = new WeakSet();
+
+export async function deleteAccount(client, password) {
+  await withPassword(client, password, (auth) => client.deactivateAccount(auth, true));
+  deleted.add(client);
+  client.stopClient();  // the token is gone: no sync to fail with M_UNKNOWN_TOKEN ("ended elsewhere")
+}
+
+// Password change that keeps the history (key_recovery.js rekeySecretStorage).
+export async function changePassword(client, oldPassword, newPassword) {
+  const me = client.getUserId();
+  const oldKeys = await deriveKeys(localpart(me), oldPassword);
+  const newKeys = await deriveKeys(localpart(me), newPassword);
+  const setPassword = async (secret) => {
+    try {
+      await client.setPassword(passwordAuth(me, oldKeys.loginSecret), secret, false);
+    } catch (e) {
+      if (e.httpStatus !== 401) throw e;
+      await client.setPassword(passwordAuth(me, oldPassword), secret, false);  // never migrated
+    }
+  };
+  const hadStorage = !!(await client.secretStorage.getDefaultKeyId());
+  try {
+    await rekeySecretStorage(client, oldKeys, newKeys, setPassword);
+  } catch (e) {
+    if (e.httpStatus === 401) e.context = "login";
+    throw e;
+  }
+  if (!hadStorage) await ensureRecovery(client, await deriveKeys(localpart(me), newPassword));
+}
+
+// Recovery status for the UI and tests: "lotse-recovery" events on window.
+function announce(detail) {
+  globalThis.dispatchEvent?.(new CustomEvent("lotse-recovery", { detail }));
+}
+
 export async function startClient(session, onChange) {
-  const client = createClient({ baseUrl: BASE, ...session });
+  const keys = pendingKeys?.userId === session.userId ? pendingKeys.keys : null;
+  pendingKeys = null;
+  const client = createClient({ baseUrl: BASE, ...session,
+    cryptoCallbacks: { getSecretStorageKey: ({ keys: wanted }) => findSecretStorageKey(client, wanted) } });
   await client.initRustCrypto();
-  const ready = new Promise((resolve) => client.on(ClientEvent.Sync, (state) => {
-    if (state === "PREPARED" || state === "SYNCING") resolve();
-  }));
+  // Consultation rooms have two or three members: no need to spread backup uploads over 10 s.
+  const backupManager = client.getCrypto()?.backupManager?.constructor;
+  if (typeof backupManager?.maxBackupLoopStartDelayMillis === "number") backupManager.maxBackupLoopStartDelayMillis = 1000;
+  const ready = new Promise((resolve, reject) => {
+    client.on(ClientEvent.Sync, (state) => { if (state === "PREPARED" || state === "SYNCING") resolve(); });
+    // Token revoked elsewhere (M_UNKNOWN_TOKEN): the app offers a new login (err.client to clean up).
+    client.once("Session.logged_out", (err) => reject(Object.assign(err, { client })));
+  });
   for (const ev of [RoomEvent.Timeline, RoomEvent.Receipt, RoomMemberEvent.Typing, RoomEvent.MyMembership])
     client.on(ev, () => onChange());
   client.on(MatrixEventEvent.Decrypted, () => onChange());
   await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: true });
   await ready;
+  if (keys) {
+    const started = performance.now();
+    announce({ state: "running" });
+    ensureRecovery(client, keys)
+      .then((r) => { announce({ state: "done", ms: Math.round(performance.now() - started), ...r }); onChange(); })
+      .catch((e) => { console.warn("key recovery failed", e); announce({ state: "failed", error: String(e?.message ?? e) }); });
+  }
   return client;
 }
 
@@ -111,6 +209,7 @@ export async function flushOutbox(client, onChange) {
 
 // Logout that leaves nothing on a shared phone: server session, keys, local stores.
 export async function logoutEverywhere(client) {
+  if (client && !deleted.has(client)) try { await waitForBackup(client); } catch { /* no backup: nothing to wait for */ }
   try { await client?.logout(true); } catch { /* offline: the local wipe still happens */ }
   try { client?.stopClient(); await client?.clearStores(); } catch { /* nothing stored yet */ }
   const lang = localStorage.getItem("lotse.lang");

@@ -1,0 +1,171 @@
+// The consultation chat: the counselor's name in the top bar, messages with day separators, times
+// and the true state of each own message, the outbox, attachments, voice, and the composer.
+import { html } from "htm/preact";
+import { useEffect, useRef, useState, useReducer } from "preact/hooks";
+import { errorKey } from "./i18n.js";
+import { Attachment, VoiceRecorder, TopBar } from "./widgets.js";
+import { enqueue, outboxItems, subscribeOutbox, retryNow } from "./outbox.js";
+
+// What was typed but not sent, per room: kept while the app runs (also across a new login).
+export const drafts = new Map();
+
+const TYPING_EVERY_MS = 4000;
+
+// The counselor of a consultation: from the room's de.lotse.consultation state, with her
+// membership (invite until she accepts, then join) and a display name.
+export function counselorOf(room, knownName) {
+  const id = room?.currentState.getStateEvents("de.lotse.consultation", "")?.getContent()?.counselor;
+  if (!id) return null;
+  const member = room.getMember(id);
+  const displayname = member?.events.member?.getContent()?.displayname;
+  return { id, membership: member?.membership ?? "invite", name: knownName || displayname || id.slice(1).split(":")[0] };
+}
+
+function dayLabel(t, lang, ts) {
+  const d = new Date(ts);
+  const today = new Date();
+  const yesterday = new Date(today.getTime() - 86400000);
+  const same = (a, b) => a.toDateString() === b.toDateString();
+  if (same(d, today)) return t("chat.today");
+  if (same(d, yesterday)) return t("chat.yesterday");
+  return d.toLocaleDateString(lang, { day: "numeric", month: "long", year: "numeric" });
+}
+const timeOf = (lang, ts) => new Date(ts).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+
+const STATE_LABEL = {
+  sending: "chat.sending", waiting: "chat.queued", failed: "chat.failed",
+  sent: "chat.sent", awaiting: "chat.awaitingCounselor", delivered: "chat.delivered", read: "chat.read",
+};
+
+// A queued photo, voice message or file: previewed from the stored Blob until it is sent.
+function QueuedFile({ item }) {
+  const [url, setUrl] = useState(null);
+  useEffect(() => {
+    if (!item.blob || item.msgtype !== "m.image") return;
+    const u = URL.createObjectURL(item.blob);
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [item.id]);
+  if (url) return html`<img src=${url} alt=${item.name} class="preview" />`;
+  const seconds = item.extra?.info?.duration ? ` · ${Math.round(item.extra.info.duration / 1000)} s` : "";
+  return html`<span class="file-name">📎 ${item.name}${seconds}</span>`;
+}
+
+export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
+  const [text, setText] = useState(drafts.get(roomId) ?? "");
+  const [error, setError] = useState(null);
+  const [, rerender] = useReducer((n) => n + 1, 0);
+  const list = useRef(null);
+  const lastTyping = useRef(0);
+  useEffect(() => subscribeOutbox(rerender), []);
+  const room = client.getRoom(roomId);
+  // Lazy-loaded members: the counselor's invite may be older than the loaded timeline.
+  useEffect(() => { room?.loadMembersIfNeeded().then(rerender).catch(() => {}); }, [roomId]);
+  const me = client.getUserId();
+  const counselor = counselorOf(room, counselorName);
+  const shown = (e) => (e.getType() === "m.room.message" || e.isDecryptionFailure()) && (e.status === null || e.status === "sent");
+  const all = room?.getLiveTimeline().getEvents() ?? [];
+  const position = new Map(all.map((e, i) => [e.getId(), i]));
+  const events = all.filter(shown);
+  const queued = outboxItems(roomId);
+  const typing = room?.getMembers().filter((m) => m.typing && m.userId !== me) ?? [];
+  // Read up to here by the counselor: her read receipt, or a message she wrote later (not the
+  // receipt the SDK makes up for her join event, which does not mean she read anything).
+  const receiptIndex = position.get(counselor && room.getEventReadUpTo(counselor.id, true)) ?? -1;
+  const answeredIndex = counselor ? all.findLastIndex((e) => e.getSender() === counselor.id && e.getType() === "m.room.message") : -1;
+  const readIndex = Math.max(receiptIndex, answeredIndex);
+  const stateOf = (ev) => {
+    if (!counselor) return "sent";
+    if (position.get(ev.getId()) <= readIndex && counselor.membership === "join") return "read";
+    return counselor.membership === "join" ? "delivered" : "awaiting";
+  };
+  useEffect(() => {
+    const newest = events[events.length - 1];
+    if (newest && newest.getSender() !== me && newest.status === null) client.sendReadReceipt(newest).catch(() => {});
+  }, [events.length]);
+  // Newest at the bottom, in view.
+  useEffect(() => { if (list.current) list.current.scrollTop = list.current.scrollHeight; }, [events.length, queued.length]);
+
+  const queue = async (message) => {
+    setError(null);
+    try {
+      await enqueue({ roomId, ...message });
+    } catch (e) {
+      setError(t(errorKey(e)));
+    }
+  };
+  const pickFile = (e) => {
+    const f = e.target.files?.[0];
+    e.target.value = "";
+    if (f) queue({ kind: "file", blob: f, name: f.name, msgtype: f.type.startsWith("image/") ? "m.image" : "m.file" });
+  };
+  const voiceDone = (blob, ms) => queue({ kind: "file", blob, name: blob.type.includes("ogg") ? "voice-message.ogg" : "voice-message.webm",
+    msgtype: "m.audio", extra: { info: { duration: ms }, content: { "org.matrix.msc3245.voice": {}, "org.matrix.msc1767.audio": { duration: ms } } } });
+  const onInput = (e) => {
+    setText(e.target.value);
+    drafts.set(roomId, e.target.value);
+    // One typing notification every few seconds while typing, not one per key.
+    if (e.target.value && Date.now() - lastTyping.current > TYPING_EVERY_MS) {
+      lastTyping.current = Date.now();
+      client.sendTyping(roomId, true, TYPING_EVERY_MS + 2000).catch(() => {});
+    }
+  };
+  const send = (e) => {
+    e.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    setText("");
+    drafts.delete(roomId);
+    if (lastTyping.current) { lastTyping.current = 0; client.sendTyping(roomId, false).catch(() => {}); }
+    queue({ kind: "text", body });
+  };
+
+  let lastDay = null;
+  const dayRow = (ts) => {
+    const day = new Date(ts).toDateString();
+    if (day === lastDay) return null;
+    lastDay = day;
+    return html`<li class="day" role="separator"><span>${dayLabel(t, lang, ts)}</span></li>`;
+  };
+  const stateLine = (ts, state, item) => html`<div class="meta state">
+    <time>${timeOf(lang, ts)}</time> · <span class="status">${t(STATE_LABEL[state])}</span>
+    ${state === "failed" && html` <button type="button" class="retry secondary" onClick=${() => retryNow(item.id)}>${t("chat.retry")}</button>`}</div>`;
+
+  return html`<${TopBar} t=${t} client=${client} title=${counselor?.name ?? room?.name ?? ""}>
+      <button class="secondary back" onClick=${onBack}>${t("chat.back")}</button>
+    <//>
+    <main class="chat" aria-labelledby="topbar-title" data-tick=${tick}>
+      <p class="meta">${t("chat.encrypted")}</p>
+      ${counselor && counselor.membership !== "join" && html`<p class="meta not-joined">${t("chat.notJoined")}</p>`}
+      <ul class="messages" aria-live="polite" ref=${list}>
+        ${events.map((ev) => {
+          const mine = ev.getSender() === me;
+          const content = ev.getContent() ?? {};
+          const body = ev.isDecryptionFailure()
+            ? html`<span class="undecryptable">${t("chat.undecryptable")}</span>`
+            : content.file ? html`<${Attachment} client=${client} content=${content} />` : content.body ?? "…";
+          const state = mine ? stateOf(ev) : null;
+          return html`${dayRow(ev.getTs())}<li class=${`msg ${mine ? "mine" : ""}`} data-event=${ev.getId()} data-state=${state}>
+            ${body}
+            ${mine ? stateLine(ev.getTs(), state) : html`<div class="meta"><time>${timeOf(lang, ev.getTs())}</time></div>`}</li>`;
+        })}
+        ${queued.map((m) => html`${dayRow(m.ts)}<li class=${`msg mine outbox ${m.state === "failed" ? "failed" : "queued"}`} data-outbox=${m.id} data-state=${m.state}>
+          ${m.kind === "text" ? m.body : html`<${QueuedFile} item=${m} />`}
+          ${stateLine(m.ts, m.state, m)}</li>`)}
+      </ul>
+      ${typing.length > 0 && html`<p class="meta typing">${typing.map((m) => m.name).join(", ")} ${t("chat.typing")}</p>`}
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <div class="compose">
+        <div class="row">
+          <label class="attach">${t("attach.file")}<input type="file" class="visually-hidden" accept="image/*,application/pdf"
+            onChange=${pickFile} aria-label=${t("attach.file")} /></label>
+          <${VoiceRecorder} t=${t} onDone=${voiceDone} onError=${(e) => setError(t(errorKey(e)))} />
+        </div>
+        <form class="composer" onSubmit=${send}>
+          <label for="message" class="visually-hidden">${t("chat.placeholder")}</label>
+          <input id="message" value=${text} placeholder=${t("chat.placeholder")} autocomplete="off" onInput=${onInput} />
+          <button type="submit">${t("chat.send")}</button>
+        </form>
+      </div>
+    </main>`;
+}

@@ -1,0 +1,169 @@
+// Key recovery for seekers (README "Key backup opened by the password"): the password is stretched
+// once with PBKDF2-SHA-512 into two independent 32-byte keys. The first, base64-encoded, is the
+// Matrix login password (the server stores its argon2id hash); the second is the Secret Storage key
+// (m.secret_storage.v1.aes-hmac-sha2) that holds the cross-signing private keys and the key-backup
+// decryption key. The password itself and the Secret Storage key never leave the browser.
+// No matrix-js-sdk import here: the client passed in does the work, and Node tests can import this.
+
+export const KDF_ITERATIONS = 600_000;
+export const KDF_SALT_PREFIX = "lotse.seeker-keys.v1:";
+export const SECRET_STORAGE_ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2";
+const KEY_NAME = "Lotse (password)";
+const SECRETS = ["m.cross_signing.master", "m.cross_signing.self_signing", "m.cross_signing.user_signing", "m.megolm_backup.v1"];
+
+// The localpart as the server names the account ("@name:server" typed in full is accepted too).
+export function localpart(name) {
+  const n = name.trim();
+  return n.startsWith("@") ? n.slice(1).split(":")[0] : n;
+}
+
+export function base64Unpadded(bytes) {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/=+$/, "");
+}
+
+// One PBKDF2 call of 512 bits (one SHA-512 block, so no extra cost), split in two halves: knowing
+// one half (the server learns the login secret) tells nothing about the other.
+export async function deriveKeys(name, password, iterations = KDF_ITERATIONS) {
+  const subtle = globalThis.crypto.subtle;
+  const enc = new TextEncoder();
+  const base = await subtle.importKey("raw", enc.encode(password.normalize("NFC")), "PBKDF2", false, ["deriveBits"]);
+  const salt = enc.encode(KDF_SALT_PREFIX + localpart(name));
+  const bits = new Uint8Array(await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-512", salt, iterations }, base, 512));
+  return { loginSecret: base64Unpadded(bits.subarray(0, 32)), secretStorageKey: bits.slice(32, 64) };
+}
+
+// Secret Storage keys the seeker's password(s) derived, in memory only while they are needed.
+const keyring = [];
+export function forgetKeys() {
+  for (const k of keyring.splice(0)) k.fill(0);
+}
+
+// cryptoCallbacks.getSecretStorageKey: the first requested key (the default first) that one of the
+// derived keys opens, checked against the key's MAC so a wrong password is not mistaken for a key.
+export async function findSecretStorageKey(client, keys) {
+  const defaultId = await client.secretStorage.getDefaultKeyId();
+  const ids = Object.keys(keys).sort((a, b) => (b === defaultId) - (a === defaultId));
+  for (const id of ids)
+    for (const k of keyring) if (keys[id]?.mac && await client.secretStorage.checkKey(k, keys[id])) return [id, k];
+  return null;
+}
+
+// UIA for uploading cross-signing keys: none for the first upload (MSC3967), else the login secret.
+function passwordAuth(userId, loginSecret) {
+  return async (makeRequest) => {
+    try {
+      return await makeRequest(null);
+    } catch (e) {
+      if (e.httpStatus !== 401 || !e.data?.flows) throw e;
+      return makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password: loginSecret, session: e.data.session });
+    }
+  };
+}
+
+async function opens(client, keyId, key) {
+  const found = keyId && await client.secretStorage.getKey(keyId);
+  return !!found?.[1]?.mac && client.secretStorage.checkKey(key, found[1]);
+}
+
+// After a login or registration with the derived keys, once the client has synced: sets up
+// cross-signing, Secret Storage and the key backup on the first device; on any other device takes
+// the cross-signing keys from Secret Storage (and signs itself), loads the backup key and restores
+// every room key. Resolves with { created } or { total, imported }.
+export async function ensureRecovery(client, keys, { onProgress } = {}) {
+  const crypto = client.getCrypto();
+  const ss = client.secretStorage;
+  const me = client.getUserId();
+  keyring.push(keys.secretStorageKey);
+  try {
+    const auth = passwordAuth(me, keys.loginSecret);
+    await crypto.userHasCrossSigningKeys(me, true);  // an up-to-date view of our own identity first
+    let defaultId = await ss.getDefaultKeyId();
+    if (!defaultId) {
+      // First device of a new (or just migrated) account.
+      await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: auth });
+      await crypto.bootstrapSecretStorage({
+        createSecretStorageKey: async () => ({ privateKey: keys.secretStorageKey.slice(), keyInfo: { name: KEY_NAME } }),
+        setupNewKeyBackup: true,
+      });
+      return { created: true };
+    }
+    if (!(await opens(client, defaultId, keys.secretStorageKey))) {
+      // A password change that stopped after the server took the new password: the secrets are
+      // stored under both keys; finish it by making ours the only one.
+      const stored = (await ss.isStored("m.cross_signing.master")) ?? {};
+      const ours = (await Promise.all(Object.keys(stored).map(async (id) => (await opens(client, id, keys.secretStorageKey)) && id))).find(Boolean);
+      if (!ours) throw new Error("Secret storage is locked with a key this password does not derive");
+      await restoreUnder(client, [ours]);
+      await ss.setDefaultKeyId(ours);
+      defaultId = ours;
+    }
+    await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: auth });  // imports, signs this device
+    if (!(await ss.isStored("m.megolm_backup.v1"))) {
+      await crypto.bootstrapSecretStorage({ setupNewKeyBackup: true });
+      return { created: true };
+    }
+    try {
+      await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+    } catch (e) {
+      if (await crypto.getKeyBackupInfo()) throw e;
+      await crypto.resetKeyBackup();  // the backup was deleted: start a new one
+      return { created: true };
+    }
+    await crypto.checkKeyBackupAndEnable();
+    const result = await crypto.restoreKeyBackup({ progressCallback: onProgress });
+    return { total: result.total, imported: result.imported };
+  } finally {
+    forgetKeys();
+  }
+}
+
+async function readSecrets(client) {
+  const out = {};
+  for (const name of SECRETS) if (await client.secretStorage.isStored(name)) out[name] = await client.secretStorage.get(name);
+  return out;
+}
+
+async function restoreUnder(client, keyIds, secrets) {
+  secrets ??= await readSecrets(client);
+  for (const [name, value] of Object.entries(secrets)) if (value) await client.secretStorage.store(name, value, keyIds);
+}
+
+// Password change keeping the history: the secrets are re-encrypted under the key the new password
+// derives. Order so that a break at any point leaves a password that opens everything: (1) store
+// the secrets under both keys, (2) change the Matrix password (UIA with the old login secret, other
+// devices stay), (3) store them under the new key only and make it the default.
+// `setPassword(auth, newLoginSecret)` is the caller's server call (with its legacy fallback).
+export async function rekeySecretStorage(client, oldKeys, newKeys, setPassword) {
+  const ss = client.secretStorage;
+  keyring.push(oldKeys.secretStorageKey, newKeys.secretStorageKey);
+  try {
+    const defaultId = await ss.getDefaultKeyId();
+    if (defaultId && !(await opens(client, defaultId, oldKeys.secretStorageKey)))
+      throw Object.assign(new Error("The current password is wrong"), { httpStatus: 401, errcode: "M_FORBIDDEN", context: "login" });
+    if (!defaultId) return setPassword(newKeys.loginSecret);
+    const secrets = await readSecrets(client);
+    const { keyId } = await ss.addKey(SECRET_STORAGE_ALGORITHM, { name: KEY_NAME, key: newKeys.secretStorageKey.slice() });
+    await restoreUnder(client, [defaultId, keyId], secrets);
+    await setPassword(newKeys.loginSecret);
+    await restoreUnder(client, [keyId], secrets);
+    await ss.setDefaultKeyId(keyId);
+  } finally {
+    forgetKeys();
+  }
+}
+
+// Before a logout wipes the device: wait (bounded) until the backup holds every room key.
+export async function waitForBackup(client, timeoutMs = 20000) {
+  const crypto = client?.getCrypto?.();
+  const machine = crypto?.olmMachine;  // matrix-js-sdk 43 RustCrypto internals, guarded
+  if (!machine?.roomKeyCounts || !(await crypto.getActiveSessionBackupVersion())) return;
+  crypto.backupManager?.maybeUploadKey?.();
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const c = await machine.roomKeyCounts();
+    if (c.backedUp >= c.total) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,0 +1,315 @@
+// The seeker's app on a cheap phone (390x844), in German and Arabic (right to left): quick exit
+// overlaps nothing a seeker taps, no screen is wider than the phone, each own message shows its true
+// state (sending / waiting / failed / waiting for the counselor / delivered / read), the outbox
+// (text and files) drains by itself when the server answers again, a session revoked elsewhere asks
+// for a new login and keeps what was typed, undecryptable history is a translated sentence.
+// Screenshots go to build/screenshots/mobile-*.png.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { webcrypto } from "node:crypto";
+import { chromium } from "playwright-core";
+import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
+import { CATALOG } from "../../src/i18n.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");  // a private build while another one runs
+const shots = join(here, "../../../build/screenshots");
+mkdirSync(shots, { recursive: true });
+const PHONE = { width: 390, height: 844 };
+const KEYBOARD_OPEN = { width: 390, height: 500 };  // the layout viewport with the on-screen keyboard up
+const LANGS = [{ code: "de", button: "Deutsch" }, { code: "ar", button: "العربية" }];
+const SEND_ROUTE = "**/_matrix/client/v3/rooms/*/send/**";
+let server, browser, counselorReg, counselor;
+
+before(async () => {
+  server = await startServer({ extraConfig: `[web_client]\ndir = "${dist}"` });
+  counselorReg = await register(server, "yilmaz", undefined, { display_name: "Frau Yılmaz", languages: ["de", "ar"], topics: ["aufenthalt"] });
+  counselor = await startCryptoClient(server, counselorReg);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => { counselor?.stopClient(); await browser?.close(); await server.stop(); server.cleanup(); });
+
+async function phone() {
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  if (process.env.PAGE_LOG) page.on("console", (m) => console.error("console:", m.type(), m.text().slice(0, 300)));
+  await page.goto(server.baseUrl + "/");
+  return { context, page };
+}
+
+// The layout facts of the current screen: interactive elements whose visible box (clipped by their
+// scroll containers and the viewport) meets the quick-exit button, the page's width, scroll
+// containers wider than themselves, and whether the composer's Send button is really on top.
+async function layout(page) {
+  return page.evaluate(() => {
+    const exit = document.querySelector(".quick-exit");
+    const q = exit.getBoundingClientRect();
+    const visibleBox = (el) => {
+      const r = el.getBoundingClientRect();
+      let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const cs = getComputedStyle(p);
+        if (cs.overflowX === "visible" && cs.overflowY === "visible") continue;
+        const pr = p.getBoundingClientRect();
+        box = { l: Math.max(box.l, pr.left), t: Math.max(box.t, pr.top), r: Math.min(box.r, pr.right), b: Math.min(box.b, pr.bottom) };
+      }
+      return { l: Math.max(box.l, 0), t: Math.max(box.t, 0), r: Math.min(box.r, innerWidth), b: Math.min(box.b, innerHeight) };
+    };
+    const overlaps = [];
+    for (const el of document.querySelectorAll("button, a[href], input, select, textarea, label, audio, [role=button], [tabindex]")) {
+      if (el === exit || el.closest(".visually-hidden") || el.classList.contains("visually-hidden")) continue;
+      const b = visibleBox(el);
+      if (b.r - b.l <= 0 || b.b - b.t <= 0) continue;  // scrolled out of view or hidden
+      if (b.l < q.right && b.r > q.left && b.t < q.bottom && b.b > q.top)
+        overlaps.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+    const wide = [...document.querySelectorAll("*")].filter((el) => {
+      const cs = getComputedStyle(el);
+      return (cs.overflowX === "auto" || cs.overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1;
+    }).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.scrollWidth}>${el.clientWidth}`);
+    let sendOnTop = null;
+    const send = document.querySelector(".composer button[type=submit]");
+    if (send) {
+      const r = send.getBoundingClientRect();
+      sendOnTop = send.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    }
+    return { overlaps, wide, scrollWidth: document.documentElement.scrollWidth, width: innerWidth, sendOnTop,
+      exitVisible: q.width > 0 && q.top >= 0 && q.bottom <= innerHeight };
+  });
+}
+
+async function checkLayout(page, what) {
+  const l = await layout(page);
+  assert.deepEqual(l.overlaps, [], `${what}: quick exit overlaps`);
+  assert.equal(l.scrollWidth, l.width, `${what}: page wider than the phone`);
+  assert.deepEqual(l.wide, [], `${what}: a scroll container is wider than itself`);
+  assert.ok(l.exitVisible, `${what}: quick exit in view`);
+  if (l.sendOnTop !== null) assert.ok(l.sendOnTop, `${what}: Send is covered`);
+}
+
+// Registers a seeker in the browser and opens a consultation with the counselor; returns the room.
+async function seekerInChat(page, T, name, { join = true } = {}) {
+  await page.getByLabel(T["register.pseudonym"]).fill(name);
+  await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
+  await page.getByRole("button", { name: T["register.submit"] }).click();
+  await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+  await page.locator("#message").waitFor({ timeout: 30000 });
+  const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite" && r.name.includes(name))?.roomId,
+    "counselor invited", 20000);
+  if (join) await joinAsCounselor(roomId);
+  return roomId;
+}
+
+async function joinAsCounselor(roomId) {
+  await counselor.joinRoom(roomId);
+  await waitFor(async () => counselor.getCrypto().isEncryptionEnabledInRoom(roomId), "encrypted room");
+}
+
+// The seeker's message as the counselor decrypts it.
+async function counselorReads(roomId, text) {
+  return waitFor(async () => {
+    for (const e of counselor.getRoom(roomId)?.getLiveTimeline().getEvents() ?? []) {
+      if (e.getSender() === counselorReg.userId) continue;
+      await counselor.decryptEventIfNeeded(e);
+      if (e.getClearContent()?.body === text) return e;
+    }
+    return null;
+  }, `counselor decrypts "${text}"`, 30000);
+}
+
+const ownMessage = (page, text) => page.locator("li.msg.mine", { hasText: text });
+
+for (const { code, button } of LANGS) {
+  const T = CATALOG[code];
+
+  test(`${code}: quick exit covers nothing, no screen is wider than the phone, the chat names the counselor and tells the truth`, async () => {
+    const { context, page } = await phone();
+    try {
+      await page.getByRole("button", { name: button }).waitFor();
+      await checkLayout(page, "language pick");
+      await page.screenshot({ path: join(shots, "mobile-language-pick.png") });
+      await page.getByRole("button", { name: button }).click();
+      assert.equal(await page.evaluate(() => document.documentElement.dir), code === "ar" ? "rtl" : "ltr");
+      await page.getByRole("button", { name: T["register.submit"] }).waitFor();
+      await checkLayout(page, "registration");
+      await page.screenshot({ path: join(shots, `mobile-register-${code}.png`) });
+      await page.getByRole("button", { name: T["register.switch"] }).click();
+      await page.getByRole("button", { name: T["login.submit"], exact: true }).waitFor();
+      await checkLayout(page, "login");
+      await page.screenshot({ path: join(shots, `mobile-login-${code}.png`) });
+      await page.getByRole("button", { name: T["login.switch"] }).click();
+
+      const name = `handy${code}`;
+      await page.getByLabel(T["register.pseudonym"]).fill(name);
+      await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
+      await page.getByRole("button", { name: T["register.submit"] }).click();
+      await page.locator(".counselor").first().waitFor({ timeout: 30000 });
+      await checkLayout(page, "directory");
+      await page.screenshot({ path: join(shots, `mobile-directory-${code}.png`) });
+      await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click();
+      await page.locator("#message").waitFor({ timeout: 30000 });
+
+      // The header names the counselor, not the topic and the seeker's own pseudonym.
+      await page.locator(".topbar-title", { hasText: "Frau Yılmaz" }).waitFor({ timeout: 10000 });
+      assert.doesNotMatch(await page.locator(".topbar-title").innerText(), new RegExp(name));
+
+      // Until she accepts, the enquiry waits for her; then delivered; read once she answered.
+      const roomId = await waitFor(() => counselor.getRooms().find((r) => r.name.includes(name))?.roomId, "invite", 20000);
+      const first = code === "ar" ? "مرحبا، لدي سؤال." : "Hallo, ich habe eine Frage.";
+      await page.locator("#message").fill(first);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      await ownMessage(page, first).and(page.locator("[data-state=awaiting]")).waitFor({ timeout: 20000 });
+      assert.match(await ownMessage(page, first).innerText(), new RegExp(T["chat.awaitingCounselor"]));
+      await page.locator(".not-joined").waitFor();
+      await joinAsCounselor(roomId);
+      await ownMessage(page, first).and(page.locator("[data-state=delivered]")).waitFor({ timeout: 20000 });
+      assert.match(await ownMessage(page, first).innerText(), new RegExp(T["chat.delivered"]));
+      assert.equal(await (await counselorReads(roomId, first)).getClearContent().body, first, "the enquiry before joining reaches her");
+
+      // A chat longer than one screen.
+      for (let i = 1; i <= 20; i++) await counselor.sendTextMessage(roomId, `Antwort ${i}: ${"Sehr gern. ".repeat(i % 4 + 1)}`);
+      await page.getByText("Antwort 20:").waitFor({ timeout: 30000 });
+      await ownMessage(page, first).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
+      await page.locator("#message").fill(code === "ar" ? "شكرا" : "Danke");
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      await page.waitForTimeout(500);
+      await checkLayout(page, "long chat");
+      await page.screenshot({ path: join(shots, `mobile-chat-${code}.png`) });
+      // The keyboard open: a shorter layout viewport.
+      await page.locator("#message").focus();
+      await page.setViewportSize(KEYBOARD_OPEN);
+      await page.waitForTimeout(300);
+      await checkLayout(page, "chat with the keyboard open");
+      await page.screenshot({ path: join(shots, `mobile-chat-keyboard-${code}.png`) });
+      await page.setViewportSize(PHONE);
+
+      // History this device cannot decrypt: a short translated sentence, never the SDK's English.
+      const bogus = { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgAEnB4", sender_key: "c2VuZGVya2V5", session_id: "bm90LWEtc2Vzc2lvbg", device_id: counselorReg.deviceId };
+      const res = await api(server, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.encrypted/bogus${code}`,
+        { token: counselorReg.accessToken, body: bogus });
+      assert.equal(res.status, 200);
+      await page.locator(".undecryptable").first().waitFor({ timeout: 20000 });
+      assert.equal(await page.locator(".undecryptable").first().innerText(), T["chat.undecryptable"]);
+      assert.doesNotMatch(await page.locator("main").innerText(), /Unable to decrypt|DecryptionError|\*\*/);
+
+      await page.getByRole("button", { name: T["chat.back"] }).click();
+      await page.locator(".consultation").first().waitFor();
+      await checkLayout(page, "consultations");
+      await page.screenshot({ path: join(shots, `mobile-home-${code}.png`) });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test(`${code}: a message the server does not take shows "waiting", then is delivered by itself`, async () => {
+    const { context, page } = await phone();
+    try {
+      await page.getByRole("button", { name: button }).click();
+      const roomId = await seekerInChat(page, T, `funkloch${code}`);
+      await page.route(SEND_ROUTE, (route) => route.abort("connectionrefused"));  // the browser stays online
+      const text = code === "ar" ? "رسالة بدون خادم" : "Nachricht ohne Server";
+      await page.locator("#message").fill(text);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      await ownMessage(page, text).and(page.locator("[data-state=waiting]")).waitFor({ timeout: 10000 });
+      assert.match(await ownMessage(page, text).innerText(), new RegExp(T["chat.queued"]));
+      await page.waitForTimeout(3000);
+      assert.equal(await ownMessage(page, text).getAttribute("data-state"), "waiting", "never shown as sent while the server refuses");
+      await page.screenshot({ path: join(shots, `mobile-chat-waiting-${code}.png`) });
+      await page.unroute(SEND_ROUTE);
+      // No reload, no 'online' event: the back-off retry delivers it.
+      await ownMessage(page, text).and(page.locator("[data-state=delivered]")).waitFor({ timeout: 30000 });
+      assert.equal(await page.locator("li[data-outbox]").count(), 0);
+      assert.ok(await counselorReads(roomId, text));
+    } finally {
+      await context.close();
+    }
+  });
+
+  test(`${code}: a session revoked elsewhere asks for a new login and keeps the draft and the outbox`, async () => {
+    const { context, page } = await phone();
+    try {
+      await page.getByRole("button", { name: button }).click();
+      const name = `widerruf${code}`;
+      const roomId = await seekerInChat(page, T, name);
+      await page.route(SEND_ROUTE, (route) => route.abort("connectionrefused"));
+      const queued = code === "ar" ? "رسالة في الانتظار" : "Nachricht im Postausgang";
+      await page.locator("#message").fill(queued);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      await ownMessage(page, queued).and(page.locator("[data-state=waiting]")).waitFor({ timeout: 10000 });
+      const draft = code === "ar" ? "مسودة لم تُرسل" : "Entwurf, noch nicht gesendet";
+      await page.locator("#message").fill(draft);
+      const token = await page.evaluate(() => JSON.parse(localStorage.getItem("lotse.session")).accessToken);
+      assert.equal((await api(server, "POST", "/_matrix/client/v3/logout", { token, body: {} })).status, 200);
+      await page.locator(".revoked").waitFor({ timeout: 45000 });
+      assert.equal(await page.locator(".revoked").innerText(), T["session.revoked"]);
+      assert.equal(await page.getByLabel(T["register.pseudonym"]).inputValue(), name);
+      await checkLayout(page, "login after revocation");
+      await page.screenshot({ path: join(shots, `mobile-revoked-${code}.png`) });
+      await page.unroute(SEND_ROUTE);
+      await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
+      await page.getByRole("button", { name: T["login.submit"], exact: true }).click();
+      await page.locator(".consultation button").first().click({ timeout: 30000 });
+      assert.equal(await page.locator("#message").inputValue(), draft, "the draft survives");
+      assert.ok(await counselorReads(roomId, queued), "the outbox is sent from the new device");
+      await ownMessage(page, queued).and(page.locator("[data-state=delivered], [data-state=read]")).waitFor({ timeout: 30000 });
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("de: a photo queued offline waits in IndexedDB (also across a reload) and reaches the counselor byte-exact", async () => {
+  const T = CATALOG.de;
+  const { context, page } = await phone();
+  try {
+    await page.getByRole("button", { name: "Deutsch" }).click();
+    const roomId = await seekerInChat(page, T, "ohnenetz");
+    await page.evaluate(async () => navigator.serviceWorker.ready);
+    await context.setOffline(true);
+    const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082", "hex");
+    await page.setInputFiles('input[type="file"]', { name: "offline.png", mimeType: "image/png", buffer: png });
+    const queued = page.locator("li[data-outbox][data-state=waiting]");
+    await queued.waitFor({ timeout: 10000 });
+    assert.match(await queued.innerText(), new RegExp(T["chat.queued"]));
+    await queued.locator("img[alt='offline.png']").waitFor();
+    const stored = await page.evaluate(() => new Promise((resolve, reject) => {
+      const req = indexedDB.open("lotse-outbox");
+      req.onsuccess = () => {
+        const get = req.result.transaction("items").objectStore("items").getAll();
+        get.onsuccess = () => { resolve(get.result.map((i) => ({ blob: i.blob instanceof Blob, size: i.blob?.size, name: i.name }))); req.result.close(); };
+        get.onerror = () => reject(get.error);
+      };
+    }));
+    assert.deepEqual(stored, [{ blob: true, size: png.length, name: "offline.png" }]);
+    await page.reload();  // offline: the service worker serves the shell, the Blob is still there
+    await page.getByRole("button", { name: T["exit.quick"] }).waitFor();
+    await context.setOffline(false);
+    await page.evaluate(() => window.dispatchEvent(new Event("online")));
+    const image = await waitFor(async () => {
+      for (const e of counselor.getRoom(roomId).getLiveTimeline().getEvents()) {
+        await counselor.decryptEventIfNeeded(e);
+        if (e.getClearContent()?.msgtype === "m.image") return e.getClearContent();
+      }
+      return null;
+    }, "photo arrives", 45000);
+    assert.equal(image.body, "offline.png");
+    const url = counselor.mxcUrlToHttp(image.file.url, undefined, undefined, undefined, false, true, true);
+    const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${counselor.getAccessToken()}` } })).arrayBuffer());
+    const key = await webcrypto.subtle.importKey("jwk", image.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
+    const plain = Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(image.file.iv, "base64"), length: 64 }, key, cipher));
+    assert.deepEqual(plain, png, "the counselor decrypts the same bytes");
+    await page.locator(".consultation button").first().click();  // the reload started on the consultations
+    await page.locator("li.msg.mine[data-event] img[alt='offline.png']").waitFor({ timeout: 30000 });
+    assert.equal(await page.locator("li[data-outbox]").count(), 0);
+  } finally {
+    await context.close();
+  }
+});
