@@ -318,7 +318,7 @@ awaitable<Response> exchange_member(Homeserver& hs, Request& r, bool add) {
   co_return empty_ok();
 }
 
-awaitable<Response> consultation_action(Homeserver& hs, Request& r, const std::string& action) {
+awaitable<Response> consultation_action(Homeserver& hs, Request& r, std::string action) {
   auto admin = require_admin(hs, r);
   auto room_id = r.param("roomId");
   if (!hs.counseling.consultation(room_id)) throw http::not_found("No consultation " + room_id + ".");

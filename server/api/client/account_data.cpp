@@ -15,7 +15,7 @@ void check_type(const std::string& type) {
     throw MatrixError(405, "M_BAD_JSON", "Cannot set " + type + " through the account data API.");
 }
 
-awaitable<Response> get_data(Homeserver& hs, Request& r, const std::string& room_id) {
+awaitable<Response> get_data(Homeserver& hs, Request& r, std::string room_id) {
   auto auth = require_auth(hs, r);
   check_owner(auth, r);
   auto v = hs.account_data.get(auth.user_id, room_id, r.param("type"));
@@ -25,7 +25,7 @@ awaitable<Response> get_data(Homeserver& hs, Request& r, const std::string& room
   co_return res;
 }
 
-awaitable<Response> put_data(Homeserver& hs, Request& r, const std::string& room_id) {
+awaitable<Response> put_data(Homeserver& hs, Request& r, std::string room_id) {
   auto auth = require_auth(hs, r);
   check_owner(auth, r);
   check_type(r.param("type"));

@@ -29,14 +29,14 @@ core::UserRecord visible_user(Homeserver& hs, Request& r) {
   return require_user(hs, r.param("userId"));
 }
 
-awaitable<Response> get_field(Homeserver& hs, Request& r, const std::string& field) {
+awaitable<Response> get_field(Homeserver& hs, Request& r, std::string field) {
   auto user = visible_user(hs, r);
   auto o = profile_json(user);
   if (!o.contains(field)) throw http::not_found("This user has no " + field + ".");
   co_return Response::json({{field, o[field]}});
 }
 
-awaitable<Response> put_field(Homeserver& hs, Request& r, const std::string& field) {
+awaitable<Response> put_field(Homeserver& hs, Request& r, std::string field) {
   auto auth = require_auth(hs, r);
   if (r.param("userId") != auth.user_id) throw http::forbidden("You cannot change another user's profile.");
   const auto& body = r.json_object();

@@ -93,7 +93,7 @@ awaitable<Response> put_rule(Homeserver& hs, Request& r) {
   co_return empty_ok();
 }
 
-awaitable<Response> rule_attribute(Homeserver& hs, Request& r, const std::string& attr, bool write) {
+awaitable<Response> rule_attribute(Homeserver& hs, Request& r, std::string attr, bool write) {
   auto auth = require_auth(hs, r);
   check_scope(r);
   auto rules = load_rules(hs, auth.user_id);

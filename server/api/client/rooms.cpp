@@ -47,7 +47,7 @@ awaitable<void> change_membership(Homeserver& hs, const core::RoomInfo& room, co
   co_await hs.db.commit();
 }
 
-awaitable<Response> join(Homeserver& hs, Request& r, const std::string& room_id_or_alias) {
+awaitable<Response> join(Homeserver& hs, Request& r, std::string room_id_or_alias) {
   auto auth = require_auth(hs, r);
   if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') throw http::not_found("Room aliases are not supported.");
   auto room = require_room(hs, room_id_or_alias);
@@ -59,7 +59,7 @@ awaitable<Response> join(Homeserver& hs, Request& r, const std::string& room_id_
 }
 
 // invite, kick, ban, unban: {user_id, reason}
-awaitable<Response> target_membership(Homeserver& hs, Request& r, const std::string& action) {
+awaitable<Response> target_membership(Homeserver& hs, Request& r, std::string action) {
   auto auth = require_auth(hs, r);
   auto room = require_room(hs, r.param("roomId"));
   const auto& body = r.json_object();
