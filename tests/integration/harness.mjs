@@ -20,6 +20,9 @@ if (!Promise.withResolvers) {
 const here = dirname(fileURLToPath(import.meta.url));
 export const LOTSE = process.env.LOTSE_BIN ?? join(here, "../../build/server/lotse");
 
+// ASan/LSan errors and UBSan's "runtime error:" lines, as the sanitizer build prints them on stderr.
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
+
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -51,7 +54,8 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
   ].join("\n"));
   const proc = spawn(LOTSE, ["--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   const lines = [];
-  let buffer = "";
+  let buffer = "", stderr = "";
+  const closed = new Promise((resolve) => proc.on("close", (code, sig) => resolve({ code, sig })));
   const started = new Promise((resolve, reject) => {
     proc.stdout.on("data", (chunk) => {
       buffer += chunk.toString();
@@ -63,7 +67,7 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
         if (line.includes('"lotse started"')) resolve();
       }
     });
-    proc.stderr.on("data", (chunk) => lines.push(chunk.toString()));
+    proc.stderr.on("data", (chunk) => { stderr += chunk; lines.push(chunk.toString()); });
     proc.on("exit", (code) => reject(new Error(`lotse exited with ${code}: ${lines.join("\n")}`)));
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 15000);
@@ -73,11 +77,14 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = {
     baseUrl, port, dir, proc, lines,
+    // Resolves once lotse has exited and its output has ended; throws if it (or its thumbnailer)
+    // printed a sanitizer report (LOTSE_SANITIZE builds), also when it had died on its own before.
     async stop(signal = "SIGTERM") {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((resolve) => proc.on("exit", (code, sig) => resolve({ code, sig })));
-      proc.kill(signal);
-      return exited;
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const result = await closed;
+      const at = stderr.search(SANITIZER_REPORT);
+      if (at >= 0) throw new Error(`lotse printed a sanitizer report:\n${stderr.slice(stderr.lastIndexOf("\n", at) + 1)}`);
+      return result;
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
   };
