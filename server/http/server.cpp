@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "e2ee/crypto.hpp"
+#include "server/http/request_header.hpp"
 #include "server/log.hpp"
 
 namespace lotse::http {
@@ -182,34 +183,6 @@ void add_common_headers(bhttp::response<Body>& res, const Response& r) {
   for (const auto& [k, v] : r.headers) res.set(k, v);
 }
 
-Request to_request(const bhttp::request_header<>& req, std::string remote_ip) {
-  Request r;
-  r.method = req.method();
-  std::string_view target = req.target();
-  auto q = target.find('?');
-  r.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) {
-    std::string_view qs = target.substr(q + 1);
-    while (!qs.empty()) {
-      auto amp = qs.find('&');
-      auto part = qs.substr(0, amp);
-      auto eq = part.find('=');
-      std::string key = percent_decode(part.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1), true);
-      if (!key.empty()) r.query.emplace(std::move(key), std::move(value));
-      if (amp == std::string_view::npos) break;
-      qs.remove_prefix(amp + 1);
-    }
-  }
-  for (const auto& f : req) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[name] = std::string(f.value());
-  }
-  r.remote_ip = std::move(remote_ip);
-  return r;
-}
-
 // Closes and removes a temporary upload file unless the handler kept it.
 struct TempFile {
   std::string path;
@@ -335,7 +308,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     const bool client_keep_alive = header_parser.get().keep_alive();
 
     auto started = std::chrono::steady_clock::now();
-    Request request = to_request(header_parser.get(), client_ip(peer_ip, header_parser.get()));
+    Request request = request_from_header(header_parser.get(), client_ip(peer_ip, header_parser.get()));
     request.request_id = std::to_string(++next_request_);
     const Handler* handler = nullptr;
     bool streaming = false;

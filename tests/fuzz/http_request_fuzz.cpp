@@ -1,5 +1,5 @@
 // HTTP request parsing and routing: bytes go through Beast's request parser with the server's limits,
-// become a lotse::http::Request the way server/http/server.cpp's to_request builds one, and are
+// become a lotse::http::Request through server/http/request_header.cpp (the server's own code), and are
 // routed through a Router holding the server's route templates. Nothing may crash or throw; a match
 // must be a registered template whose parameters are the percent-decoded path segments.
 // percent_decode is checked on its own too: it never grows its input and undoes percent-encoding.
@@ -10,6 +10,7 @@
 #include <set>
 
 #include "fuzz_check.hpp"
+#include "server/http/request_header.hpp"
 #include "server/http/router.hpp"
 
 namespace bhttp = boost::beast::http;
@@ -54,34 +55,6 @@ struct Routes {
     templates.insert("/_matrix/media/v3/upload");
   }
 };
-
-// server/http/server.cpp: to_request (kept in step by hand; it is file-local there).
-Request to_request(const bhttp::request_header<>& req) {
-  Request r;
-  r.method = req.method();
-  std::string_view target = req.target();
-  auto q = target.find('?');
-  r.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) {
-    std::string_view qs = target.substr(q + 1);
-    while (!qs.empty()) {
-      auto amp = qs.find('&');
-      auto part = qs.substr(0, amp);
-      auto eq = part.find('=');
-      std::string key = percent_decode(part.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1), true);
-      if (!key.empty()) r.query.emplace(std::move(key), std::move(value));
-      if (amp == std::string_view::npos) break;
-      qs.remove_prefix(amp + 1);
-    }
-  }
-  for (const auto& f : req) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.headers[name] = std::string(f.value());
-  }
-  return r;
-}
 
 std::string percent_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -142,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     if (ec && !parser.is_header_done()) return 0;
   }
 
-  Request request = to_request(parser.get().base());
+  Request request = lotse::http::request_from_header(parser.get().base(), "127.0.0.1");
   request.body = parser.get().body();
   const lotse::http::Handler* handler = nullptr;
   bool streaming = false;
