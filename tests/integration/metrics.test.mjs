@@ -1,6 +1,9 @@
 // GET /metrics: Prometheus text on its own listener, never on the public port, with no identifiers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startServer, api, register, registerSeeker } from "./harness.mjs";
 
 test("metrics count requests by route, commits, users and consultations, and name no one", async () => {
@@ -31,6 +34,10 @@ test("metrics count requests by route, commits, users and consultations, and nam
     for (const id of [seeker.userId, counselor.userId, opened.body.room_id, seeker.accessToken])
       assert.ok(!text.includes(id), `metrics must not name ${id}`);
     assert.ok(!text.includes("@"), "no user ids at all");
+    // Every series the Grafana dashboard (deploy/) plots exists.
+    const dashboard = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../deploy/grafana-dashboard.json"), "utf8");
+    for (const name of new Set(dashboard.match(/lotse_[a-z_]+/g)))
+      assert.ok(new RegExp(`^(# TYPE )?${name}[{ ]`, "m").test(text), `the dashboard plots ${name}, which /metrics lacks`);
     // Never on the public port.
     const pub = await api(srv, "GET", "/metrics");
     assert.notEqual(pub.status, 200);
