@@ -18,8 +18,10 @@ function LanguagePick({ languages, onPick }) {
 }
 
 // Registration or login; after a quick exit it unlocks, after a session revoked elsewhere it says so.
-function Auth({ t, locked, revoked, onSession }) {
-  const [mode, setMode] = useState(locked || revoked ? "login" : "register");
+// After a logout (or a locked app, or a session ended elsewhere) the login form comes first; only a
+// first visit or a deleted account starts with registration.
+function Auth({ t, locked, revoked, signedOut, onSession }) {
+  const [mode, setMode] = useState(locked || revoked || signedOut ? "login" : "register");
   const [name, setName] = useState(revoked?.name ?? "");
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
@@ -30,7 +32,8 @@ function Auth({ t, locked, revoked, onSession }) {
     setError(null);
     try {
       const act = mode === "register" ? register : locked && !revoked ? unlock : login;
-      onSession(await act(name.trim(), password));
+      // Pseudonyms are lower-case on the server: any case typed is folded (also for the key derivation).
+      onSession(await act(name.trim().toLowerCase(), password));
     } catch (err) {
       setError(t(errorKey(err)));  // what was typed stays in the form
     } finally {
@@ -44,7 +47,7 @@ function Auth({ t, locked, revoked, onSession }) {
     <h1>${t(mode === "register" ? "register.title" : "login.title")}</h1>
     <form onSubmit=${submit}>
       <label for="pseudonym">${t("register.pseudonym")}</label>
-      <input id="pseudonym" name="pseudonym" autocomplete="username" value=${name} onInput=${(e) => setName(e.target.value)} required />
+      <input id="pseudonym" name="pseudonym" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" value=${name} onInput=${(e) => setName(e.target.value)} required />
       <label for="password">${t("register.password")}</label>
       <input id="password" name="password" type="password" autocomplete=${mode === "register" ? "new-password" : "current-password"}
         value=${password} onInput=${(e) => setPassword(e.target.value)} required minlength="8" />
@@ -126,7 +129,7 @@ function DeleteAccount({ t, client, onDeleted }) {
   </form>`;
 }
 
-function Home({ t, brand, session, client, lang, tick, onLogout }) {
+function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
   const [consultations, setConsultations] = useState([]);
   const [roomId, setRoomId] = useState(null);
   const [openedName, setOpenedName] = useState(null);
@@ -149,7 +152,7 @@ function Home({ t, brand, session, client, lang, tick, onLogout }) {
       : html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}
     <hr />
     <${ChangePassword} t=${t} client=${client} />
-    <${DeleteAccount} t=${t} client=${client} onDeleted=${onLogout} />
+    <${DeleteAccount} t=${t} client=${client} onDeleted=${onDeleted} />
   </main>`;
 }
 
@@ -208,11 +211,13 @@ export function App({ branding }) {
   }, [session]);
   const pick = (l) => { localStorage.setItem("lotse.lang", l); setLang(l); };
   const onSession = (s) => { localStorage.removeItem("lotse.locked"); leaving.current = false; setRevoked(null); setSession(s); };
-  const logout = async () => { leaving.current = true; stopOutbox(); await logoutEverywhere(client); forgetOutbox(); setClient(null); setSession(null); };
+  const [signedOut, setSignedOut] = useState(false);  // in memory only: a shared phone keeps no trace
+  const leave = async (deleted) => { leaving.current = true; stopOutbox(); await logoutEverywhere(client); forgetOutbox(); setSignedOut(!deleted); setClient(null); setSession(null); };
+  const logout = () => leave(false);
 
   const bar = html`<${TopBar} t=${t} client=${client} title=${branding.name} />`;
   if (!lang) return html`${bar}<${LanguagePick} languages=${branding.languages} onPick=${pick} />`;
-  if (!session) return html`${bar}<${Auth} t=${t} locked=${!!localStorage.getItem("lotse.locked")} revoked=${revoked} onSession=${onSession} />`;
+  if (!session) return html`${bar}<${Auth} t=${t} locked=${!!localStorage.getItem("lotse.locked")} revoked=${revoked} signedOut=${signedOut} onSession=${onSession} />`;
   if (!client) return html`${bar}<main><p aria-busy="true">…</p></main>`;
-  return html`<${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick} onLogout=${logout} />`;
+  return html`<${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick} onLogout=${logout} onDeleted=${() => leave(true)} />`;
 }
