@@ -1,18 +1,29 @@
-// Entry point: branding, then the app; registers the service worker built by vite-plugin-pwa.
+// Entry point: the app at once, the branding when it arrives; registers the service worker built by vite-plugin-pwa.
 import { render } from "preact";
 import { html } from "htm/preact";
 import { App } from "./app.js";
 import "./style.css";
 
-async function start() {
-  let branding = { name: "Lotse", primary_color: "#0b5cad", languages: ["de", "en", "ar", "fa", "ru", "uk", "tr"] };
-  try {
-    const res = await fetch("/_lotse/client/v1/branding");
-    if (res.ok) branding = await res.json();
-  } catch { /* offline: defaults, the app shell still works */ }
+// The first render never waits for the network: the branding last seen (or the defaults) now, the
+// server's when it answers (a stalled request once left a white page for 15 s).
+const DEFAULTS = { name: "Lotse", primary_color: "#0b5cad", languages: ["de", "en", "ar", "fa", "ru", "uk", "tr"] };
+function show(branding) {
   document.documentElement.style.setProperty("--primary", branding.primary_color);
   document.title = branding.name;
   render(html`<${App} branding=${branding} />`, document.getElementById("app"));
+}
+function start() {
+  let cached = null;
+  try { cached = JSON.parse(localStorage.getItem("lotse.branding") ?? "null"); } catch { /* none */ }
+  show(cached ?? DEFAULTS);
+  fetch("/_lotse/client/v1/branding")
+    .then((res) => (res.ok ? res.json() : null))
+    .then((branding) => {
+      if (!branding) return;
+      localStorage.setItem("lotse.branding", JSON.stringify(branding));
+      show(branding);
+    })
+    .catch(() => { /* offline: what is shown stays */ });
 }
 
 if ("serviceWorker" in navigator) {

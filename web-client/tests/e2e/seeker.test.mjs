@@ -67,6 +67,18 @@ async function newSeekerPage(lang) {
   return { context, page };
 }
 
+test("the first screen does not wait for the branding request", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  try {
+    const page = await context.newPage();
+    await page.route("**/_lotse/client/v1/branding", () => {});  // never answered
+    await page.goto(server.baseUrl + "/");
+    await page.getByRole("button", { name: "Deutsch" }).waitFor({ timeout: 5000 });
+  } finally {
+    await context.close();
+  }
+});
+
 test("a seeker registers, picks a counselor and chats end to end encrypted", async () => {
   const counselor = await startCryptoClient(server, counselorReg);
   const { context, page } = await newSeekerPage("Deutsch");
