@@ -74,7 +74,10 @@ test("a seeker cannot do what a seeker must not, whatever client is used", async
   const notCounselor = await api(server, "POST", "/_lotse/client/v1/consultations", { token: other.accessToken, body: { counselor: seeker.userId, topic: "aufenthalt" } });
   assert.equal(notCounselor.body.errcode, "M_NOT_FOUND", "consultations only with counselors");
   assert.equal((await openConsultation(seeker, counselor.userId)).status, 200);
-  expectForbidden(await openConsultation(seeker, counselor.userId), "more than max_open_consultations");
+  const tooMany = await openConsultation(seeker, counselor.userId);
+  expectForbidden(tooMany, "more than max_open_consultations");
+  assert.equal(tooMany.body["de.lotse.reason"], "too_many_open_consultations", "the app can say it in the seeker's language");
+  assert.equal(tooMany.body["de.lotse.limit"], 2);
   // The internal exchange is closed to seekers.
   const ex = await admin("exchange", "create-room", "--name", "Fallbesprechung Wohnen");
   expectForbidden(await api(server, "POST", `/_matrix/client/v3/join/${enc(ex.room_id)}`, { token: seeker.accessToken, body: {} }), "join the internal exchange");

@@ -75,7 +75,7 @@ function Directory({ t, session, lang, onOpened }) {
       const c = await lotseApi(session, "POST", "/consultations", { counselor: counselor.user_id, topic: filters.topic || counselor.topics[0] });
       onOpened(c.room_id, counselor.display_name);
     } catch (e) {
-      setError(e.message || t(errorKey(e)));
+      setError(t(errorKey(e)));  // in the seeker's language, never the server's English
     }
   };
   const set = (k) => (e) => setFilters({ ...filters, [k]: e.target.value });

@@ -66,6 +66,7 @@ export const CATALOG = {
     "error.offline": "Keine Verbindung. Ihre Nachricht wird gesendet, sobald Sie wieder online sind.",
     "error.unreachable": "Der Server ist nicht erreichbar. Bitte versuchen Sie es später noch einmal.",
     "error.tooLarge": "Die Datei ist zu groß. Bitte wählen Sie eine kleinere Datei.",
+    "error.tooManyConsultations": "Sie haben schon so viele offene Beratungen, wie möglich sind. Schreiben Sie in einer davon weiter oder bitten Sie Ihre Beraterin oder Ihren Berater, eine zu schließen.",
     "error.limit": "Zu viele Versuche. Bitte warten Sie einen Moment.",
     "error.generic": "Etwas ist schiefgegangen. Bitte versuchen Sie es noch einmal.",
   },
@@ -129,6 +130,7 @@ export const CATALOG = {
     "error.offline": "No connection. Your message will be sent when you are back online.",
     "error.unreachable": "The server cannot be reached. Please try again later.",
     "error.tooLarge": "The file is too large. Please choose a smaller file.",
+    "error.tooManyConsultations": "You already have as many open consultations as you can. Continue one of them, or ask your counselor to close one.",
     "error.limit": "Too many attempts. Please wait a moment.",
     "error.generic": "Something went wrong. Please try again.",
   },
@@ -192,6 +194,7 @@ export const CATALOG = {
     "error.offline": "لا يوجد اتصال. ستُرسل رسالتك عند عودة الاتصال.",
     "error.unreachable": "لا يمكن الوصول إلى الخادم. حاول مرة أخرى لاحقًا.",
     "error.tooLarge": "الملف كبير جدًا. اختر ملفًا أصغر.",
+    "error.tooManyConsultations": "لديك بالفعل أكبر عدد ممكن من الاستشارات المفتوحة. تابع إحداها أو اطلب من المستشار إغلاق واحدة.",
     "error.limit": "محاولات كثيرة جدًا. انتظر قليلًا من فضلك.",
     "error.generic": "حدث خطأ ما. حاول مرة أخرى.",
   },
@@ -255,6 +258,7 @@ export const CATALOG = {
     "error.offline": "اتصال برقرار نیست. پیام شما پس از برقراری اتصال ارسال می‌شود.",
     "error.unreachable": "سرور در دسترس نیست. بعداً دوباره تلاش کنید.",
     "error.tooLarge": "فایل بسیار بزرگ است. فایل کوچک‌تری انتخاب کنید.",
+    "error.tooManyConsultations": "شما هم‌اکنون بیشترین تعداد ممکن مشاوره باز را دارید. یکی از آن‌ها را ادامه دهید یا از مشاور خود بخواهید یکی را ببندد.",
     "error.limit": "تلاش‌های زیاد. لطفاً کمی صبر کنید.",
     "error.generic": "مشکلی پیش آمد. دوباره تلاش کنید.",
   },
@@ -318,6 +322,7 @@ export const CATALOG = {
     "error.offline": "Нет соединения. Сообщение будет отправлено, когда связь восстановится.",
     "error.unreachable": "Сервер недоступен. Попробуйте позже.",
     "error.tooLarge": "Файл слишком большой. Выберите файл поменьше.",
+    "error.tooManyConsultations": "У вас уже максимальное число открытых консультаций. Продолжите одну из них или попросите консультанта закрыть одну.",
     "error.limit": "Слишком много попыток. Подождите немного.",
     "error.generic": "Что-то пошло не так. Попробуйте ещё раз.",
   },
@@ -381,6 +386,7 @@ export const CATALOG = {
     "error.offline": "Немає з'єднання. Повідомлення буде надіслано, щойно з'явиться зв'язок.",
     "error.unreachable": "Сервер недоступний. Спробуйте пізніше.",
     "error.tooLarge": "Файл завеликий. Оберіть менший файл.",
+    "error.tooManyConsultations": "У вас уже максимальна кількість відкритих консультацій. Продовжте одну з них або попросіть консультанта закрити одну.",
     "error.limit": "Забагато спроб. Зачекайте трохи.",
     "error.generic": "Щось пішло не так. Спробуйте ще раз.",
   },
@@ -444,6 +450,7 @@ export const CATALOG = {
     "error.offline": "Bağlantı yok. Mesajınız bağlantı gelince gönderilecek.",
     "error.unreachable": "Sunucuya ulaşılamıyor. Lütfen daha sonra tekrar deneyin.",
     "error.tooLarge": "Dosya çok büyük. Daha küçük bir dosya seçin.",
+    "error.tooManyConsultations": "Açabileceğiniz kadar çok açık danışmanlığınız var. Birine devam edin veya danışmanınızdan birini kapatmasını isteyin.",
     "error.limit": "Çok fazla deneme. Lütfen biraz bekleyin.",
     "error.generic": "Bir sorun oluştu. Lütfen tekrar deneyin.",
   },
@@ -464,6 +471,7 @@ export function errorKey(err) {
   if (code === "M_FORBIDDEN" && err?.context === "login") return "error.wrongPassword";
   if (code === "M_TOO_LARGE") return "error.tooLarge";
   if (code === "M_LIMIT_EXCEEDED") return "error.limit";
+  if (err?.reason === "too_many_open_consultations") return "error.tooManyConsultations";
   if (err?.name === "ConnectionError" || err instanceof TypeError) return "error.unreachable";
   return "error.generic";
 }

@@ -184,7 +184,7 @@ export async function lotseApi(session, method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await res.json();
-  if (!res.ok) throw Object.assign(new Error(json.error), { errcode: json.errcode });
+  if (!res.ok) throw Object.assign(new Error(json.error), { errcode: json.errcode, reason: json["de.lotse.reason"] });
   return json;
 }
 

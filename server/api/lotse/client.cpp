@@ -62,8 +62,12 @@ awaitable<Response> post_consultation(Homeserver& hs, Request& r) {
   if (!profile || profile->deactivated) throw http::not_found("There is no counselor " + counselor_id + ".");
   if (!hs.counseling.topic_exists(topic)) throw http::invalid_param("Unknown topic " + topic + ".");
   if (hs.counseling.open_consultations_of_seeker(auth.user_id) >= hs.config.counseling.max_open_consultations)
-    throw http::forbidden("You already have " + std::to_string(hs.config.counseling.max_open_consultations) +
-                          " open consultations. Continue one of them, or ask your counselor to close one.");
+    // de.lotse.reason lets the app say it in the seeker's language.
+    throw MatrixError(403, "M_FORBIDDEN",
+                      "You already have " + std::to_string(hs.config.counseling.max_open_consultations) +
+                          " open consultations. Continue one of them, or ask your counselor to close one.",
+                      {{"de.lotse.reason", "too_many_open_consultations"},
+                       {"de.lotse.limit", hs.config.counseling.max_open_consultations}});
   check_rate(hs, hs.message_limiter, auth.user_id);
   std::string room_id;
   {

@@ -19,6 +19,7 @@ describe("catalogue", () => {
 describe("errorKey", () => {
   it("maps Matrix errors to messages a seeker can act on", () => {
     expect(errorKey({ errcode: "M_USER_IN_USE" })).toBe("error.taken");
+    expect(errorKey({ errcode: "M_FORBIDDEN", reason: "too_many_open_consultations" })).toBe("error.tooManyConsultations");
     expect(errorKey({ errcode: "M_FORBIDDEN", context: "login" })).toBe("error.wrongPassword");
     expect(errorKey({ data: { errcode: "M_TOO_LARGE" } })).toBe("error.tooLarge");
     expect(errorKey({ errcode: "M_LIMIT_EXCEEDED" })).toBe("error.limit");
