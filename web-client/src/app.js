@@ -96,9 +96,9 @@ function Directory({ t, session, lang, onOpened }) {
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${list && list.length === 0 && html`<p>${t("directory.empty")}</p>`}
     ${(list ?? []).map((c) => html`<div class="card counselor" data-user=${c.user_id}>
-      <strong>${c.display_name}</strong>
+      <strong><bdi>${c.display_name}</bdi></strong>
       <div class="meta">${c.languages.map((l) => LANGUAGES[l] ?? l).join(", ")} · ${c.topics.join(", ")}</div>
-      ${c.absence && c.absent_now && html`<p class="warning">${t("counselor.absent")}: ${c.absence.message}</p>`}
+      ${c.absence && c.absent_now && html`<p class="warning">${t("counselor.absent")}: <bdi>${c.absence.message}</bdi></p>`}
       <button onClick=${() => open(c)}>${t("directory.start")}</button>
     </div>`)}
   </section>`;
@@ -146,7 +146,7 @@ function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
       <button class="secondary" onClick=${onLogout}>${t("logout")}</button></div>
     ${consultations.length === 0 && html`<p>${t("consultations.empty")}</p>`}
     ${consultations.map((c) => html`<div class="card consultation"><button class="secondary" onClick=${() => setRoomId(c.room_id)}>
-      ${c.counselor_display_name ?? c.counselor} · ${c.topic}${c.unread_count ? ` (${c.unread_count})` : ""}</button></div>`)}
+      <bdi>${c.counselor_display_name ?? c.counselor}</bdi> · <bdi>${c.topic}</bdi>${c.unread_count ? ` (${c.unread_count})` : ""}</button></div>`)}
     ${showDirectory || consultations.length === 0
       ? html`<${Directory} t=${t} session=${session} lang=${lang} onOpened=${(id, name) => { reload(); setOpenedName(name); setRoomId(id); }} />`
       : html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}

@@ -143,17 +143,18 @@ export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
           const content = ev.getContent() ?? {};
           const body = ev.isDecryptionFailure()
             ? html`<span class="undecryptable">${t("chat.undecryptable")}</span>`
-            : content.file ? html`<${Attachment} client=${client} content=${content} />` : content.body ?? "…";
+            : content.file ? html`<${Attachment} client=${client} content=${content} />`
+            : html`<span class="text" dir="auto">${content.body ?? "…"}</span>`;  // an Arabic message in a German UI keeps its own direction
           const state = mine ? stateOf(ev) : null;
           return html`${dayRow(ev.getTs())}<li class=${`msg ${mine ? "mine" : ""}`} data-event=${ev.getId()} data-state=${state}>
             ${body}
             ${mine ? stateLine(ev.getTs(), state) : html`<div class="meta"><time>${timeOf(lang, ev.getTs())}</time></div>`}</li>`;
         })}
         ${queued.map((m) => html`${dayRow(m.ts)}<li class=${`msg mine outbox ${m.state === "failed" ? "failed" : "queued"}`} data-outbox=${m.id} data-state=${m.state}>
-          ${m.kind === "text" ? m.body : html`<${QueuedFile} item=${m} />`}
+          ${m.kind === "text" ? html`<span class="text" dir="auto">${m.body}</span>` : html`<${QueuedFile} item=${m} />`}
           ${stateLine(m.ts, m.state, m)}</li>`)}
       </ul>
-      ${typing.length > 0 && html`<p class="meta typing">${typing.map((m) => m.name).join(", ")} ${t("chat.typing")}</p>`}
+      ${typing.length > 0 && html`<p class="meta typing"><bdi>${typing.map((m) => m.name).join(", ")}</bdi> ${t("chat.typing")}</p>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="compose">
         <div class="row">
@@ -163,7 +164,7 @@ export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
         </div>
         <form class="composer" onSubmit=${send}>
           <label for="message" class="visually-hidden">${t("chat.placeholder")}</label>
-          <input id="message" value=${text} placeholder=${t("chat.placeholder")} autocomplete="off" onInput=${onInput} />
+          <input id="message" dir="auto" value=${text} placeholder=${t("chat.placeholder")} autocomplete="off" onInput=${onInput} />
           <button type="submit">${t("chat.send")}</button>
         </form>
       </div>

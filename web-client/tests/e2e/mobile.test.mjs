@@ -178,6 +178,8 @@ for (const { code, button } of LANGS) {
       for (let i = 1; i <= 20; i++) await counselor.sendTextMessage(roomId, `Antwort ${i}: ${"Sehr gern. ".repeat(i % 4 + 1)}`);
       await page.getByText("Antwort 20:").waitFor({ timeout: 30000 });
       await ownMessage(page, first).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
+      // Message text keeps its own direction whatever the UI's (dir="auto"), so mixed scripts read right.
+      assert.equal(await ownMessage(page, first).locator(".text").getAttribute("dir"), "auto");
       await page.locator("#message").fill(code === "ar" ? "شكرا" : "Danke");
       await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
       await page.waitForTimeout(500);
