@@ -20,6 +20,9 @@ export default defineConfig({
       injectRegister: null,  // registered in src/main.js so errors are visible
       includeAssets: ["icon-192.png", "icon-512.png", "neutral.html"],
       manifest: {
+        id: "/",
+        lang: "de",
+        dir: "auto",
         name: "Lotse – Beratung",
         short_name: "Lotse",
         description: "Vertrauliche Online-Beratung",
@@ -28,8 +31,10 @@ export default defineConfig({
         background_color: "#ffffff",
         theme_color: "#0b5cad",
         icons: [
-          { src: "/icon-192.png", sizes: "192x192", type: "image/png" },
-          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any maskable" },
+          // The mark sits inside the maskable safe zone, so one image serves both purposes, listed apart.
+          { src: "/icon-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
         ],
       },
       workbox: {

@@ -127,6 +127,9 @@ test("a seeker registers, picks a counselor and chats end to end encrypted", asy
     // Installable: manifest linked, service worker active.
     const manifest = await page.evaluate(() => document.querySelector('link[rel="manifest"]')?.href);
     assert.match(manifest, /manifest\.webmanifest$/);
+    const m = await (await fetch(manifest)).json();
+    assert.equal(m.id, "/");
+    assert.ok(m.icons.some((i) => i.purpose === "any") && m.icons.some((i) => i.purpose === "maskable"), "separate any and maskable icons");
     const sw = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
     assert.match(sw, /\/sw\.js$/);
   } finally {
