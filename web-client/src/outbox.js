@@ -90,6 +90,8 @@ export function retryNow(id) {
 
 export function startOutbox(c) {
   client = c;
+  // A counselor's first device (see counselorHasDevice) lets held messages go at once.
+  c.on?.("crypto.devicesUpdated", () => retryNow());
   kick();
 }
 
@@ -152,6 +154,17 @@ async function sendOne(c, item) {
   }
 }
 
+// A consultation whose counselor has no device yet (she has never signed in): no one could decrypt
+// the message, so it waits here, shown as "waiting for the counselor", and goes out as soon as she
+// has a device (her device list reaches us through the shared room). Nothing unreadable is sent.
+async function counselorHasDevice(c, roomId) {
+  const crypto = c.getCrypto?.();
+  const counselor = c.getRoom(roomId)?.currentState.getStateEvents("de.lotse.consultation", "")?.getContent()?.counselor;
+  if (!crypto || !counselor) return true;
+  const devices = await crypto.getUserDeviceInfo([counselor], true);
+  return (devices.get(counselor)?.size ?? 0) > 0;
+}
+
 async function kick() {
   if (running || !client) return;
   running = true;
@@ -164,6 +177,13 @@ async function kick() {
         for (const i of items) if (i.state === "sending") i.state = "waiting";
         notify();
         break;  // the 'online' event calls retryNow
+      }
+      if (!(await counselorHasDevice(c, item.roomId).catch(() => true))) {
+        update(item, { state: "awaiting" });
+        clearTimeout(timer);
+        timer = setTimeout(() => { timer = null; kick(); }, delay);
+        delay = Math.min(delay * 2, MAX_DELAY);
+        break;
       }
       update(item, { state: "sending" });
       const slow = setTimeout(() => item.state === "sending" && update(item, { state: "waiting" }), SLOW_MS);

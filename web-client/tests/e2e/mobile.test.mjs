@@ -315,3 +315,47 @@ test("de: a photo queued offline waits in IndexedDB (also across a reload) and r
     await context.close();
   }
 });
+
+test("de: an enquiry written before the counselor ever signed in waits on the phone and reaches her once she has a device", async () => {
+  const T = CATALOG.de;
+  // A counselor with an account but no device yet (logged in without crypto: no device keys).
+  const newReg = await register(server, "neuling", undefined, { display_name: "Herr Neu", languages: ["de"], topics: ["aufenthalt"] });
+  const { context, page } = await phone();
+  let fresh;
+  try {
+    await page.getByRole("button", { name: "Deutsch" }).click();
+    await page.getByLabel(T["register.pseudonym"]).fill("zuerst");
+    await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-456");
+    await page.getByRole("button", { name: T["register.submit"] }).click();
+    await page.locator(`.counselor[data-user="${newReg.userId}"] button`).click({ timeout: 30000 });
+    await page.locator("#message").waitFor({ timeout: 30000 });
+    const enquiry = "Ich schreibe, bevor jemand da ist.";
+    await page.locator("#message").fill(enquiry);
+    await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+    const held = page.locator("li.msg.mine.outbox", { hasText: enquiry });
+    await held.and(page.locator("[data-state=awaiting]")).waitFor({ timeout: 20000 });
+    assert.match(await held.innerText(), new RegExp(T["chat.awaitingCounselor"]));
+    // Nothing unreadable went to the server meanwhile.
+    const rooms = (await api(server, "GET", "/_lotse/client/v1/consultations", { token: newReg.accessToken })).body.consultations;
+    const roomId = rooms.find((c) => c.seeker_pseudonym === "zuerst").room_id;
+    await page.waitForTimeout(3000);
+    const seen = await api(server, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`, { token: newReg.accessToken });
+    assert.ok(!seen.body.chunk.some((e) => e.type === "m.room.encrypted"), "held on the phone until she has a device");
+    // She signs in for the first time, accepts, and reads it.
+    fresh = await startCryptoClient(server, newReg);
+    await waitFor(() => fresh.getRoom(roomId)?.getMyMembership() === "invite", "invited", 20000);
+    await fresh.joinRoom(roomId);
+    const body = await waitFor(async () => {
+      for (const e of fresh.getRoom(roomId)?.getLiveTimeline().getEvents() ?? []) {
+        await fresh.decryptEventIfNeeded(e);
+        if (e.getClearContent()?.body === enquiry) return enquiry;
+      }
+      return null;
+    }, "the new counselor decrypts the enquiry", 60000);
+    assert.equal(body, enquiry);
+    await page.locator("li.msg.mine:not(.outbox)", { hasText: enquiry }).waitFor({ timeout: 30000 });
+  } finally {
+    fresh?.stopClient();
+    await context.close();
+  }
+});
