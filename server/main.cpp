@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     lotse::http::ServerLimits metrics_limits;
     metrics_limits.max_connections = 64;
     metrics_limits.max_connections_per_ip = 64;
+    metrics_limits.cors = false;  // no web page may read it
     lotse::http::HttpServer metrics_server(io, metrics_router, metrics_limits);
     int metrics_port = -1;
     if (cfg.metrics.enabled) metrics_port = metrics_server.listen(cfg.metrics.listen_address, cfg.metrics.listen_port);

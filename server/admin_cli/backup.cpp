@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -93,6 +94,7 @@ bool valid_sha(const std::string& s) {
 }  // namespace
 
 int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
+  ::umask(077);  // a backup holds everything: only its owner may read it
   fs::path data(o.data_dir), to(o.to);
   if (!fs::exists(data / "lotse.db")) {
     err << "lotse-admin: no lotse.db in " << data.string() << "\n";
@@ -103,6 +105,7 @@ int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
     return 2;
   }
   fs::create_directories(to);
+  fs::permissions(to, fs::perms::owner_all);
   auto started = std::chrono::system_clock::now();
   if (!snapshot_database(data / "lotse.db", to / "lotse.db", err)) return 1;
   boost::json::array files;
@@ -193,6 +196,7 @@ int verify_backup(const std::string& dir_s, std::ostream& out, std::ostream& err
 }
 
 int restore(const std::string& from_s, const std::string& data_dir, std::ostream& out, std::ostream& err) {
+  ::umask(077);
   fs::path from(from_s), data(data_dir);
   if (!empty_or_missing(data)) {
     err << "lotse-admin: " << data.string() << " is not empty; restore only into a new data directory\n";
@@ -207,6 +211,7 @@ int restore(const std::string& from_s, const std::string& data_dir, std::ostream
     if (rel == "lotse.toml") continue;  // the config belongs beside, not into, the data directory
     fs::create_directories((data / rel).parent_path());
     fs::copy_file(from / rel, data / rel);
+    fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
     if (rel == "signing.key" || rel == "vapid.key") fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
   }
   out << "Restored " << from.string() << " into " << data.string() << ".";

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -282,6 +283,11 @@ int main(int argc, char** argv) {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     std::string line = request.format();
     bool written = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    // Readable by the server's user, which owns the data directory (systemd's DynamicUser runs lotse
+    // as another user than root, who runs this).
+    struct stat dir_stat{};
+    if (written && ::stat(data_dir.c_str(), &dir_stat) == 0 && ::geteuid() == 0)
+      written = ::fchown(fd, dir_stat.st_uid, dir_stat.st_gid) == 0;
     if (fd >= 0) ::close(fd);
     if (!written || ::rename(tmp.c_str(), bootstrap_file.c_str()) != 0) {
       std::cerr << "lotse-admin: cannot write " << bootstrap_file.string() << ": " << std::strerror(errno)

@@ -88,6 +88,12 @@ int tenant_create(const TenantPaths& p, TenantSpec s, std::ostream& out, std::os
     err << "lotse-admin: --domain must be a lower-case host name such as beratung.example.org\n";
     return 2;
   }
+  // Values that go into the nginx site verbatim: no way to end a directive or open a block.
+  for (const auto* v : {&s.listen, &s.cert, &s.cert_key})
+    if (v->find_first_of(";{}#\n\r\t \"'") != std::string::npos) {
+      err << "lotse-admin: --listen, --cert and --cert-key must not contain spaces, quotes or ; { } #\n";
+      return 2;
+    }
   fs::path config = fs::path(p.etc_dir) / (s.name + ".toml");
   fs::path data = fs::path(p.data_root) / s.name;
   fs::path site = fs::path(p.nginx_dir) / ("lotse-" + s.name + ".conf");
@@ -107,7 +113,17 @@ int tenant_create(const TenantPaths& p, TenantSpec s, std::ostream& out, std::os
       err << "lotse-admin: port " << s.port << " is taken by tenant " << t.name << "\n";
       return 1;
     }
-  if (s.metrics_port == 0) s.metrics_port = static_cast<std::uint16_t>(s.port + 1000);
+  if (s.metrics_port == 0) {
+    if (s.port > 64535) {
+      err << "lotse-admin: give --metrics-port for a port above 64535\n";
+      return 2;
+    }
+    s.metrics_port = static_cast<std::uint16_t>(s.port + 1000);
+  }
+  if (s.metrics_port == s.port) {
+    err << "lotse-admin: --metrics-port must differ from --port\n";
+    return 2;
+  }
   if (s.cert.empty()) s.cert = "/etc/letsencrypt/live/" + s.domain + "/fullchain.pem";
   if (s.cert_key.empty()) s.cert_key = "/etc/letsencrypt/live/" + s.domain + "/privkey.pem";
   std::map<std::string, std::string> vars{

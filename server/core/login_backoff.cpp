@@ -2,6 +2,7 @@
 #include "server/core/login_backoff.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace lotse::core {
 
@@ -35,10 +36,19 @@ void LoginBackoff::failed(const std::string& account, Clock::time_point now) {
 void LoginBackoff::prune(Clock::time_point now) {
   for (auto it = states_.begin(); it != states_.end();)
     it = now - it->second.last_failure > settings_.forget_after ? states_.erase(it) : std::next(it);
-  // Still full (a flood of names): forget the accounts with the fewest failures first.
+  // Still full (a flood of names): forget the accounts with the fewest failures first, then the
+  // oldest failures, until a tenth is free, so the map stays bounded and pruning stays rare.
   if (states_.size() >= settings_.max_accounts) {
     for (auto it = states_.begin(); it != states_.end();)
       it = it->second.failures <= settings_.free_failures ? states_.erase(it) : std::next(it);
+  }
+  if (states_.size() >= settings_.max_accounts) {
+    std::vector<std::pair<Clock::time_point, std::string>> by_age;
+    by_age.reserve(states_.size());
+    for (const auto& [k, v] : states_) by_age.emplace_back(v.last_failure, k);
+    std::sort(by_age.begin(), by_age.end());
+    std::size_t drop = states_.size() - settings_.max_accounts * 9 / 10;
+    for (std::size_t i = 0; i < drop && i < by_age.size(); ++i) states_.erase(by_age[i].second);
   }
 }
 

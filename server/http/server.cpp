@@ -49,6 +49,7 @@ struct HttpServer::Connection {
   beast::tcp_stream& stream;
   std::string ip;
   bool per_ip_counted;
+  bool shed = false;  // closed by shed_idle(): a request that still arrives is not run
   std::optional<std::list<Connection*>::iterator> idle_pos;
 
   Connection(HttpServer& s, beast::tcp_stream& st, std::string addr)
@@ -99,14 +100,28 @@ void HttpServer::stop() {
   acceptor_.close(ec);
 }
 
+// Addresses are compared in one canonical form: IPv4-mapped IPv6 (a dual-stack listener's view of
+// an IPv4 peer) as IPv4, everything as make_address prints it.
+std::string canonical_ip(const std::string& ip) {
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(ip, ec);
+  if (ec) return ip;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
 bool HttpServer::trusted_proxy(const std::string& ip) const {
-  return std::find(limits_.trusted_proxies.begin(), limits_.trusted_proxies.end(), ip) != limits_.trusted_proxies.end();
+  auto c = canonical_ip(ip);
+  for (const auto& t : limits_.trusted_proxies)
+    if (canonical_ip(t) == c) return true;
+  return false;
 }
 
 bool HttpServer::shed_idle() {
   if (idle_.empty()) return false;
   Connection* oldest = idle_.front();
   oldest->set_busy();  // its coroutine ends when the pending read fails
+  oldest->shed = true;  // or, if a request completed meanwhile, without running it
   boost::system::error_code ec;
   oldest->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   oldest->stream.socket().close(ec);
@@ -148,7 +163,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
     delay = std::chrono::milliseconds(5);
     boost::system::error_code rec;
     auto remote = socket.remote_endpoint(rec);
-    std::string ip = rec ? "" : remote.address().to_string();
+    std::string ip = rec ? "" : canonical_ip(remote.address().to_string());
     bool counted_per_ip = !trusted_proxy(ip);
     const char* refusal = nullptr;
     if (counted_per_ip && per_ip_[ip] >= limits_.max_connections_per_ip) refusal = "too many connections from one address";
@@ -174,11 +189,13 @@ asio::awaitable<void> HttpServer::accept_loop() {
 namespace {
 
 template <typename Body>
-void add_common_headers(bhttp::response<Body>& res, const Response& r) {
+void add_common_headers(bhttp::response<Body>& res, const Response& r, bool cors) {
   res.set(bhttp::field::content_type, r.content_type);
-  res.set(bhttp::field::access_control_allow_origin, "*");
-  res.set(bhttp::field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
-  res.set(bhttp::field::access_control_allow_headers, "X-Requested-With, Content-Type, Authorization");
+  if (cors) {  // the Matrix API is for web clients on any origin; /metrics is not
+    res.set(bhttp::field::access_control_allow_origin, "*");
+    res.set(bhttp::field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
+    res.set(bhttp::field::access_control_allow_headers, "X-Requested-With, Content-Type, Authorization");
+  }
   res.set(bhttp::field::server, "Lotse");
   for (const auto& [k, v] : r.headers) res.set(k, v);
 }
@@ -216,7 +233,7 @@ std::string HttpServer::client_ip(const std::string& peer_ip, const bhttp::reque
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(std::string(item), ec);
     if (ec) return peer_ip;  // garbage from the client side of the chain: trust only the proxy itself
-    std::string ip = addr.to_string();
+    std::string ip = canonical_ip(addr.to_string());
     if (!trusted_proxy(ip)) return ip;
   }
   return peer_ip;
@@ -225,7 +242,7 @@ std::string HttpServer::client_ip(const std::string& peer_ip, const bhttp::reque
 asio::awaitable<bool> HttpServer::write_simple(beast::tcp_stream& stream, unsigned version, const Response& r,
                                                bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
-  add_common_headers(res, r);
+  add_common_headers(res, r, limits_.cors);
   res.body() = r.body;
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -236,7 +253,7 @@ asio::awaitable<bool> HttpServer::write_simple(beast::tcp_stream& stream, unsign
 asio::awaitable<bool> HttpServer::write_head(beast::tcp_stream& stream, unsigned version, const Response& r,
                                              bool keep_alive) {
   bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(r.status), version};
-  add_common_headers(res, r);
+  add_common_headers(res, r, limits_.cors);
   res.keep_alive(keep_alive);
   res.set(bhttp::field::content_length, std::to_string(r.file ? r.file->length : r.body.size()));
   auto [ec, n] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
@@ -252,7 +269,7 @@ asio::awaitable<bool> HttpServer::write_file(beast::tcp_stream& stream, unsigned
   }
   TempFile closer{"", fd};
   bhttp::response<bhttp::buffer_body> res{static_cast<bhttp::status>(r.status), version};
-  add_common_headers(res, r);
+  add_common_headers(res, r, limits_.cors);
   res.keep_alive(keep_alive);
   res.content_length(r.file->length);
   res.body().data = nullptr;
@@ -299,6 +316,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     if (buffer.size() == 0) conn.set_idle();  // nothing of the next request has arrived yet
     auto [hdr_ec, hn] = co_await bhttp::async_read_header(stream, buffer, header_parser, asio::as_tuple(asio::use_awaitable));
     conn.set_busy();
+    if (conn.shed) break;  // shed while idle: a request whose read completed meanwhile is not run
     if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
       co_await write_simple(stream, 11, too_large, false);
       break;
@@ -314,9 +332,14 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     bool streaming = false;
     // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, answered with its headers only.
     const bool head = request.method == bhttp::verb::head;
+    const std::string method_name(bhttp::to_string(request.method));  // logs and metrics say HEAD
     if (head) request.method = bhttp::verb::get;
     auto match = request.method == bhttp::verb::options ? Router::Match::none
                                                         : router_.find(request, &handler, &streaming);
+    // Not for /sync: a GET there acknowledges to-device messages and may long-poll, which a HEAD
+    // (whose answer has no body) must not do.
+    if (head && match == Router::Match::found && request.route.find("/sync") != std::string::npos)
+      match = Router::Match::wrong_method;
     auto content_length = header_parser.content_length();
 
     // Read the body: into memory, or for streaming routes into a temporary file with its SHA-256.
@@ -418,9 +441,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     upload_file.remove();
     bool keep_alive = client_keep_alive && !stopping_;
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    if (metrics_) metrics_->request(bhttp::to_string(request.method), request.route, response.status, micros);
+    if (metrics_) metrics_->request(method_name, request.route, response.status, micros);
     log_line("info", "request", {{"request_id", request.request_id},
-                                 {"method", std::string(bhttp::to_string(request.method))},
+                                 {"method", method_name},
                                  {"route", request.route},
                                  {"status", response.status},
                                  {"duration_us", micros.count()},

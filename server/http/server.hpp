@@ -29,7 +29,11 @@ struct ServerLimits {
   std::size_t max_connections = 20000;
   std::size_t max_connections_per_ip = 512;
   std::vector<std::string> trusted_proxies;  // X-Forwarded-For is honoured only from these
+  bool cors = true;                          // Access-Control-Allow-* headers (off for /metrics)
 };
+
+// An address in one form for comparisons (IPv4-mapped IPv6 as IPv4).
+std::string canonical_ip(const std::string& ip);
 
 // Logs at most once per interval, counting what it held back (for errors an attacker can repeat).
 class LogThrottle {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,9 @@ test("a backup taken under load restores everything acknowledged before it began
     assert.ok(before.length > 20, `load ran before the backup (${before.length} messages)`);
 
     assert.match((await run("backup", "verify", backupDir)).stdout, /is intact/);
+    // Only its owner may read a backup (it holds everything: hashes, sessions, keys, ciphertext).
+    assert.equal(statSync(backupDir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(backupDir, "lotse.db")).mode & 0o777, 0o600);
     // A flipped byte anywhere is found.
     const damaged = join(work, "damaged");
     cpSync(backupDir, damaged, { recursive: true });

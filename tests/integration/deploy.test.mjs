@@ -95,6 +95,9 @@ test("tenant create writes a config that starts and answers /health; tenant list
   await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "acme", "--domain", "beratung.test", "--etc-dir", join(work, "etc"),
     "--data-root", join(work, "lib"), "--nginx-dir", join(work, "sites"), "--templates", join(repo, "deploy")]), (e) => e.code === 1);
   await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "../evil", "--domain", "x.test", "--etc-dir", join(work, "etc")]), (e) => e.code === 2);
+  // Nothing can be smuggled into the nginx site.
+  await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "evil", "--domain", "evil.test", "--cert", "/x; include /etc/passwd",
+    "--etc-dir", join(work, "etc"), "--data-root", join(work, "lib"), "--nginx-dir", join(work, "sites"), "--templates", join(repo, "deploy")]), (e) => e.code === 2);
 });
 
 test("through nginx: TLS with HTTP/2 and HSTS, the web app, registration, and a message reaching a waiting /sync", async () => {

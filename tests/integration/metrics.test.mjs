@@ -21,6 +21,7 @@ test("metrics count requests by route, commits, users and consultations, and nam
     const res = await fetch(metricsUrl);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+    assert.equal(res.headers.get("access-control-allow-origin"), null, "no web page may read /metrics");
     const text = await res.text();
     assert.match(text, /lotse_http_requests_total\{method="GET",route="\/_matrix\/client\/v3\/sync",status="200"\} 1/);
     assert.match(text, /lotse_http_requests_total\{method="GET",route="\/_matrix\/client\/v3\/sync",status="401"\} 1/);

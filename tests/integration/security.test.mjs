@@ -77,6 +77,9 @@ test("HEAD answers like GET, with the length and without a body", async () => {
     assert.equal(h.body, "", `${path}: no body`);
     assert.match(h.text, new RegExp(`content-length: ${Buffer.byteLength(g.body, "latin1")}`, "i"), path);
   }
+  // Not on /sync, whose GET acknowledges to-device messages and long-polls.
+  const sync = await rawRequest(web.port, `HEAD /_matrix/client/v3/sync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  assert.equal(sync.status, 405);
 });
 
 test("no request path reaches a file outside the build (traversal forms)", async () => {
@@ -134,6 +137,19 @@ test("bootstrap needs a fresh request from the host; the token never rests on di
     assert.equal((await post(token)).status, 403);
     const again = writeBootstrapRequest(data);
     assert.equal((await post(again)).status, 403);
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});
+
+test("two bootstrap requests racing with the same valid token make exactly one administrator", async () => {
+  const srv = await startServer({ bootstrap: false });
+  try {
+    const token = writeBootstrapRequest(join(srv.dir, "data"));
+    const post = () => api(srv, "POST", "/_lotse/admin/v1/bootstrap", { body: { bootstrap_token: token } });
+    const raced = await Promise.all([post(), post(), post()]);
+    assert.deepEqual(raced.map((r) => r.status).sort(), [200, 403, 403], JSON.stringify(raced.map((r) => r.body)));
   } finally {
     await srv.stop();
     srv.cleanup();

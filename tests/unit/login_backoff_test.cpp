@@ -35,4 +35,8 @@ TEST_CASE("success and time forget the failures; the map stays bounded") {
   CHECK(b.wait_ms("@b:x", t + 25h) == 0);
   for (int i = 0; i < 1000; ++i) b.failed("@flood" + std::to_string(i) + ":x", t);
   CHECK(b.tracked() <= 101);
+  // Names that each fail often (past the free failures) are bounded too.
+  for (int i = 0; i < 1000; ++i)
+    for (int k = 0; k < 7; ++k) b.failed("@stubborn" + std::to_string(i) + ":x", t + std::chrono::milliseconds(i));
+  CHECK(b.tracked() <= 101);
 }

@@ -37,3 +37,13 @@ TEST_CASE("router matches templates and decodes parameters") {
     CHECK(router.find(r, &found) == Router::Match::none);
   }
 }
+
+#include "server/http/server.hpp"
+
+TEST_CASE("addresses compare in one canonical form") {
+  using lotse::http::canonical_ip;
+  CHECK(canonical_ip("::ffff:127.0.0.1") == "127.0.0.1");
+  CHECK(canonical_ip("0:0::1") == "::1");
+  CHECK(canonical_ip("127.0.0.1") == "127.0.0.1");
+  CHECK(canonical_ip("not an address") == "not an address");
+}

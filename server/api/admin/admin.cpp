@@ -129,10 +129,16 @@ awaitable<Response> post_bootstrap(Homeserver& hs, Request& r) {
   if (!core::is_valid_new_localpart(localpart)) throw MatrixError(400, "M_INVALID_USERNAME", "Invalid username.");
   std::string user_id = "@" + localpart + ":" + hs.config.server_name;
   if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
+  // Spent before the first suspension, so two concurrent requests with the token cannot both pass.
+  std::error_code claim_ec;
+  if (!std::filesystem::remove(file, claim_ec))
+    throw http::forbidden("No pending bootstrap request: run `lotse-admin bootstrap --data-dir DATA_DIR` on the server's host.");
   std::string password = e2ee::random_token(18);
   auto cost = hs.password_cost();
   auto task = [password, cost] { return core::hash_password(password, cost); };
   auto hash = co_await hs.run_blocking(task);
+  if (!hs.accounts.users_with_role("admin").empty() || hs.accounts.user_exists(user_id))
+    throw http::forbidden("An administrator exists already; bootstrap works only once.");
   core::Session s;
   {
     store::WriteUnit unit(hs.db);
@@ -143,8 +149,6 @@ awaitable<Response> post_bootstrap(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  std::error_code rm_ec;
-  std::filesystem::remove(file, rm_ec);
   co_return Response::json({{"user_id", user_id}, {"password", password}, {"access_token", s.access_token}});
 }
 

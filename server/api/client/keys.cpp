@@ -165,7 +165,9 @@ awaitable<Response> post_query(Homeserver& hs, Request& r) {
     auto add_cross = [&](const char* usage, object& into) {
       auto json = hs.keys.cross_signing_key(user, usage);
       if (!json) return;
-      auto key = parse_object(*json);
+      auto stored = core::read_stored_object(*json, "cross-signing key", usage);  // skipped if unreadable
+      if (!stored) return;
+      auto key = std::move(*stored);
       merge_signatures(hs, key, user, cross_signing_public_key(key).second, auth.user_id);
       into[user] = std::move(key);
     };
