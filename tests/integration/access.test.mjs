@@ -4,8 +4,8 @@
 // shared room; staff reach staff freely. And the legitimate consultation flow still works.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign } from "node:crypto";
 import { startServer, register, registerSeeker, api, loginDevice, startCryptoClient, decryptedBody, waitFor } from "./harness.mjs";
+import { unpadded, keyPair, signObject, deviceKeys, otks } from "./signed_keys.mjs";
 
 const enc = encodeURIComponent;
 let server;
@@ -39,32 +39,6 @@ const expectForbidden = (res, what) => {
 };
 
 // Hand-made keys (Node's ed25519), as in keys.test.mjs.
-const canonical = (v) => Array.isArray(v) ? `[${v.map(canonical).join(",")}]`
-  : v && typeof v === "object" ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`
-  : JSON.stringify(v);
-const unpadded = (buf) => buf.toString("base64").replace(/=+$/, "");
-function keyPair() {
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  return { pub: unpadded(publicKey.export({ format: "der", type: "spki" }).subarray(12)), privateKey };
-}
-function signObject(obj, userId, keyId, privateKey) {
-  const { signatures = {}, unsigned, ...rest } = obj;
-  const sig = unpadded(sign(null, Buffer.from(canonical(rest)), privateKey));
-  return { ...obj, signatures: { ...signatures, [userId]: { ...(signatures[userId] ?? {}), [keyId]: sig } } };
-}
-function deviceKeys(s, kp) {
-  return signObject({
-    user_id: s.userId, device_id: s.deviceId,
-    algorithms: ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-    keys: { [`ed25519:${s.deviceId}`]: kp.pub, [`curve25519:${s.deviceId}`]: unpadded(Buffer.alloc(32, 7)) },
-  }, s.userId, `ed25519:${s.deviceId}`, kp.privateKey);
-}
-function otks(s, kp, n, prefix) {
-  const out = {};
-  for (let i = 0; i < n; i++)
-    out[`signed_curve25519:${prefix}${i}`] = signObject({ key: unpadded(Buffer.alloc(32, i + 1)) }, s.userId, `ed25519:${s.deviceId}`, kp.privateKey);
-  return out;
-}
 const upload = (s, body) => api(server, "POST", "/_matrix/client/v3/keys/upload", { token: s.accessToken, body });
 const query = (s, users) => api(server, "POST", "/_matrix/client/v3/keys/query", { token: s.accessToken, body: { device_keys: Object.fromEntries(users.map((u) => [u, []])) } });
 const claim = (s, target) => api(server, "POST", "/_matrix/client/v3/keys/claim", { token: s.accessToken, body: { one_time_keys: { [target.userId]: { [target.deviceId]: "signed_curve25519" } } } });

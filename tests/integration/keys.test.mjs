@@ -2,42 +2,14 @@
 // never hand out a key twice, fallback keys, to-device delivery and acknowledgement, device lists.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign } from "node:crypto";
 import { startServer, register, api, loginDevice } from "./harness.mjs";
+import { unpadded, keyPair, signObject, deviceKeys, otks } from "./signed_keys.mjs";
 
 const enc = encodeURIComponent;
 let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server.stop(); server.cleanup(); });
 
-const canonical = (v) => Array.isArray(v) ? `[${v.map(canonical).join(",")}]`
-  : v && typeof v === "object" ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`
-  : JSON.stringify(v);
-const unpadded = (buf) => buf.toString("base64").replace(/=+$/, "");
-
-function keyPair() {
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  const pub = unpadded(publicKey.export({ format: "der", type: "spki" }).subarray(12));
-  return { pub, privateKey };
-}
-function signObject(obj, userId, keyId, privateKey) {
-  const { signatures = {}, unsigned, ...rest } = obj;
-  const sig = unpadded(sign(null, Buffer.from(canonical(rest)), privateKey));
-  return { ...obj, signatures: { ...signatures, [userId]: { ...(signatures[userId] ?? {}), [keyId]: sig } } };
-}
-function deviceKeys(session, kp) {
-  return signObject({
-    user_id: session.userId, device_id: session.deviceId,
-    algorithms: ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-    keys: { [`ed25519:${session.deviceId}`]: kp.pub, [`curve25519:${session.deviceId}`]: unpadded(Buffer.alloc(32, 7)) },
-  }, session.userId, `ed25519:${session.deviceId}`, kp.privateKey);
-}
-function otks(session, kp, n, prefix = "A") {
-  const out = {};
-  for (let i = 0; i < n; i++)
-    out[`signed_curve25519:${prefix}${i}`] = signObject({ key: unpadded(Buffer.alloc(32, i + 1)) }, session.userId, `ed25519:${session.deviceId}`, kp.privateKey);
-  return out;
-}
 const upload = (s, body) => api(server, "POST", "/_matrix/client/v3/keys/upload", { token: s.accessToken, body });
 const query = (s, users) => api(server, "POST", "/_matrix/client/v3/keys/query", { token: s.accessToken, body: { device_keys: Object.fromEntries(users.map((u) => [u, []])) } });
 
