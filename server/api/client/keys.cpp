@@ -200,8 +200,10 @@ awaitable<Response> post_claim(Homeserver& hs, Request& r) {
         if (!dev_kv.value().is_string()) throw http::bad_json("the algorithm must be a string");
         auto key = hs.keys.claim(unit, user, std::string(dev_kv.key()), std::string(dev_kv.value().get_string()));
         if (!key) continue;
-        devices[dev_kv.key()] = object{{std::string(dev_kv.value().get_string()) + ":" + key->first,
-                                        e2ee::parse_stored(key->second)}};
+        // An unreadable stored key (older version) is spent and left out, like an exhausted device.
+        auto stored = core::read_stored_json(key->second, "one-time key", key->first);
+        if (!stored) continue;
+        devices[dev_kv.key()] = object{{std::string(dev_kv.value().get_string()) + ":" + key->first, std::move(*stored)}};
       }
       if (!devices.empty()) result[user] = std::move(devices);
     }
