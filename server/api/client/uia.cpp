@@ -2,6 +2,8 @@
 #include "server/api/client/uia.hpp"
 
 #include "e2ee/crypto.hpp"
+#include "server/core/passwords.hpp"
+#include "server/log.hpp"
 
 namespace lotse::api {
 
@@ -17,6 +19,27 @@ MatrixError uia_challenge(const std::string& stage, std::optional<std::string> s
   return MatrixError(401, "", "", extra);
 }
 
+namespace {
+
+// An imported bcrypt or PBKDF2 hash is replaced by argon2id the moment it has proved the password,
+// so the old system's weaker hash is gone after each person's first login.
+awaitable<void> upgrade_legacy_hash(Homeserver& hs, std::string user_id, std::string old_hash, std::string password) {
+  auto cost = hs.password_cost();
+  auto hash_task = [password, cost] { return core::hash_password(password, cost); };
+  auto fresh = co_await hs.run_blocking(hash_task);
+  auto user = hs.accounts.find_user(user_id);
+  if (!user || user->password_hash != old_hash) co_return;  // changed meanwhile: keep the newer one
+  {
+    store::WriteUnit unit(hs.db);
+    hs.accounts.set_password_hash(unit, user_id, fresh);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  log_line("info", "imported password hash replaced by argon2id", {{"user_id", user_id}});
+}
+
+}  // namespace
+
 awaitable<bool> password_matches(Homeserver& hs, const std::string& user_id, const std::string& password) {
   auto user = hs.accounts.find_user(user_id);
   std::string hash = user && !user->deactivated ? user->password_hash : std::string();
@@ -26,8 +49,9 @@ awaitable<bool> password_matches(Homeserver& hs, const std::string& user_id, con
     hash = dummy;
   }
   auto verify_task = [hash, password] { return core::verify_password(hash, password); };
-  bool ok = co_await hs.run_blocking(verify_task);
-  co_return ok && user && !user->deactivated;
+  bool ok = co_await hs.run_blocking(verify_task) && user && !user->deactivated;
+  if (ok && core::is_legacy_hash(hash)) co_await upgrade_legacy_hash(hs, user_id, hash, password);
+  co_return ok;
 }
 
 std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& body) {
