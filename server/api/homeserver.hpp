@@ -13,6 +13,7 @@
 #include "server/core/account_data.hpp"
 #include "server/core/accounts.hpp"
 #include "server/core/filters.hpp"
+#include "server/core/imports.hpp"
 #include "server/core/key_backup.hpp"
 #include "server/core/keys.hpp"
 #include "server/core/consultation_rooms.hpp"
@@ -61,6 +62,7 @@ struct Homeserver {
   core::Policy policy;
   core::ConsultationRooms consultation_rooms;
   core::DataProtection data_protection;
+  core::Imports imports;
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;

@@ -28,6 +28,7 @@ void register_key_backup_routes(http::Router&, Homeserver&);
 void register_media_routes(http::Router&, Homeserver&);
 void register_lotse_client_routes(http::Router&, Homeserver&);
 void register_admin_routes(http::Router&, Homeserver&);
+void register_import_routes(http::Router&, Homeserver&);
 void register_space_hierarchy_routes(http::Router&, Homeserver&);
 void register_web_client_routes(http::Router&, Homeserver&);
 
@@ -52,6 +53,7 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       consultation_rooms(rooms, counseling, accounts, "@" + config.counseling.service_user + ":" + config.server_name),
       data_protection(db, accounts, rooms, counseling, media, keys,
                       "@" + config.counseling.service_user + ":" + config.server_name),
+      imports(db),
       sync(db, rooms, account_data, receipts, typing, keys, to_device),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
@@ -95,6 +97,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_media_routes(router, hs);
   register_lotse_client_routes(router, hs);
   register_admin_routes(router, hs);
+  register_import_routes(router, hs);
   register_space_hierarchy_routes(router, hs);
   register_web_client_routes(router, hs);
 }

@@ -29,6 +29,12 @@ std::optional<UserRecord> Accounts::find_user(const std::string& user_id) {
   return UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5)};
 }
 
+bool Accounts::is_imported(const std::string& user_id) {
+  auto st = db_.conn().prepare("SELECT imported FROM users WHERE user_id = ?");
+  st.bind_all(user_id);
+  return st.step() && st.int64(0) != 0;
+}
+
 std::string Accounts::role(const std::string& user_id) {
   auto st = db_.conn().prepare("SELECT role FROM users WHERE user_id = ?");
   st.bind_all(user_id);

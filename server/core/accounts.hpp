@@ -40,6 +40,8 @@ class Accounts {
   void create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
                    const std::optional<std::string>& displayname, const std::string& role = "seeker");
   std::string role(const std::string& user_id);
+  // Whether lotse-bridge created the account (users.imported, schema 0006).
+  bool is_imported(const std::string& user_id);
   // All users with a role, ordered by user id.
   std::vector<UserRecord> users_with_role(const std::string& role);
   // Creates (or reuses) a device and issues a new access token for it.

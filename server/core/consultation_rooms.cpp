@@ -14,28 +14,22 @@ std::int64_t now_ms() {
 }
 }  // namespace
 
-std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& seeker, const CounselorProfile& counselor,
-                                    const std::string& topic_id, const std::string& today) {
-  Consultation c{"", seeker, counselor.user_id, counselor.agency_id, topic_id, "open", now_ms(), std::nullopt};
-  std::string topic_name = topic_id;
-  for (const auto& t : counseling_.topics())
-    if (t.topic_id == topic_id) topic_name = t.name;
-  auto seeker_record = accounts_.find_user(seeker);
-  boost::json::object consultation_state{{"seeker", seeker},        {"counselor", counselor.user_id},
-                                         {"agency", counselor.agency_id}, {"topic", topic_id},
-                                         {"status", "open"},         {"history", boost::json::array{}}};
+boost::json::object ConsultationRooms::room_request(const Consultation& c, const std::string& name) const {
+  boost::json::object consultation_state{{"seeker", c.seeker},        {"counselor", c.counselor},
+                                         {"agency", c.agency_id}, {"topic", c.topic_id},
+                                         {"status", c.status},         {"history", boost::json::array{}}};
   // Only the counselor (50) and the service user (100) may invite, kick or change state; the
   // consultation record itself only the service user. History is visible from a member's invite
   // on ("invited"): the counselor, invited at opening, reads the enquiry written before accepting,
   // and clients share room keys with invited members (they do not for "joined"). A counselor who
   // takes over a consultation reads from the hand-over on. Not a direct chat: Element would offer
   // "Decline and block" against the service user.
-  boost::json::object request{
+  return boost::json::object{
       {"preset", "private_chat"},
-      {"name", topic_name + " · " + (seeker_record && seeker_record->displayname ? *seeker_record->displayname : seeker)},
-      {"invite", boost::json::array{boost::json::value(seeker), boost::json::value(counselor.user_id)}},
+      {"name", name},
+      {"invite", boost::json::array{boost::json::value(c.seeker), boost::json::value(c.counselor)}},
       {"power_level_content_override",
-       {{"users", {{service_user_, 100}, {counselor.user_id, 50}}},
+       {{"users", {{service_user_, 100}, {c.counselor, 50}}},
         {"users_default", 0},
         {"events_default", 0},
         {"state_default", 50},
@@ -50,6 +44,16 @@ std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& s
        {{{"type", "m.room.encryption"}, {"state_key", ""}, {"content", {{"algorithm", "m.megolm.v1.aes-sha2"}}}},
         {{"type", "m.room.history_visibility"}, {"state_key", ""}, {"content", {{"history_visibility", "invited"}}}},
         {{"type", "de.lotse.consultation"}, {"state_key", ""}, {"content", consultation_state}}}}};
+}
+
+std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& seeker, const CounselorProfile& counselor,
+                                    const std::string& topic_id, const std::string& today) {
+  Consultation c{"", seeker, counselor.user_id, counselor.agency_id, topic_id, "open", now_ms(), std::nullopt};
+  std::string topic_name = topic_id;
+  for (const auto& t : counseling_.topics())
+    if (t.topic_id == topic_id) topic_name = t.name;
+  auto seeker_record = accounts_.find_user(seeker);
+  auto request = room_request(c, topic_name + " · " + (seeker_record && seeker_record->displayname ? *seeker_record->displayname : seeker));
   c.room_id = create_room(rooms_, unit, service_user_, request);
   auto room = rooms_.room(c.room_id);
   boost::json::object join{{"membership", "join"}};

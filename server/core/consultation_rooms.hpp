@@ -20,6 +20,9 @@ class ConsultationRooms {
   // notice if one is current. Returns the room id.
   std::string open(store::WriteUnit& unit, const std::string& seeker, const CounselorProfile& counselor,
                    const std::string& topic_id, const std::string& today);
+  // The createRoom request of a consultation room: its power levels, encryption, history visibility
+  // and de.lotse.consultation state; the seeker and the counselor are invited.
+  boost::json::object room_request(const Consultation& c, const std::string& name) const;
   void transfer(store::WriteUnit& unit, const std::string& room_id, const CounselorProfile& to);
   void set_status(store::WriteUnit& unit, const std::string& room_id, const std::string& status);
 

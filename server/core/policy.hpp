@@ -29,7 +29,8 @@ class Policy {
   // Whether `from` may address `to` directly: query or claim their keys, send them to-device
   // messages, sign their keys, see their profile or find them in the user directory. Oneself
   // always; staff reach staff freely; any other pair (one of them a seeker, or an unknown user)
-  // needs a shared room: both with membership join or invite in some room.
+  // needs a shared room: both with membership join or invite in some room. The bridge's account
+  // and imported accounts reach each other (key delivery of the imported history).
   bool may_reach(Rooms& rooms, const std::string& from, const std::string& to);
   // Seekers see their own profile, counselors' (public in the counselor directory anyway) and the
   // staff they share a room with; staff see staff and the seekers they share a room with.

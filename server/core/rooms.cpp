@@ -48,6 +48,8 @@ std::int64_t now_ms() {
 
 }  // namespace
 
+std::int64_t Rooms::event_time() const { return backdate_.value_or(now_ms()); }
+
 boost::json::object StoredEvent::parsed() const { return e2ee::parse_stored_object(json); }
 
 boost::json::object StoredEvent::content() const {
@@ -68,7 +70,7 @@ std::optional<RoomInfo> Rooms::room(const std::string& room_id) {
 
 void Rooms::insert_room(store::WriteUnit&, const RoomInfo& info) {
   auto st = db_.conn().prepare("INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (?, ?, ?, ?)");
-  st.bind_all(info.room_id, std::string(to_string(info.version)), info.creator, now_ms());
+  st.bind_all(info.room_id, std::string(to_string(info.version)), info.creator, event_time());
   st.run();
 }
 
@@ -114,7 +116,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   ev["sender"] = sender;
   ev["type"] = type;
   if (state_key) ev["state_key"] = *state_key;
-  ev["origin_server_ts"] = now_ms();
+  ev["origin_server_ts"] = event_time();
   if (room.version == RoomVersion::v10) ev["origin"] = server_name_;
 
   boost::json::array prev_events;

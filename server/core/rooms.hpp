@@ -55,6 +55,20 @@ class Rooms {
       : db_(db), notifier_(notifier), server_name_(std::move(server_name)), key_(key) {}
 
   const std::string& server_name() const { return server_name_; }
+
+  // While one lives, every event appended (and room inserted) carries `ts` as its time instead of
+  // now: the bridge's import keeps the old system's timestamps. Scope it around synchronous appends
+  // only (no co_await inside), so no other request's events are backdated.
+  class Backdate {
+   public:
+    Backdate(Rooms& rooms, std::int64_t ts) : rooms_(rooms) { rooms_.backdate_ = ts; }
+    ~Backdate() { rooms_.backdate_.reset(); }
+    Backdate(const Backdate&) = delete;
+    Backdate& operator=(const Backdate&) = delete;
+
+   private:
+    Rooms& rooms_;
+  };
   std::optional<RoomInfo> room(const std::string& room_id);
   void insert_room(store::WriteUnit&, const RoomInfo& info);
 
@@ -130,6 +144,8 @@ class Rooms {
   StateLookup lookup_for(const std::string& room_id);
 
  private:
+  std::optional<std::int64_t> backdate_;
+  std::int64_t event_time() const;
   struct CachedStateEvent {
     std::string event_id;
     boost::json::object content;

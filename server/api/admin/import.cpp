@@ -1,0 +1,388 @@
+// /_lotse/admin/v1/import: what lotse-bridge needs to move the old system into Lotse, behind an admin
+// token and audited. Accounts arrive with their old password hash (verified at the first login and
+// replaced by argon2id there), rooms with their original creation time and members, and messages
+// (already Megolm-encrypted by the bridge) with their original sender and timestamp. Every write is
+// idempotent under the bridge's own ids, and the API writes only into accounts and rooms that the
+// import created: it cannot be used to speak as a user who signed up in Lotse or into a live room.
+#include <algorithm>
+#include <chrono>
+
+#include "server/api/client/push_rules.hpp"
+#include "server/api/common.hpp"
+#include "server/core/identifiers.hpp"
+#include "server/core/imports.hpp"
+#include "server/core/passwords.hpp"
+#include "server/core/room_creation.hpp"
+
+namespace lotse::api {
+namespace {
+
+using boost::json::array;
+using boost::json::object;
+
+constexpr std::int64_t kEarliestTs = 946684800000;  // 2000-01-01: nothing older came from the old system
+constexpr const char* kImportDevice = "lotse-bridge-import";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const http::Auth& require_admin(Homeserver& hs, Request& r) {
+  const auto& auth = require_auth(hs, r);
+  if (hs.accounts.role(auth.user_id) != "admin") throw http::forbidden("This needs an administrator's access token.");
+  return auth;
+}
+
+std::int64_t req_ts(const object& body, const char* key) {
+  auto* v = body.if_contains(key);
+  if (!v) throw http::missing_param(std::string("missing '") + key + "'");
+  if (!v->is_int64()) throw http::bad_json(std::string("'") + key + "' must be a timestamp in milliseconds");
+  auto ts = v->as_int64();
+  if (ts < kEarliestTs || ts > now_ms() + 60'000)
+    throw http::invalid_param(std::string("'") + key + "' lies before 2000 or in the future");
+  return ts;
+}
+
+std::vector<std::string> user_list(Homeserver& hs, const object& o, const char* key) {
+  std::vector<std::string> out;
+  auto* v = o.if_contains(key);
+  if (!v) return out;
+  if (!v->is_array() || v->as_array().size() > 10000) throw http::bad_json(std::string("'") + key + "' must be a list of user IDs");
+  for (const auto& e : v->as_array()) {
+    if (!e.is_string() || !core::is_valid_user_id(e.get_string())) throw http::bad_json(std::string("'") + key + "' must be a list of user IDs");
+    std::string id(e.get_string());
+    if (!hs.accounts.user_exists(id)) throw http::invalid_param("Unknown user " + id + " (import the account first).");
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+bool valid_import_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == ':';
+  });
+}
+
+// "password": {"algorithm": "bcrypt", "hash": "$2b$10$..."} or {"algorithm": "pbkdf2-sha256",
+// "iterations": 27500, "salt": <base64>, "hash": <base64>} (Keycloak's two forms) -> the stored hash;
+// "" when absent (the account cannot sign in with a password).
+std::string imported_password_hash(const object& body) {
+  auto* v = body.if_contains("password");
+  if (!v || v->is_null()) return "";
+  if (!v->is_object()) throw http::bad_json("'password' must be an object");
+  const auto& p = v->as_object();
+  auto alg = req_string(p, "algorithm");
+  std::optional<std::string> hash;
+  if (alg == "bcrypt") {
+    hash = req_string(p, "hash");
+    if (!core::is_importable_hash(*hash) || !hash->starts_with("$2")) hash.reset();
+  } else if (alg == "pbkdf2-sha256") {
+    auto* it = p.if_contains("iterations");
+    if (!it || !it->is_int64()) throw http::bad_json("'iterations' must be an integer");
+    hash = core::pbkdf2_sha256_stored_hash(it->as_int64(), req_string(p, "salt"), req_string(p, "hash"));
+  } else {
+    throw http::invalid_param("password algorithm must be bcrypt or pbkdf2-sha256");
+  }
+  if (!hash) throw http::invalid_param("the " + alg + " password hash is malformed");
+  return *hash;
+}
+
+// PUT /import/users/{localpart}: creates the account, or updates the profile of one the import made
+// earlier (its password hash is left alone: the person may have signed in and upgraded it).
+awaitable<Response> put_user(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  const auto localpart = r.param("localpart");
+  if (!core::is_valid_new_localpart(localpart)) throw MatrixError(400, "M_INVALID_USERNAME", "Invalid username " + localpart + ".");
+  const std::string user_id = "@" + localpart + ":" + hs.config.server_name;
+  const auto& body = r.json_object();
+  auto role = req_string(body, "role");
+  if (role != "seeker" && role != "counselor") throw http::invalid_param("role must be seeker or counselor");
+  auto display_name = opt_string(body, "display_name");
+  if (display_name && (display_name->empty() || display_name->size() > 256)) throw http::invalid_param("display_name must be 1 to 256 bytes");
+  auto hash = imported_password_hash(body);
+  bool deactivated = opt_bool(body, "deactivated").value_or(false);
+  auto created_ts = req_ts(body, "created_ts");
+  core::CounselorProfile profile;
+  if (role == "counselor") {
+    const auto& p = req_object(body, "profile");
+    profile.user_id = user_id;
+    profile.display_name = display_name.value_or(localpart);
+    profile.agency_id = req_string(p, "agency");
+    if (!hs.counseling.agency_exists(profile.agency_id)) throw http::invalid_param("Unknown agency " + profile.agency_id);
+    for (const char* key : {"languages", "topics"}) {
+      auto* v = p.if_contains(key);
+      if (!v) continue;
+      if (!v->is_array()) throw http::bad_json(std::string("'") + key + "' must be a list of strings");
+      auto& out = std::string(key) == "languages" ? profile.languages : profile.topics;
+      for (const auto& e : v->as_array()) {
+        if (!e.is_string()) throw http::bad_json(std::string("'") + key + "' must be a list of strings");
+        out.emplace_back(e.get_string());
+      }
+    }
+    for (const auto& t : profile.topics)
+      if (!hs.counseling.topic_exists(t)) throw http::invalid_param("Unknown topic " + t);
+    profile.absence_message = opt_string(p, "absence_message").value_or("");
+  }
+
+  std::optional<std::string> totp;
+  if (auto* t = body.if_contains("totp"); t && !t->is_null()) {
+    if (!t->is_object()) throw http::bad_json("'totp' must be an object");
+    auto secret = req_string(t->as_object(), "secret");
+    if (secret.empty() || secret.size() > 256) throw http::invalid_param("totp secret must be 1 to 256 characters");
+    totp = boost::json::serialize(t->as_object());
+  }
+  bool exists = hs.accounts.user_exists(user_id);
+  if (exists && !hs.accounts.is_imported(user_id))
+    throw MatrixError(409, "M_USER_IN_USE", user_id + " exists and was not created by the import.");
+  if (exists && hs.accounts.role(user_id) != role)
+    throw MatrixError(409, "M_USER_IN_USE", user_id + " was imported with another role.");
+  {
+    store::WriteUnit unit(hs.db);
+    if (!exists) {
+      // A deactivated account keeps its name (its messages still show who wrote them) but has no
+      // password and cannot sign in.
+      hs.accounts.create_user(unit, user_id, deactivated ? "" : hash, display_name, role);
+      hs.imports.mark_user(unit, user_id, created_ts, deactivated);
+      hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
+    } else {
+      hs.accounts.set_profile_field(unit, user_id, "displayname", display_name);
+    }
+    if (role == "counselor") hs.counseling.save_profile(unit, profile);
+    if (totp) hs.imports.save_second_factor(unit, user_id, "totp", *totp);
+    hs.counseling.audit(unit, admin.user_id, exists ? "import.user-update" : "import.user", user_id, {{"role", role}});
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"user_id", user_id}, {"created", !exists}});
+}
+
+core::StoredEvent join_member(Homeserver& hs, store::WriteUnit& unit, const core::RoomInfo& room,
+                              const std::string& service, const std::string& user_id) {
+  auto m = hs.rooms.membership(room.room_id, user_id);
+  if (m != "invite" && m != "join") append_membership(hs, unit, room, service, user_id, "invite", std::nullopt);
+  return append_membership(hs, unit, room, user_id, user_id, "join", std::nullopt);
+}
+
+// PUT /import/rooms/{importId}: the room as it was created in the old system, its members joined at
+// that time. A second call with the same id answers the room made the first time (adding members that
+// are new in the export).
+awaitable<Response> put_room(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  const auto import_id = r.param("importId");
+  if (!valid_import_id(import_id)) throw http::invalid_param("import id: 1 to 128 of A-Z a-z 0-9 . _ - :");
+  const auto& body = r.json_object();
+  auto kind = req_string(body, "kind");
+  if (kind != "consultation" && kind != "counselors" && kind != "exchange" && kind != "group")
+    throw http::invalid_param("kind must be consultation, counselors, exchange or group");
+  auto name = opt_string(body, "name").value_or("");
+  auto topic = opt_string(body, "topic").value_or("");
+  if (name.size() > 255 || topic.size() > 4096) throw http::invalid_param("name or topic too long");
+  auto created_ts = req_ts(body, "created_ts");
+  auto members = user_list(hs, body, "members");
+  for (const auto& m : members)
+    if (!hs.accounts.is_imported(m)) throw http::invalid_param(m + " was not imported: only imported accounts join imported rooms.");
+  auto service = hs.service_user_id();
+
+  std::optional<core::Consultation> consultation;
+  array history;
+  if (kind == "consultation") {
+    const auto& c = req_object(body, "consultation");
+    consultation = core::Consultation{"", req_string(c, "seeker"), req_string(c, "counselor"), opt_string(c, "agency").value_or(""),
+                                      opt_string(c, "topic").value_or(""), req_string(c, "status"), created_ts, std::nullopt};
+    if (consultation->status != "open" && consultation->status != "closed") throw http::invalid_param("status must be open or closed");
+    for (const auto* u : {&consultation->seeker, &consultation->counselor}) {
+      if (!core::is_valid_user_id(*u) || !hs.accounts.is_imported(*u)) throw http::invalid_param(*u + " is not an imported account");
+    }
+    if (hs.accounts.role(consultation->seeker) != "seeker" || hs.accounts.role(consultation->counselor) != "counselor")
+      throw http::invalid_param("a consultation joins an imported seeker and an imported counselor");
+    if (!consultation->agency_id.empty() && !hs.counseling.agency_exists(consultation->agency_id))
+      throw http::invalid_param("Unknown agency " + consultation->agency_id);
+    if (!consultation->topic_id.empty() && !hs.counseling.topic_exists(consultation->topic_id))
+      throw http::invalid_param("Unknown topic " + consultation->topic_id);
+    if (consultation->status == "closed") consultation->closed_ts = req_ts(c, "closed_ts");
+    if (auto* h = c.if_contains("history")) {
+      if (!h->is_array() || h->as_array().size() > 100) throw http::bad_json("'history' must be a list of hand-overs");
+      for (const auto& e : h->as_array()) {
+        if (!e.is_object()) throw http::bad_json("'history' must be a list of hand-overs");
+        history.push_back(object{{"from", req_string(e.as_object(), "from")}, {"to", req_string(e.as_object(), "to")},
+                                 {"ts", req_ts(e.as_object(), "ts")}});
+      }
+    }
+  }
+
+  if (auto existing = hs.imports.room_by_import_id(import_id)) {
+    if (existing->kind != kind) throw MatrixError(409, "M_CONFLICT", import_id + " was imported as a " + existing->kind + " room.");
+    auto room = hs.rooms.room(existing->room_id);
+    std::int64_t added = 0;
+    {
+      store::WriteUnit unit(hs.db);
+      core::Rooms::Backdate at(hs.rooms, created_ts);
+      for (const auto& m : members) {
+        if (hs.rooms.membership(room->room_id, m) == "join") continue;
+        join_member(hs, unit, *room, service, m);
+        ++added;
+      }
+      if (added) hs.counseling.audit(unit, admin.user_id, "import.room-members", room->room_id, {{"added", added}});
+      unit.release();
+    }
+    co_await hs.db.commit();
+    co_return Response::json({{"room_id", existing->room_id}, {"created", false}, {"members_added", added}});
+  }
+
+  std::string room_id;
+  {
+    store::WriteUnit unit(hs.db);
+    core::Rooms::Backdate at(hs.rooms, created_ts);
+    object request;
+    if (consultation) {
+      request = hs.consultation_rooms.room_request(*consultation, name);
+      for (auto& s : request["initial_state"].as_array())
+        if (s.as_object().at("type") == "de.lotse.consultation") s.as_object()["content"].as_object()["history"] = history;
+    } else {
+      // Counselor-only and group rooms: only the service user manages membership and state.
+      request = object{{"preset", "private_chat"},
+                       {"name", name},
+                       {"power_level_content_override",
+                        {{"users", {{service, 100}}}, {"users_default", 0}, {"events_default", 0}, {"state_default", 100},
+                         {"invite", 100}, {"kick", 100}, {"ban", 100}, {"redact", 100}}},
+                       {"initial_state",
+                        {{{"type", "m.room.encryption"}, {"state_key", ""}, {"content", {{"algorithm", "m.megolm.v1.aes-sha2"}}}},
+                         {{"type", "m.room.history_visibility"}, {"state_key", ""}, {"content", {{"history_visibility", "shared"}}}}}}};
+      if (!topic.empty()) request["topic"] = topic;
+      if (kind == "exchange") {
+        auto space = hs.counseling.exchange_space();
+        if (space)
+          request["initial_state"].as_array().push_back(object{
+              {"type", "m.space.parent"}, {"state_key", *space},
+              {"content", {{"via", array{boost::json::value(hs.config.server_name)}}, {"canonical", true}}}});
+      }
+    }
+    room_id = core::create_room(hs.rooms, unit, service, request);
+    auto room = hs.rooms.room(room_id);
+    if (consultation) {
+      consultation->room_id = room_id;
+      for (const auto* u : {&consultation->seeker, &consultation->counselor})
+        if (std::find(members.begin(), members.end(), *u) == members.end()) members.push_back(*u);
+    }
+    for (const auto& m : members) join_member(hs, unit, *room, service, m);
+    if (consultation) {
+      hs.counseling.add_consultation(unit, *consultation);
+      if (consultation->closed_ts) hs.counseling.update_consultation(unit, *consultation);
+    }
+    if (kind == "exchange") {
+      hs.counseling.add_exchange_room(unit, room_id, "room");
+      if (auto space = hs.counseling.exchange_space())
+        hs.rooms.append(unit, *hs.rooms.room(*space), service, "m.space.child",
+                        {{"via", array{boost::json::value(hs.config.server_name)}}}, room_id);
+    }
+    hs.imports.add_room(unit, {import_id, room_id, kind});
+    hs.counseling.audit(unit, admin.user_id, "import.room", room_id,
+                        {{"import_id", import_id}, {"kind", kind}, {"members", static_cast<std::int64_t>(members.size())}});
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"room_id", room_id}, {"created", true}});
+}
+
+core::RoomInfo require_imported_room(Homeserver& hs, const std::string& room_id) {
+  if (!hs.imports.room_by_room_id(room_id)) throw http::forbidden(room_id + " was not created by the import.");
+  return require_room(hs, room_id);
+}
+
+std::string require_imported_sender(Homeserver& hs, const object& body, const core::RoomInfo& room) {
+  auto sender = req_string(body, "sender");
+  if (sender != hs.service_user_id() && !hs.accounts.is_imported(sender))
+    throw http::forbidden(sender + " was not imported: the import speaks only for imported accounts.");
+  if (hs.rooms.membership(room.room_id, sender) != "join") throw http::forbidden(sender + " is not a member of " + room.room_id);
+  return sender;
+}
+
+// PUT /import/rooms/{roomId}/events/{txnId}: one message as its sender wrote it, at its time. Only
+// end-to-end encrypted events (the bridge encrypts) and redactions of deleted messages.
+awaitable<Response> put_event(Homeserver& hs, Request& r) {
+  require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  const auto& txn_id = r.param("txnId");
+  if (txn_id.empty() || txn_id.size() > 255) throw http::invalid_param("transaction id must be 1 to 255 bytes");
+  const auto& body = r.json_object();
+  auto sender = require_imported_sender(hs, body, room);
+  core::Transaction txn{sender, kImportDevice, txn_id};
+  if (auto existing = hs.rooms.transaction_event(txn)) co_return Response::json({{"event_id", *existing}});
+  auto type = req_string(body, "type");
+  auto ts = req_ts(body, "ts");
+  const auto& content = req_object(body, "content");
+  if (type != "m.room.encrypted" && type != "m.room.redaction")
+    throw http::invalid_param("the import sends m.room.encrypted events and m.room.redaction only: no plaintext");
+  std::optional<core::StoredEvent> target;
+  if (type == "m.room.redaction") {
+    auto redacts = opt_string(content, "redacts").value_or("");
+    target = hs.rooms.event(redacts);
+    if (!target || target->room_id != room.room_id) throw http::not_found("Unknown event " + redacts);
+  } else if (opt_string(content, "algorithm") != "m.megolm.v1.aes-sha2" || !content.contains("ciphertext")) {
+    throw http::invalid_param("an imported message must be Megolm-encrypted (m.megolm.v1.aes-sha2)");
+  }
+  std::string event_id;
+  {
+    store::WriteUnit unit(hs.db);
+    core::Rooms::Backdate at(hs.rooms, ts);
+    auto ev = hs.rooms.append(unit, room, sender, type, content, std::nullopt, txn);
+    if (target) hs.rooms.apply_redaction(unit, room, ev, target->event_id);
+    event_id = ev.event_id;
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"event_id", event_id}});
+}
+
+// POST /import/rooms/{roomId}/read: what a member had read in the old system stays read.
+awaitable<Response> post_read(Homeserver& hs, Request& r) {
+  require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  const auto& body = r.json_object();
+  auto user = require_imported_sender(hs, body, room);
+  auto event_id = req_string(body, "event_id");
+  auto ev = hs.rooms.event(event_id);
+  if (!ev || ev->room_id != room.room_id) throw http::not_found("Unknown event " + event_id);
+  {
+    store::WriteUnit unit(hs.db);
+    hs.receipts.set(unit, room.room_id, user, "m.read", event_id, "");
+    hs.account_data.set(unit, user, room.room_id, "m.fully_read", boost::json::serialize(object{{"event_id", event_id}}));
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
+// POST /import/bridge-device: the bridge's own account (role "bridge": it reaches imported accounts
+// for key delivery and nothing else; no password) with a new device and access token.
+awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  const std::string user_id = "@lotse-bridge:" + hs.config.server_name;
+  if (hs.accounts.user_exists(user_id) && hs.accounts.role(user_id) != "bridge")
+    throw MatrixError(409, "M_USER_IN_USE", user_id + " exists and is not the bridge's account.");
+  core::Session s;
+  {
+    store::WriteUnit unit(hs.db);
+    if (!hs.accounts.user_exists(user_id)) hs.accounts.create_user(unit, user_id, "", std::string("Lotse-Import"), "bridge");
+    s = hs.accounts.open_session(unit, user_id, std::nullopt, std::string("lotse-bridge"), r.remote_ip);
+    hs.counseling.audit(unit, admin.user_id, "import.bridge-device", user_id, {{"device_id", s.device_id}});
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"user_id", s.user_id}, {"device_id", s.device_id}, {"access_token", s.access_token}});
+}
+
+}  // namespace
+
+void register_import_routes(http::Router& router, Homeserver& hs) {
+  const std::string base = "/_lotse/admin/v1/import";
+  raw_route(router, verb::put, base + "/users/{localpart}", [&hs](Request& r) { return put_user(hs, r); });
+  raw_route(router, verb::post, base + "/bridge-device", [&hs](Request& r) { return post_bridge_device(hs, r); });
+  raw_route(router, verb::put, base + "/rooms/{importId}", [&hs](Request& r) { return put_room(hs, r); });
+  raw_route(router, verb::put, base + "/rooms/{roomId}/events/{txnId}", [&hs](Request& r) { return put_event(hs, r); });
+  raw_route(router, verb::post, base + "/rooms/{roomId}/read", [&hs](Request& r) { return post_read(hs, r); });
+}
+
+}  // namespace lotse::api
