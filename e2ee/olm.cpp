@@ -40,7 +40,24 @@ Account::Account() : memory_(new std::uint8_t[olm_account_size()]), account_(olm
   CHECK_ACCOUNT(olm_create_account(account_, random.data(), random.size()));
 }
 
-Account::~Account() { olm_clear_account(account_); }
+Account::Account(Empty) : memory_(new std::uint8_t[olm_account_size()]), account_(olm_account(memory_.get())) {}
+
+Account Account::unpickle(std::string_view key, std::string pickled) {
+  Account a{Empty{}};
+  if (olm_unpickle_account(a.account_, key.data(), key.size(), pickled.data(), pickled.size()) == olm_error())
+    throw OlmError(olm_account_last_error(a.account_));
+  return a;
+}
+
+std::string Account::pickle(std::string_view key) const {
+  std::string out(olm_pickle_account_length(account_), '\0');
+  CHECK_ACCOUNT(olm_pickle_account(account_, key.data(), key.size(), out.data(), out.size()));
+  return out;
+}
+
+Account::~Account() {
+  if (account_) olm_clear_account(account_);
+}
 
 namespace {
 boost::json::object identity_keys(::OlmAccount* account) {

@@ -27,8 +27,11 @@ struct OlmError : std::runtime_error {
 class Account {
  public:
   Account();
+  // An account saved with pickle(key) (libolm's pickle: AES-256 under a key derived from `key`).
+  static Account unpickle(std::string_view key, std::string pickled);
   ~Account();
   Account(const Account&) = delete;
+  Account(Account&& other) noexcept : memory_(std::move(other.memory_)), account_(other.account_) { other.account_ = nullptr; }
   Account& operator=(const Account&) = delete;
 
   std::string ed25519() const;     // identity signing key (unpadded base64)
@@ -44,9 +47,12 @@ class Account {
   boost::json::object unpublished_fallback_key() const;
   void mark_keys_as_published();
   std::size_t max_one_time_keys() const;
+  std::string pickle(std::string_view key) const;
 
  private:
   friend class Session;
+  struct Empty {};
+  explicit Account(Empty);
   std::unique_ptr<std::uint8_t[]> memory_;
   ::OlmAccount* account_;
 };

@@ -13,6 +13,7 @@
 #include "e2ee/crypto.hpp"
 #include "e2ee/olm.hpp"
 #include "server/matrix_client/matrix_client.hpp"
+#include "server/matrix_client/olm_device.hpp"
 
 using boost::json::array;
 using boost::json::object;
@@ -23,8 +24,8 @@ namespace e2ee = lotse::e2ee;
 
 namespace {
 
-const char* kOlm = "m.olm.v1.curve25519-aes-sha2";
-const char* kMegolm = "m.megolm.v1.aes-sha2";
+const char* kOlm = lotse::client::kOlmAlgorithm;
+const char* kMegolm = lotse::client::kMegolmAlgorithm;
 
 void emit(const object& o) { std::cout << boost::json::serialize(o) << std::endl; }
 std::string str(const value& v) { return std::string(v.as_string()); }
@@ -32,24 +33,10 @@ std::string str(const value& v) { return std::string(v.as_string()); }
 class Bot {
  public:
   Bot(MatrixClient& http, std::string user_id, std::string device_id)
-      : http_(http), user_id_(std::move(user_id)), device_id_(std::move(device_id)) {}
+      : http_(http), user_id_(user_id), device_id_(device_id), device_(http, user_id, device_id, account_) {}
 
   void publish_keys() {
-    object device_keys{{"user_id", user_id_},
-                       {"device_id", device_id_},
-                       {"algorithms", array{kOlm, kMegolm}},
-                       {"keys", {{"ed25519:" + device_id_, account_.ed25519()},
-                                 {"curve25519:" + device_id_, account_.curve25519()}}}};
-    account_.sign_json(device_keys, user_id_, device_id_);
-    account_.generate_one_time_keys(20);
-    account_.generate_fallback_key();
-    object otks, fallback;
-    for (const auto& kv : account_.one_time_keys()) otks["signed_curve25519:" + std::string(kv.key())] = signed_key(kv.value(), false);
-    for (const auto& kv : account_.unpublished_fallback_key())
-      fallback["signed_curve25519:" + std::string(kv.key())] = signed_key(kv.value(), true);
-    auto res = http_.call(verb::post, "/_matrix/client/v3/keys/upload",
-                          object{{"device_keys", device_keys}, {"one_time_keys", otks}, {"fallback_keys", fallback}});
-    account_.mark_keys_as_published();
+    auto res = device_.publish_keys(20);
     emit({{"ready", true}, {"user_id", user_id_}, {"device_id", device_id_},
           {"one_time_key_counts", res["one_time_key_counts"]}});
   }
@@ -85,13 +72,6 @@ class Bot {
 
  private:
   enum class Result { ignored, waiting, answered };
-
-  object signed_key(const value& key, bool fallback) {
-    object o{{"key", key}};
-    if (fallback) o["fallback"] = true;
-    account_.sign_json(o, user_id_, device_id_);
-    return o;
-  }
 
   void on_to_device(const object& ev) {
     if (str(ev.at("type")) != "m.room.encrypted") return;
@@ -151,59 +131,17 @@ class Bot {
   void reply(const std::string& room_id, const std::string& text) {
     e2ee::OutboundGroupSession group;
     auto members = http_.call(verb::get, "/_matrix/client/v3/rooms/" + MatrixClient::url_encode(room_id) + "/joined_members");
-    object wanted;
-    for (const auto& kv : members["joined"].as_object()) wanted[kv.key()] = array{};
-    auto keys = http_.call(verb::post, "/_matrix/client/v3/keys/query", object{{"device_keys", wanted}});
-
-    std::map<std::pair<std::string, std::string>, object> devices;  // verified device keys
-    object claim;
-    for (const auto& user_kv : keys["device_keys"].as_object())
-      for (const auto& dev_kv : user_kv.value().as_object()) {
-        std::string user(user_kv.key()), device(dev_kv.key());
-        if (user == user_id_ && device == device_id_) continue;
-        auto dk = dev_kv.value().as_object();
-        std::string ed = str(dk["keys"].as_object()["ed25519:" + device]);
-        if (!e2ee::verify_json(dk, user, "ed25519:" + device, ed)) {
-          emit({{"warning", "device keys with a bad signature skipped"}, {"device", device}});
-          continue;
-        }
-        devices[{user, device}] = dk;
-        auto& u = claim[user];
-        if (!u.is_object()) u = object{};
-        u.as_object()[device] = "signed_curve25519";
-      }
-    auto claimed = http_.call(verb::post, "/_matrix/client/v3/keys/claim", object{{"one_time_keys", claim}});
-
-    object messages;
-    std::size_t shared = 0;
-    for (const auto& [id, dk] : devices) {
-      const auto& [user, device] = id;
-      auto* u = claimed["one_time_keys"].as_object().if_contains(user);
-      auto* d = u ? u->as_object().if_contains(device) : nullptr;
-      if (!d || d->as_object().empty()) continue;
-      auto otk = d->as_object().begin()->value().as_object();
-      std::string ed = str(dk.at("keys").as_object().at("ed25519:" + device));
-      std::string curve = str(dk.at("keys").as_object().at("curve25519:" + device));
-      if (!e2ee::verify_json(otk, user, "ed25519:" + device, ed)) continue;
-      auto session = e2ee::Session::outbound(account_, curve, str(otk["key"]));
-      object payload{{"type", "m.room_key"},
-                     {"content", {{"algorithm", kMegolm}, {"room_id", room_id}, {"session_id", group.id()},
-                                  {"session_key", group.session_key()}}},
-                     {"sender", user_id_},
-                     {"sender_device", device_id_},
-                     {"keys", {{"ed25519", account_.ed25519()}}},
-                     {"recipient", user},
-                     {"recipient_keys", {{"ed25519", ed}}}};
-      auto msg = session.encrypt(boost::json::serialize(payload));
-      auto& per_user = messages[user];
-      if (!per_user.is_object()) per_user = object{};
-      per_user.as_object()[device] = object{{"algorithm", kOlm},
-                                            {"sender_key", account_.curve25519()},
-                                            {"ciphertext", {{curve, {{"type", msg.type}, {"body", msg.body}}}}}};
-      ++shared;
-    }
-    http_.call(verb::put, "/_matrix/client/v3/sendToDevice/m.room.encrypted/" + e2ee::random_token(8),
-               object{{"messages", messages}});
+    std::vector<std::string> users;
+    for (const auto& kv : members["joined"].as_object()) users.emplace_back(kv.key());
+    std::size_t skipped = 0;
+    auto devices = device_.query(users, &skipped);
+    if (skipped) emit({{"warning", "device keys with a bad signature skipped"}, {"count", skipped}});
+    std::map<std::pair<std::string, std::string>, std::vector<lotse::client::OlmDevice::Event>> events;
+    for (const auto& d : devices)
+      events[{d.user_id, d.device_id}].push_back(
+          {"m.room_key", object{{"algorithm", kMegolm}, {"room_id", room_id}, {"session_id", group.id()},
+                                {"session_key", group.session_key()}}});
+    std::size_t shared = device_.send_encrypted(devices, events);
     object plain{{"type", "m.room.message"}, {"content", {{"msgtype", "m.text"}, {"body", text}}}, {"room_id", room_id}};
     object content{{"algorithm", kMegolm},
                    {"sender_key", account_.curve25519()},
@@ -219,6 +157,7 @@ class Bot {
   MatrixClient& http_;
   std::string user_id_, device_id_;
   e2ee::Account account_;
+  lotse::client::OlmDevice device_;
   std::map<std::string, std::vector<e2ee::Session>> sessions_;  // by sender curve25519 key
   std::map<std::string, e2ee::InboundGroupSession> group_sessions_;
   std::vector<std::pair<std::string, object>> pending_;
