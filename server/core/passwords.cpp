@@ -58,10 +58,14 @@ bool verify_bcrypt(std::string_view hash, std::string_view password) {
   std::string h(hash), pw(password);
   crypt_data data{};
   const char* out = crypt_rn(pw.c_str(), h.c_str(), &data, sizeof data);
+  bool ok = false;
+  if (out && out[0] != '*') {
+    std::string_view result(out);  // points into `data`: compare before wiping it
+    ok = result.size() == h.size() && sodium_memcmp(result.data(), h.data(), h.size()) == 0;
+  }
   sodium_memzero(&data, sizeof data);
-  if (!out || out[0] == '*') return false;
-  std::string_view result(out);
-  return result.size() == h.size() && sodium_memcmp(result.data(), h.data(), h.size()) == 0;
+  sodium_memzero(pw.data(), pw.size());
+  return ok;
 }
 
 bool verify_pbkdf2(const Pbkdf2& p, std::string_view password) {
