@@ -2,6 +2,7 @@
 -- so a second run of the import finds them instead of creating them twice, and the import API can
 -- only ever write into accounts and rooms that the import itself created.
 ALTER TABLE users ADD COLUMN imported INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN email TEXT;     -- a real address brought along from the old system
 
 CREATE TABLE imported_rooms (
   import_id  TEXT PRIMARY KEY,      -- the bridge's name for it, e.g. "rc:<Rocket.Chat room id>"

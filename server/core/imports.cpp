@@ -9,6 +9,12 @@ void Imports::mark_user(store::WriteUnit&, const std::string& user_id, std::int6
   st.run();
 }
 
+void Imports::set_email(store::WriteUnit&, const std::string& user_id, const std::string& email) {
+  auto st = db_.conn().prepare("UPDATE users SET email = ? WHERE user_id = ?");
+  st.bind_all(email, user_id);
+  st.run();
+}
+
 void Imports::save_second_factor(store::WriteUnit&, const std::string& user_id, const std::string& kind,
                                  const std::string& details_json) {
   auto st = db_.conn().prepare(

@@ -21,6 +21,8 @@ class Imports {
   // deactivated one keeps its display name (its messages still say who wrote them).
   void mark_user(store::WriteUnit&, const std::string& user_id, std::int64_t created_ts, bool deactivated);
 
+  // The person's real e-mail address from the old system (never a dummy one).
+  void set_email(store::WriteUnit&, const std::string& user_id, const std::string& email);
   // A TOTP second factor of the old system (JSON: secret, digits, period, algorithm).
   void save_second_factor(store::WriteUnit&, const std::string& user_id, const std::string& kind,
                           const std::string& details_json);

@@ -109,8 +109,10 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
     const auto& p = req_object(body, "profile");
     profile.user_id = user_id;
     profile.display_name = display_name.value_or(localpart);
-    profile.agency_id = req_string(p, "agency");
-    if (!hs.counseling.agency_exists(profile.agency_id)) throw http::invalid_param("Unknown agency " + profile.agency_id);
+    // A counselor the old system had at no agency keeps none (lotse-admin counselor update sets one).
+    profile.agency_id = opt_string(p, "agency").value_or("");
+    if (!profile.agency_id.empty() && !hs.counseling.agency_exists(profile.agency_id))
+      throw http::invalid_param("Unknown agency " + profile.agency_id);
     for (const char* key : {"languages", "topics"}) {
       auto* v = p.if_contains(key);
       if (!v) continue;
@@ -126,6 +128,8 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
     profile.absence_message = opt_string(p, "absence_message").value_or("");
   }
 
+  auto email = opt_string(body, "email");
+  if (email && (email->size() > 254 || email->find('@') == std::string::npos)) throw http::invalid_param("email is not an address");
   std::optional<std::string> totp;
   if (auto* t = body.if_contains("totp"); t && !t->is_null()) {
     if (!t->is_object()) throw http::bad_json("'totp' must be an object");
@@ -145,6 +149,7 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
       // password and cannot sign in.
       hs.accounts.create_user(unit, user_id, deactivated ? "" : hash, display_name, role);
       hs.imports.mark_user(unit, user_id, created_ts, deactivated);
+      if (email) hs.imports.set_email(unit, user_id, *email);
       hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
     } else {
       hs.accounts.set_profile_field(unit, user_id, "displayname", display_name);
@@ -228,7 +233,7 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
       unit.release();
     }
     co_await hs.db.commit();
-    co_return Response::json({{"room_id", existing->room_id}, {"created", false}, {"members_added", added}});
+    co_return Response::json({{"room_id", existing->room_id}, {"created", false}, {"members_added", added}, {"service_user", service}});
   }
 
   std::string room_id;
@@ -283,7 +288,7 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  co_return Response::json({{"room_id", room_id}, {"created", true}});
+  co_return Response::json({{"room_id", room_id}, {"created", true}, {"service_user", service}});
 }
 
 core::RoomInfo require_imported_room(Homeserver& hs, const std::string& room_id) {
@@ -336,6 +341,45 @@ awaitable<Response> put_event(Homeserver& hs, Request& r) {
   co_return Response::json({{"event_id", event_id}});
 }
 
+// POST /import/rooms/{roomId}/leave: a member who wrote here in the old system and had left it (a
+// counselor after a hand-over) leaves again once her messages are in, at the time given.
+awaitable<Response> post_leave(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  const auto& body = r.json_object();
+  auto user = require_imported_sender(hs, body, room);
+  if (user == hs.service_user_id()) throw http::invalid_param("the service user stays in every room");
+  auto ts = req_ts(body, "ts");
+  {
+    store::WriteUnit unit(hs.db);
+    core::Rooms::Backdate at(hs.rooms, ts);
+    append_membership(hs, unit, room, user, user, "leave", std::nullopt);
+    hs.counseling.audit(unit, admin.user_id, "import.room-leave", room.room_id, {{"user_id", user}});
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
+// POST /import/rooms/{roomId}/read-only: once its history is in, a room the old system had made
+// read-only (a stopped group chat) takes messages from nobody but the service user.
+awaitable<Response> post_read_only(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  if (hs.counseling.consultation(room.room_id)) throw http::invalid_param("a consultation is closed, not made read-only");
+  auto pl = hs.rooms.state_content(room.room_id, "m.room.power_levels", "").value_or(object{});
+  if (auto* d = pl.if_contains("events_default"); d && d->is_int64() && d->as_int64() >= 100) co_return empty_ok();
+  pl["events_default"] = 100;
+  {
+    store::WriteUnit unit(hs.db);
+    hs.rooms.append(unit, room, hs.service_user_id(), "m.room.power_levels", pl, std::string());
+    hs.counseling.audit(unit, admin.user_id, "import.room-read-only", room.room_id);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
 // POST /import/rooms/{roomId}/read: what a member had read in the old system stays read.
 awaitable<Response> post_read(Homeserver& hs, Request& r) {
   require_admin(hs, r);
@@ -383,6 +427,8 @@ void register_import_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::put, base + "/rooms/{importId}", [&hs](Request& r) { return put_room(hs, r); });
   raw_route(router, verb::put, base + "/rooms/{roomId}/events/{txnId}", [&hs](Request& r) { return put_event(hs, r); });
   raw_route(router, verb::post, base + "/rooms/{roomId}/read", [&hs](Request& r) { return post_read(hs, r); });
+  raw_route(router, verb::post, base + "/rooms/{roomId}/leave", [&hs](Request& r) { return post_leave(hs, r); });
+  raw_route(router, verb::post, base + "/rooms/{roomId}/read-only", [&hs](Request& r) { return post_read_only(hs, r); });
 }
 
 }  // namespace lotse::api
