@@ -48,13 +48,23 @@ std::string MatrixClient::url_encode(const std::string& s) {
 
 MatrixClient::Reply MatrixClient::request(bhttp::verb method, const std::string& path,
                                           const std::optional<boost::json::value>& body) {
+  if (body) return send(method, path, boost::json::serialize(*body), "application/json");
+  return send(method, path, std::nullopt, "");
+}
+
+MatrixClient::Reply MatrixClient::upload(const std::string& path, std::string bytes, const std::string& content_type) {
+  return send(bhttp::verb::post, path, std::move(bytes), content_type);
+}
+
+MatrixClient::Reply MatrixClient::send(bhttp::verb method, const std::string& path, std::optional<std::string> body,
+                                       const std::string& content_type) {
   bhttp::request<bhttp::string_body> req{method, path, 11};
   req.set(bhttp::field::host, host_);
   req.set(bhttp::field::user_agent, "lotse-client");
   if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
   if (body) {
-    req.set(bhttp::field::content_type, "application/json");
-    req.body() = boost::json::serialize(*body);
+    req.set(bhttp::field::content_type, content_type);
+    req.body() = std::move(*body);
   }
   req.keep_alive(true);
   req.prepare_payload();

@@ -37,6 +37,8 @@ class MatrixClient {
   // Sends the request (JSON body if given); returns whatever the server answered.
   Reply request(boost::beast::http::verb method, const std::string& path,
                 const std::optional<boost::json::value>& body = std::nullopt);
+  // POSTs raw bytes (a media upload); the answer as request() gives it.
+  Reply upload(const std::string& path, std::string bytes, const std::string& content_type);
   // Like request(), but throws MatrixRequestError unless the status is 2xx; returns the JSON object.
   boost::json::object call(boost::beast::http::verb method, const std::string& path,
                            const std::optional<boost::json::value>& body = std::nullopt);
@@ -47,6 +49,8 @@ class MatrixClient {
   static std::string url_encode(const std::string& s);
 
  private:
+  Reply send(boost::beast::http::verb method, const std::string& path, std::optional<std::string> body,
+             const std::string& content_type);
   struct Connection;
   std::unique_ptr<Connection> conn_;
   std::string host_, port_;

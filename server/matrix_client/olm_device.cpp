@@ -84,7 +84,7 @@ std::vector<DeviceKeys> OlmDevice::query(const std::vector<std::string>& users, 
   return out;
 }
 
-std::size_t OlmDevice::send_encrypted(const std::vector<DeviceKeys>& devices,
+std::vector<std::pair<std::string, std::string>> OlmDevice::send_encrypted(const std::vector<DeviceKeys>& devices,
                                       const std::map<std::pair<std::string, std::string>, std::vector<Event>>& events) {
   object claim;
   for (const auto& d : devices) {
@@ -93,7 +93,7 @@ std::size_t OlmDevice::send_encrypted(const std::vector<DeviceKeys>& devices,
     if (!u.is_object()) u = object{};
     u.as_object()[d.device_id] = "signed_curve25519";
   }
-  if (claim.empty()) return 0;
+  if (claim.empty()) return {};
   auto claimed = http_.call(verb::post, "/_matrix/client/v3/keys/claim", object{{"one_time_keys", claim}});
   auto* all = claimed.if_contains("one_time_keys");
   struct Target {
@@ -140,7 +140,9 @@ std::size_t OlmDevice::send_encrypted(const std::vector<DeviceKeys>& devices,
     http_.call(verb::put, "/_matrix/client/v3/sendToDevice/m.room.encrypted/" + e2ee::random_token(12),
                object{{"messages", messages}});
   }
-  return targets.size();
+  std::vector<std::pair<std::string, std::string>> reached;
+  for (const auto& t : targets) reached.emplace_back(t.device->user_id, t.device->device_id);
+  return reached;
 }
 
 }  // namespace lotse::client

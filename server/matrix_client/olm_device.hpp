@@ -47,8 +47,8 @@ class OlmDevice {
   };
   // Sends each device its events over a new Olm session (one claimed one-time key per device):
   // round k carries every device's k-th event in one sendToDevice request. Returns the number of
-  // devices reached (those without a signed one-time key are not).
-  std::size_t send_encrypted(const std::vector<DeviceKeys>& devices,
+  // devices reached (those without a signed one-time key are not), as (user, device).
+  std::vector<std::pair<std::string, std::string>> send_encrypted(const std::vector<DeviceKeys>& devices,
                              const std::map<std::pair<std::string, std::string>, std::vector<Event>>& events);
 
  private:

@@ -141,7 +141,7 @@ class Bot {
       events[{d.user_id, d.device_id}].push_back(
           {"m.room_key", object{{"algorithm", kMegolm}, {"room_id", room_id}, {"session_id", group.id()},
                                 {"session_key", group.session_key()}}});
-    std::size_t shared = device_.send_encrypted(devices, events);
+    std::size_t shared = device_.send_encrypted(devices, events).size();
     object plain{{"type", "m.room.message"}, {"content", {{"msgtype", "m.text"}, {"body", text}}}, {"room_id", room_id}};
     object content{{"algorithm", kMegolm},
                    {"sender_key", account_.curve25519()},
