@@ -33,7 +33,7 @@ function Auth({ t, locked, revoked, signedOut, onSession }) {
     try {
       const act = mode === "register" ? register : locked && !revoked ? unlock : login;
       // Pseudonyms are lower-case on the server: any case typed is folded (also for the key derivation).
-      onSession(await act(name.trim().toLowerCase(), password));
+      onSession(await act(name.trim(), password));  // session.js maps the name to its localpart
     } catch (err) {
       setError(t(errorKey(err)));  // what was typed stays in the form
     } finally {

@@ -11,10 +11,26 @@ export const SECRET_STORAGE_ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2";
 const KEY_NAME = "Lotse (password)";
 const SECRETS = ["m.cross_signing.master", "m.cross_signing.self_signing", "m.cross_signing.user_signing", "m.megolm_backup.v1"];
 
-// The localpart as the server names the account ("@name:server" typed in full is accepted too).
+const VALID_LOCALPART = /^[a-z0-9._=\/+-]+$/;
+
+// The localpart as the server names the account ("@name:server" typed in full is accepted too). A
+// name that is not one already is mapped as the Matrix spec suggests (appendices, "Mapping from
+// other character sets"): ASCII letters lower-cased, every other byte of its UTF-8 outside
+// [a-z0-9._/+-] (and "=") as "=xx". So "Anna" signs in as "anna" and "Олена_77", imported from the
+// old system, as "=d0=9e=d0=bb...". lotse-bridge maps old usernames the same way
+// (bridge/decoders.cpp, localpart_for); a valid localpart stays as it is, so mapping twice is harmless.
 export function localpart(name) {
   const n = name.trim();
-  return n.startsWith("@") ? n.slice(1).split(":")[0] : n;
+  if (n.startsWith("@")) return n.slice(1).split(":")[0];
+  if (VALID_LOCALPART.test(n)) return n;
+  let out = "";
+  for (const b of new TextEncoder().encode(n)) {
+    const c = String.fromCharCode(b);
+    if (b >= 0x41 && b <= 0x5a) out += c.toLowerCase();
+    else if (/[a-z0-9._\/+-]/.test(c) && b < 0x80) out += c;
+    else out += "=" + b.toString(16).padStart(2, "0");
+  }
+  return out;
 }
 
 export function base64Unpadded(bytes) {

@@ -35,7 +35,8 @@ const keep = (userId, keys) => { pendingKeys = { userId, keys }; };
 
 const passwordAuth = (user, password, session) => ({ type: "m.login.password", identifier: { type: "m.id.user", user }, password, session });
 
-export async function register(username, password) {
+export async function register(name, password) {
+  const username = localpart(name);
   const keys = await deriveKeys(username, password);
   const c = createClient({ baseUrl: BASE });
   let session;
@@ -79,7 +80,8 @@ async function passwordLogin(username, password, keys, deviceName) {
   }
 }
 
-export async function login(username, password) {
+export async function login(name, password) {
+  const username = localpart(name);
   const keys = await deriveKeys(username, password);
   const res = await passwordLogin(username, password, keys, "Lotse Web");
   keep(res.user_id, keys);
@@ -89,7 +91,8 @@ export async function login(username, password) {
 // Unlocking after a quick exit: the password is checked with a short-lived login that is logged
 // out at once, so the original device and its keys stay (no history is lost). The derived keys
 // also let a device signed in before the key backup join it now.
-export async function unlock(username, password) {
+export async function unlock(name, password) {
+  const username = localpart(name);
   const saved = savedSession();
   const keys = await deriveKeys(username, password);
   const res = await passwordLogin(username, password, keys);
