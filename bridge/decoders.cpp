@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <memory>
@@ -178,6 +179,12 @@ std::optional<std::string> decode_username(std::string_view stored) {
 
 std::string localpart_for(std::string_view name) {
   static const char* digits = "0123456789abcdef";
+  auto valid = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/' || c == '+';
+  };
+  // Already a localpart: unchanged (the PWA does the same, so mapping twice changes nothing).
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [&](char c) { return valid(static_cast<unsigned char>(c)) || c == '='; }))
+    return std::string(name);
   std::string out;
   for (unsigned char c : name) {
     if (c >= 'A' && c <= 'Z') {

@@ -20,8 +20,9 @@ std::optional<std::string> base32_decode(std::string_view text);
 bool is_valid_utf8(std::string_view s);
 
 // The Matrix localpart for a name, by the spec's suggested mapping (appendices, "Mapping from other
-// character sets"): ASCII letters lower-cased, bytes outside [a-z0-9._/+-] and '=' written as "=xx".
-// The PWA applies the same mapping to what a seeker types at login (web-client/src/localpart.js).
+// character sets"): ASCII letters lower-cased, bytes outside [a-z0-9._/+-] and '=' written as "=xx";
+// a name that is a valid localpart already stays as it is. The PWA applies the same mapping to what
+// a seeker types at login (web-client/src/key_recovery.js, localpart).
 std::string localpart_for(std::string_view name);
 
 // A server-side encrypted text: "enc:" + Base64 of AES-128-ECB (PKCS#5) with the key

@@ -494,7 +494,8 @@ struct Builder {
         technical = true;
       }
       bool member = std::find(room.member_rc_ids.begin(), room.member_rc_ids.end(), pm.sender_rc) != room.member_rc_ids.end();
-      if (!technical && !member) room.member_rc_ids.push_back(pm.sender_rc);  // wrote here, left later
+      bool former = std::find(room.former_rc_ids.begin(), room.former_rc_ids.end(), pm.sender_rc) != room.former_rc_ids.end();
+      if (!technical && !member && !former) room.former_rc_ids.push_back(pm.sender_rc);  // wrote here, left later
       auto t = str(m, "t");
       auto msg = str(m, "msg");
       if (auto e = extended_json_date(m.if_contains("editedAt")); e && t != "rm") pm.edited_ms = e;
@@ -521,7 +522,10 @@ struct Builder {
             std::string text((std::istreambuf_iterator<char>(in)), {});
             auto fkid = e2e_key_id(text);
             pm.attachment->e2e_key_id = fkid.value_or("?");
-            if (fkid && e2e_keys.count(*fkid)) pm.e2e_readable = decrypt_e2e(text, e2e_keys[*fkid]).has_value();
+            if (fkid && e2e_keys.count(*fkid) && decrypt_e2e(text, e2e_keys[*fkid])) {
+              pm.e2e_readable = true;
+              pm.attachment->e2e_room_key = e2e_keys[*fkid];
+            }
           }
         } else if (auto kid = e2e_key_id(msg); kid && e2e_keys.count(*kid)) {
           if (auto plain = decrypt_e2e(msg, e2e_keys[*kid]); plain && is_valid_utf8(*plain)) {

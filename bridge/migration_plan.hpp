@@ -64,6 +64,7 @@ struct PlannedAttachment {
   std::int64_t size = 0;
   std::optional<std::int64_t> width, height, duration_ms;
   std::string e2e_key_id;                   // the file holds old end-to-end ciphertext
+  std::string e2e_room_key;                 // ... and this room key (from a tmp. key) opens it
 };
 
 struct PlannedMessage {
@@ -88,7 +89,8 @@ struct PlannedRoom {
   std::string name, topic;
   std::int64_t created_ms = 0;
   bool read_only = false, e2e = false;
-  std::vector<std::string> member_rc_ids;  // people only
+  std::vector<std::string> member_rc_ids;  // people only: the room's members at the export
+  std::vector<std::string> former_rc_ids;  // wrote here but had left (a counselor after a hand-over)
   std::map<std::string, std::int64_t> last_seen;  // rc id -> ls
   // consultations
   std::int64_t session_id = 0;

@@ -1,0 +1,363 @@
+// lotse-bridge against the old system's export (../shared/data/old-system) and a real Lotse: the plan
+// reports what answers.json says is there; the import brings every account (old passwords work),
+// consultation and room; members who sign in on a new device (matrix-js-sdk with Rust crypto) read
+// every imported message in order, decrypted, with byte-identical attachments, once `serve` has
+// delivered the keys; a second import changes nothing; an import killed half-way and run again ends
+// identical to a clean one; the server's database holds no imported plaintext.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";  // spawnSync only for sqlite3, which needs no server
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startServer, api, sdk, waitFor, startCryptoClient } from "./harness.mjs";
+import { deriveKeys, localpart } from "../../web-client/src/key_recovery.js";
+
+const BRIDGE = process.env.LOTSE_BRIDGE_BIN ?? resolve("../../build/bridge/lotse-bridge");
+const EXPORT = process.env.LOTSE_OLD_EXPORT ?? resolve("../../../shared/data/old-system");
+const SECRETS = join(EXPORT, "secrets.example.toml");
+const answers = JSON.parse(readFileSync(join(EXPORT, "answers.json"), "utf8"));
+const work = mkdtempSync(join(tmpdir(), "lotse-bridge-test-"));
+const servers = [];
+after(async () => {
+  for (const s of servers) { await s.stop(); s.cleanup(); }
+  rmSync(work, { recursive: true, force: true });
+});
+
+// Asynchronous: the server started by this process writes its log into a pipe this process must
+// keep reading while the bridge talks to it.
+function bridge(args, { allowFail = false } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(BRIDGE, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => { stdout += d; });
+    child.stderr.on("data", (d) => { stderr += d; });
+    child.on("close", (status, signal) => {
+      if (status !== 0 && !allowFail) reject(new Error(`lotse-bridge ${args[0]} failed (${status ?? signal}): ${stderr}`));
+      else resolvePromise({ status, signal, stdout, stderr, child });
+    });
+  });
+}
+async function importInto(server, state, extra = []) {
+  const r = await bridge(["import", "--export", EXPORT, "--secrets", SECRETS, "--server", server.baseUrl, "--token", server.admin.accessToken,
+    "--state", state, "--json", ...extra]);
+  return JSON.parse(r.stdout);
+}
+const userId = (name) => `@${localpart(name)}:localhost`;
+const people = answers.users.filter((u) => u.kind !== "technical");
+const byRc = new Map(people.map((u) => [u.rc_user_id, u]));
+const editedWithCopy = new Set(readFileSync(join(EXPORT, "mongo", "rocketchat_message.json"), "utf8").split("\n")
+  .filter((l) => l.includes('"_hidden"')).map((l) => JSON.parse(l).parent));
+const sqlite = (db, sql) => spawnSync("sqlite3", [db, sql], { encoding: "utf8" }).stdout;
+
+// Every room answers.json expects in Lotse, with the messages its members read there.
+function expectedRooms() {
+  const rooms = [];
+  for (const s of answers.sessions) {
+    if (s.room?.exists && s.messages) rooms.push({ old: s.room.rc_group_id, members: s.room.members, messages: s.messages, session: s });
+    if (s.feedback_room) rooms.push({ old: s.feedback_room.rc_group_id, members: s.feedback_room.members, messages: s.feedback_room.messages });
+  }
+  for (const r of answers.rooms) if (r.kind !== "orphan") rooms.push({ old: r.rc_group_id, members: r.members, messages: r.messages ?? [] });
+  return rooms;
+}
+// What reaches Lotse of a room's messages: membership system messages and the technical hand-over
+// follow-up are not imported (README "What becomes what"); the rest is, in order.
+function imported(messages) {
+  return messages.filter((m) => !(m.type === "system" && ["uj", "au", "ru", "ul"].includes(m.system_type)) &&
+    m.message_type !== "REASSIGN_CONSULTANT_RESET_LAST_MESSAGE");
+}
+
+let server, state;
+
+test("plan reads the whole export and reports what answers.json holds, with every edge case by its old id", async () => {
+  const r = await bridge(["plan", "--export", EXPORT, "--secrets", SECRETS, "--json"]);
+  const report = JSON.parse(r.stdout);
+  const c = report.counts, want = answers.counts;
+  assert.equal(c["accounts.counselor"], want.consultants);
+  assert.equal(c["accounts.seeker"] + c["accounts.anonymous"], want.askers);
+  assert.equal(c["accounts.anonymous"], want.anonymous_askers);
+  assert.equal(c.agencies, want.agencies);
+  for (const [status, n] of Object.entries(want.sessions_by_status)) assert.equal(c[`sessions.${status}`], n, status);
+  assert.equal(c["messages.e2e"], want.messages_by_type.e2e);
+  assert.equal(c["messages.e2e_file"], want.messages_by_type.e2e_file);
+  assert.equal(c["messages.deleted"], want.messages_by_type.deleted);
+  assert.equal(c["messages.forward"], want.messages_by_type.forward);
+  assert.equal(c["messages.history_copy"], answers.edge_cases.history_copies.length);
+  const problem = (kind, id) => report.problems.some((p) => p.kind === kind && p.old_id === String(id));
+  for (const id of answers.edge_cases.orphan_rooms) assert.ok(problem("orphan-room", id), `orphan room ${id}`);
+  for (const id of answers.edge_cases.room_missing_sessions) assert.ok(problem("room-missing", id), `missing room of ${id}`);
+  for (const id of answers.edge_cases.uploads_with_missing_file) assert.ok(problem("upload-file-missing", id), `missing file ${id}`);
+  assert.ok(problem("enquiry-not-accepted", answers.edge_cases.never_accepted_session));
+  // The text form says the same for a person.
+  const text = (await bridge(["plan", "--export", EXPORT, "--secrets", SECRETS])).stdout;
+  assert.match(text, /orphan-room/);
+  assert.match(text, /accounts\.counselor: 12/);
+});
+
+test("plan without the secrets file names every text it could not decrypt instead of guessing", async () => {
+  const report = JSON.parse((await bridge(["plan", "--export", EXPORT, "--json"])).stdout);
+  assert.ok(report.problems.filter((p) => p.kind === "secrets-missing").length > 100);
+});
+
+test("import brings every account, agency, topic, consultation and room; old passwords work and are upgraded at once", async () => {
+  server = await startServer();
+  servers.push(server);
+  state = join(work, "state.db");
+  const result = await importInto(server, state);
+  assert.equal(result.done["accounts.created"], people.length);
+  assert.equal(result.done.rooms, expectedRooms().length);
+
+  // Consultations with their seeker, counselor and status.
+  const list = await api(server, "GET", "/_lotse/admin/v1/consultations", { token: server.admin.accessToken });
+  const consultations = list.body.consultations;
+  const accepted = answers.sessions.filter((s) => s.room?.exists && s.counselor);
+  assert.equal(consultations.length, accepted.length);
+  for (const s of accepted) {
+    const seeker = userId(people.find((u) => u.id === s.seeker.id).username);
+    const counselor = userId(people.find((u) => u.id === s.counselor.id).username);
+    const c = consultations.find((x) => x.seeker === seeker && x.counselor === counselor && x.created_ts !== undefined &&
+      (["IN_ARCHIVE", "DONE"].includes(s.status) ? x.status === "closed" : x.status === "open"));
+    assert.ok(c, `consultation ${s.session_id} of ${seeker} with ${counselor} (${s.status})`);
+  }
+
+  // Counselors sign in with their old password as Element would (m.login.password).
+  for (const u of people.filter((p) => p.kind === "consultant")) {
+    const res = await api(server, "POST", "/_matrix/client/v3/login", {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: localpart(u.username) }, password: u.password } });
+    assert.equal(res.status, 200, `${u.username}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.user_id, userId(u.username));
+  }
+  // Seekers through the PWA's login path: the derived secret first (403 for an imported account),
+  // then the typed password, then the password is moved to the derived secret.
+  const db = join(server.dir, "data", "lotse.db");
+  for (const u of people.filter((p) => p.kind === "asker")) {
+    const name = localpart(u.username);
+    const keys = await deriveKeys(name, u.password, 1000);
+    const login = (password) => api(server, "POST", "/_matrix/client/v3/login", {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: name }, password } });
+    const first = await login(keys.loginSecret);
+    if (!u.enabled) {
+      assert.equal(first.status, 403, `${u.username} is deactivated`);
+      assert.equal(first.body.errcode, "M_USER_DEACTIVATED");
+      continue;
+    }
+    assert.equal(first.status, 403, `${u.username}: the derived secret is not the old password`);
+    const raw = await login(u.password);
+    assert.equal(raw.status, 200, `${u.username} (${u.password_algorithm}): ${JSON.stringify(raw.body)}`);
+    const hash = sqlite(db, `SELECT password_hash FROM users WHERE user_id = '${raw.body.user_id.replaceAll("'", "''")}'`).trim();
+    assert.match(hash, /^\$argon2id\$/, `${u.username}'s ${u.password_algorithm} hash is replaced at the first login`);
+    const change = await api(server, "POST", "/_matrix/client/v3/account/password", { token: raw.body.access_token,
+      body: { new_password: keys.loginSecret, logout_devices: false,
+        auth: { type: "m.login.password", identifier: { type: "m.id.user", user: raw.body.user_id }, password: u.password } } });
+    assert.equal(change.status, 200, JSON.stringify(change.body));
+    assert.equal((await login(keys.loginSecret)).status, 200, `${u.username} uses the new scheme afterwards`);
+    assert.equal((await login(u.password)).status, 403, `${u.username}'s old password is gone`);
+  }
+  // A wrong password for an imported account fails like any other.
+  const anna = people.find((p) => p.kind === "consultant");
+  const wrong = await api(server, "POST", "/_matrix/client/v3/login", {
+    body: { type: "m.login.password", identifier: { type: "m.id.user", user: localpart(anna.username) }, password: anna.password + "x" } });
+  assert.equal(wrong.status, 403);
+});
+
+test("a second import changes nothing", async () => {
+  const db = join(server.dir, "data", "lotse.db");
+  const before = sqlite(db, "SELECT count(*) FROM events") + sqlite(db, "SELECT count(*) FROM users") + sqlite(db, "SELECT count(*) FROM media");
+  const again = await importInto(server, state);
+  assert.deepEqual(again.done, {});
+  const afterCount = sqlite(db, "SELECT count(*) FROM events") + sqlite(db, "SELECT count(*) FROM users") + sqlite(db, "SELECT count(*) FROM media");
+  assert.equal(afterCount, before);
+});
+
+test("the server's database holds no imported plaintext", () => {
+  const db = readFileSync(join(server.dir, "data", "lotse.db"));
+  const wal = existsSync(join(server.dir, "data", "lotse.db-wal")) ? readFileSync(join(server.dir, "data", "lotse.db-wal")) : Buffer.alloc(0);
+  const haystack = Buffer.concat([db, wal]);
+  let checked = 0;
+  for (const room of expectedRooms())
+    for (const m of room.messages) {
+      const text = m.type === "e2e" ? m.e2e?.plaintext : m.body;
+      if (!text || text.length < 12 || m.type === "system") continue;
+      assert.equal(haystack.indexOf(Buffer.from(text, "utf8")), -1, `plaintext of ${m.id} found in the database`);
+      checked++;
+    }
+  assert.ok(checked > 900, `checked ${checked} texts`);
+  // Nor the bytes of an attachment.
+  const someFile = readFileSync(join(EXPORT, "uploads", "5txzbC39rEMyvCiuM.jpg"));
+  assert.equal(haystack.indexOf(someFile.subarray(100, 164)), -1);
+});
+
+test("members who sign in on a new device read every imported message, decrypted, in order, with identical attachments", async () => {
+  const matrix = await sdk();
+  const serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+  let serveLog = "";
+  serve.stderr.on("data", (d) => { serveLog += d; });
+  try {
+    const rooms = expectedRooms();
+    // Readers: every counselor (between them members of every room) and the seekers of the
+    // end-to-end encrypted consultations.
+    const readers = new Map();
+    for (const room of rooms) {
+      const member = room.members.map((rc) => byRc.get(rc)).find((u) => u && u.kind === "consultant" && u.enabled) ??
+        room.members.map((rc) => byRc.get(rc)).find((u) => u && u.enabled);
+      assert.ok(member, `a member who can sign in for ${room.old}`);
+      if (!readers.has(member.id)) readers.set(member.id, { user: member, rooms: [] });
+      readers.get(member.id).rooms.push(room);
+    }
+    for (const sid of answers.edge_cases.e2e_sessions_with_tmp_key) {
+      const s = answers.sessions.find((x) => x.session_id === sid);
+      const seeker = people.find((u) => u.id === s.seeker.id);
+      readers.set(seeker.id, { user: seeker, rooms: rooms.filter((r) => r.old === s.room.rc_group_id) });
+    }
+    const roomIds = new Map();
+    const list = sqlite(join(server.dir, "data", "lotse.db"), "SELECT import_id, room_id FROM imported_rooms");
+    for (const line of list.trim().split("\n")) { const [imp, rid] = line.split("|"); roomIds.set(imp.slice(3), rid); }
+
+    let compared = 0, files = 0;
+    for (const { user, rooms: theirRooms } of readers.values()) {
+      const name = localpart(user.username);
+      const password = user.kind === "asker" ? (await deriveKeys(name, user.password, 1000)).loginSecret : user.password;
+      const res = await api(server, "POST", "/_matrix/client/v3/login", {
+        body: { type: "m.login.password", identifier: { type: "m.id.user", user: name }, password, initial_device_display_name: "new phone" } });
+      assert.equal(res.status, 200, `${user.username}: ${JSON.stringify(res.body)}`);
+      const client = await startCryptoClient(server, { userId: res.body.user_id, accessToken: res.body.access_token, deviceId: res.body.device_id });
+      try {
+        for (const room of theirRooms) {
+          const roomId = roomIds.get(room.old);
+          assert.ok(roomId, `room ${room.old} was imported`);
+          const events = await readRoom(matrix, server, client, res.body.access_token, roomId);
+          compared += compareRoom(room, events, `${room.old} as ${user.username}`);
+          files += await compareFiles(server, res.body.access_token, room, events);
+        }
+      } finally {
+        client.stopClient();
+      }
+    }
+    assert.ok(compared > 1200, `compared ${compared} messages`);
+    assert.ok(files > 140, `compared ${files} attachments`);
+    const status = JSON.parse((await bridge(["status", "--server", server.baseUrl, "--state", state, "--json"])).stdout);
+    assert.ok(status.keys_delivered > 0);
+  } finally {
+    serve.kill("SIGTERM");
+    await new Promise((r) => serve.on("close", r));
+  }
+  assert.doesNotMatch(serveLog, /lotse-bridge: /, serveLog);
+});
+
+// The room's messages (m.room.message after decryption, redactions applied by the server), oldest
+// first, once every encrypted one decrypts (serve delivers the keys meanwhile).
+async function readRoom(matrix, server, client, token, roomId) {
+  const raw = [];
+  let from = "";
+  for (;;) {
+    const res = await api(server, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=f&limit=500${from ? `&from=${from}` : ""}`, { token });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    raw.push(...res.body.chunk);
+    if (!res.body.end || res.body.chunk.length === 0) break;
+    from = encodeURIComponent(res.body.end);
+  }
+  const mapper = client.getEventMapper({ decrypt: false });
+  return waitFor(async () => {
+    const out = [];
+    for (const r of raw) {
+      if (r.type !== "m.room.encrypted" && r.type !== "m.room.message") continue;
+      const ev = mapper(r);
+      if (ev.isRedacted()) { out.push({ ev, content: {}, redacted: true }); continue; }
+      await client.decryptEventIfNeeded(ev);
+      if (ev.isDecryptionFailure()) return null;
+      out.push({ ev, content: ev.getClearContent() ?? ev.getContent(), relates: ev.getWireContent()["m.relates_to"] });
+    }
+    return out;
+  }, `keys for ${roomId}`, 30000);
+}
+
+function compareRoom(room, events, what) {
+  // Edits arrive as m.replace events: fold them into their message, as a client shows it.
+  const edits = new Map();
+  const shown = [];
+  for (const e of events) {
+    if (e.relates?.rel_type === "m.replace") edits.set(e.relates.event_id, e.content["m.new_content"]);
+    else shown.push(e);
+  }
+  const want = imported(room.messages);
+  assert.equal(shown.length, want.length, `${what}: ${shown.length} messages, expected ${want.length}`);
+  want.forEach((m, i) => {
+    const { ev, content, redacted } = shown[i];
+    const at = `${what}, message ${i} (${m.id}, ${m.type})`;
+    assert.equal(ev.getTs(), Date.parse(m.ts), `${at}: original time`);
+    const person = byRc.get(m.sender.rc_user_id);
+    const fromService = ["system", "technical", "bot"].includes(m.sender.kind) || ["alias"].includes(m.type) || (m.type === "system");
+    if (!fromService && person) assert.equal(ev.getSender(), userId(person.username), `${at}: sender`);
+    else assert.equal(ev.getSender(), "@lotse:localhost", `${at}: service user`);
+    const final = edits.get(ev.getId()) ?? content;
+    switch (m.type) {
+      case "text":
+      case "forward":
+      case "bot":
+        assert.equal(final.body, m.body, at);
+        // The text before an edit survives only where the export kept a history copy of it.
+        if (m.original_body && editedWithCopy.has(m.id)) assert.equal(content.body, m.original_body, `${at}: the text before the edit`);
+        break;
+      case "alias":
+        assert.equal(content.msgtype, "m.notice", at);
+        assert.equal(content["de.lotse.notice"], m.message_type, at);
+        break;
+      case "system":
+        assert.equal(content.msgtype, "m.notice", at);
+        break;
+      case "deleted":
+        assert.ok(redacted, `${at}: redacted`);
+        break;
+      case "e2e":
+        if (m.e2e.recoverable_via_tmp_key) assert.equal(content.body, m.e2e.plaintext, at);
+        else assert.equal(content["de.lotse.legacy_e2e"], true, `${at}: placeholder`);
+        break;
+      case "file":
+      case "e2e_file":
+        break;  // compareFiles
+      default:
+        assert.fail(`${at}: unknown type`);
+    }
+  });
+  return want.length;
+}
+
+async function compareFiles(server, token, room, events) {
+  const edits = new Set(events.filter((e) => e.relates?.rel_type === "m.replace").map((e) => e.ev.getId()));
+  const shown = events.filter((e) => !edits.has(e.ev.getId()) && e.relates?.rel_type !== "m.replace");
+  const want = imported(room.messages);
+  let n = 0;
+  for (let i = 0; i < want.length; i++) {
+    const m = want[i];
+    if (m.type !== "file" && m.type !== "e2e_file") continue;
+    const content = shown[i].content;
+    const a = m.attachment;
+    const missing = answers.edge_cases.uploads_with_missing_file.includes(a.upload_id);
+    if (missing) { assert.equal(content["de.lotse.notice"], "FILE_MISSING"); continue; }
+    if (m.type === "e2e_file" && !m.e2e.recoverable_via_tmp_key) { assert.equal(content["de.lotse.legacy_e2e"], true); continue; }
+    assert.equal(content.filename ?? content.body, a.name, `${m.id}: file name`);
+    assert.equal(content.info.mimetype, a.type);
+    if (a.kind === "voice") {
+      assert.equal(content.msgtype, "m.audio");
+      if (a.duration_ms) assert.ok(Math.abs(content.info.duration - a.duration_ms) <= 60, `${m.id}: duration ${content.info.duration} ~ ${a.duration_ms}`);
+    }
+    if (a.kind === "image") assert.equal(content.msgtype, "m.image");
+    const [serverName, mediaId] = content.file.url.slice("mxc://".length).split("/");
+    const res = await fetch(`${server.baseUrl}/_matrix/client/v1/media/download/${serverName}/${mediaId}`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const bytes = await decryptAttachment(Buffer.from(await res.arrayBuffer()), content.file);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    assert.equal(sha, m.type === "e2e_file" ? a.plaintext_sha256 : a.sha256, `${m.id}: bytes`);
+    n++;
+  }
+  return n;
+}
+
+async function decryptAttachment(ciphertext, file) {
+  const hash = createHash("sha256").update(ciphertext).digest("base64").replace(/=+$/, "");
+  assert.equal(hash, file.hashes.sha256);
+  const key = await crypto.subtle.importKey("jwk", file.key, { name: "AES-CTR" }, false, ["decrypt"]);
+  const iv = Buffer.from(file.iv, "base64");
+  return Buffer.from(await crypto.subtle.decrypt({ name: "AES-CTR", counter: iv, length: 64 }, key, ciphertext));
+}
