@@ -35,3 +35,22 @@ describe("deriveKeys", () => {
     expect((await deriveKeys("anna", "Käse-124", 1000)).loginSecret).not.toBe(a.loginSecret);
   });
 });
+
+describe("localpart", () => {
+  // The same vectors as the bridge's localpart_for (tests/unit/bridge_decoders_test.cpp): an imported
+  // seeker must reach the account the bridge made for her.
+  it("maps names the way lotse-bridge does", () => {
+    expect(localpart("h.almasri")).toBe("h.almasri");
+    expect(localpart("Anna")).toBe("anna");
+    expect(localpart(" Anna ")).toBe("anna");
+    expect(localpart("Олена_77")).toBe("=d0=9e=d0=bb=d0=b5=d0=bd=d0=b0_77");
+    expect(localpart("Şükrü 16")).toBe("=c5=9e=c3=bckr=c3=bc=2016");
+    expect(localpart("a=b")).toBe("a=b");
+    expect(localpart("A=b")).toBe("a=3db");
+    expect(localpart("رضا_33")).toBe("=d8=b1=d8=b6=d8=a7_33");
+    expect(localpart("@someone:example.org")).toBe("someone");
+  });
+  it("changes nothing when applied twice", () => {
+    for (const n of ["Олена_77", "Anna", "x y"]) expect(localpart(localpart(n))).toBe(localpart(n));
+  });
+});
