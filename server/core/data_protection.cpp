@@ -11,14 +11,21 @@ boost::json::object DataProtection::export_user(const std::string& user_id) {
   auto user = accounts_.find_user(user_id);
   if (!user) return out;
   {
-    auto st = db_.conn().prepare("SELECT created_ts FROM users WHERE user_id = ?");
+    auto st = db_.conn().prepare("SELECT created_ts, email, imported FROM users WHERE user_id = ?");
     st.bind_all(user_id);
+    bool found = st.step();
+    auto email = found ? st.opt_text(1) : std::nullopt;
     out["account"] = {{"user_id", user_id},
                       {"role", user->role},
                       {"displayname", user->displayname ? boost::json::value(*user->displayname) : nullptr},
                       {"avatar_url", user->avatar_url ? boost::json::value(*user->avatar_url) : nullptr},
                       {"deactivated", user->deactivated},
-                      {"created_ts", st.step() ? st.int64(0) : 0}};
+                      {"created_ts", found ? st.int64(0) : 0},
+                      {"email", email ? boost::json::value(*email) : nullptr},
+                      {"imported_from_old_system", found && st.int64(2) != 0}};
+    auto sf = db_.conn().prepare("SELECT kind FROM imported_second_factors WHERE user_id = ?");
+    sf.bind_all(user_id);
+    if (sf.step()) out["account"].as_object()["second_factor"] = sf.text(0);  // the kind, never the secret
   }
   boost::json::array devices;
   for (const auto& d : accounts_.devices(user_id))
@@ -115,7 +122,9 @@ void DataProtection::erase_user(store::WriteUnit& unit, const std::string& user_
                     "DELETE FROM receipts WHERE user_id = ?", "DELETE FROM cross_signing_keys WHERE user_id = ?",
                     "DELETE FROM room_key_backup_keys WHERE user_id = ?",
                     "DELETE FROM room_key_backup_versions WHERE user_id = ?",
-                    "DELETE FROM counselor_profiles WHERE user_id = ?"}) {
+                    "DELETE FROM counselor_profiles WHERE user_id = ?",
+                    "DELETE FROM imported_second_factors WHERE user_id = ?",
+                    "UPDATE users SET email = NULL WHERE user_id = ?"}) {
     auto st = db_.conn().prepare(sql);
     st.bind_all(user_id);
     st.run();

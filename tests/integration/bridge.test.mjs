@@ -395,3 +395,25 @@ async function decryptAttachment(ciphertext, file) {
   const iv = Buffer.from(file.iv, "base64");
   return Buffer.from(await crypto.subtle.decrypt({ name: "AES-CTR", counter: iv, length: 64 }, key, ciphertext));
 }
+
+test("e-mail is kept only where it was real; export shows it and the second factor's kind, erasure removes both", async () => {
+  const db = join(server.dir, "data", "lotse.db");
+  assert.equal(sqlite(db, "SELECT count(*) FROM users WHERE email LIKE '%dummy%'").trim(), "0");
+  const withMail = people.filter((u) => u.email).length;
+  assert.equal(Number(sqlite(db, "SELECT count(*) FROM users WHERE email IS NOT NULL")), withMail);
+  const melnyk = people.find((u) => u.two_factor);
+  const id = userId(melnyk.username);
+  const token = server.admin.accessToken;
+  const exported = await api(server, "GET", `/_lotse/admin/v1/users/${encodeURIComponent(id)}/export`, { token });
+  assert.equal(exported.status, 200);
+  assert.equal(exported.body.account.email, melnyk.email);
+  assert.equal(exported.body.account.second_factor, "totp");
+  assert.equal(exported.body.account.imported_from_old_system, true);
+  const secret = sqlite(db, `SELECT details FROM imported_second_factors WHERE user_id = '${id}'`);
+  assert.match(secret, /"secret"/);
+  assert.ok(!JSON.stringify(exported.body).includes(JSON.parse(secret).secret), "the TOTP secret is not exported");
+  const erased = await api(server, "POST", `/_lotse/admin/v1/users/${encodeURIComponent(id)}/erase`, { token, body: {} });
+  assert.equal(erased.status, 200, JSON.stringify(erased.body));
+  assert.equal(sqlite(db, `SELECT coalesce(email, 'none') FROM users WHERE user_id = '${id}'`).trim(), "none");
+  assert.equal(sqlite(db, `SELECT count(*) FROM imported_second_factors WHERE user_id = '${id}'`).trim(), "0");
+});
