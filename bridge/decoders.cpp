@@ -384,4 +384,22 @@ std::optional<std::string> decrypt_e2e(std::string_view msg, std::string_view ke
   return aes_decrypt(EVP_aes_128_cbc(), key, std::string_view(*bytes).substr(0, 16), std::string_view(*bytes).substr(16));
 }
 
+std::vector<std::string> postcode_prefixes(std::string_view from, std::string_view to) {
+  auto five = [](std::string_view s) { return s.size() == 5 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  std::vector<std::string> out;
+  if (!five(from) || !five(to)) return out;
+  long lo = std::stol(std::string(from)), hi = std::stol(std::string(to));
+  while (lo <= hi) {
+    // the largest block of 10^k codes that starts at lo and ends within the range
+    int k = 0;
+    long size = 1;
+    while (k < 5 && lo % (size * 10) == 0 && lo + size * 10 - 1 <= hi) ++k, size *= 10;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%05ld", lo);
+    out.emplace_back(buf, static_cast<std::size_t>(5 - k));
+    lo += size;
+  }
+  return out;
+}
+
 }  // namespace lotse::bridge

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -61,5 +62,10 @@ std::optional<std::string> room_key_id(std::string_view jwk_text);
 std::optional<std::string> decrypt_e2e(std::string_view msg, std::string_view key);
 // The key id at the front of such a text, if it has that form.
 std::optional<std::string> e2e_key_id(std::string_view msg);
+
+// The shortest list of postal-code prefixes that covers exactly the range [from, to] of five-digit
+// codes ("10115".."10179" -> 10115..10119, 1012..1017); empty when either end is not five digits or
+// from > to.
+std::vector<std::string> postcode_prefixes(std::string_view from, std::string_view to);
 
 }  // namespace lotse::bridge

@@ -145,7 +145,12 @@ void Importer::agencies_and_topics() {
 void Importer::accounts() {
   std::map<std::int64_t, std::string> agency_ids;
   std::map<std::int64_t, std::int64_t> agency_type;
-  for (const auto& a : plan_.agencies) agency_ids[a.id] = a.agency_id, agency_type[a.id] = a.consulting_type;
+  std::map<std::int64_t, std::vector<std::string>> agency_postal;
+  for (const auto& a : plan_.agencies) {
+    agency_ids[a.id] = a.agency_id;
+    agency_type[a.id] = a.consulting_type;
+    agency_postal[a.id] = a.postal_prefixes;
+  }
   for (const auto& a : plan_.accounts) {
     if (state_.mapped("account", a.keycloak_id)) continue;
     object body{{"role", a.kind == "counselor" ? "counselor" : "seeker"},
@@ -165,6 +170,15 @@ void Importer::accounts() {
         }
       profile["topics"] = topics;
       if (!a.agency_ids.empty() && agency_ids.count(a.agency_ids.front())) profile["agency"] = agency_ids[a.agency_ids.front()];
+      // Lotse keeps the area served on the counselor: the postal codes of all her agencies.
+      array postal;
+      bool everywhere = false;  // an agency for the whole country: no restriction
+      for (auto id : a.agency_ids)
+        for (const auto& p : agency_postal[id]) {
+          if (p.empty()) everywhere = true;
+          else postal.push_back(boost::json::value(p));
+        }
+      profile["postal_codes"] = everywhere ? array{} : postal;
       if (!a.absence_message.empty()) profile["absence_message"] = a.absence_message;
       body["profile"] = profile;
     }
@@ -367,13 +381,23 @@ void Importer::room(const PlannedRoom& r) {
     state_.map("left", room_id + "|" + u, "1");
   }
 
-  // 4. A room the old system had made read-only (not a consultation: that is closed) becomes so now.
+  // 4. What was pinned stays pinned (the exchange's work materials).
+  array pins;
+  for (const auto& m : r.messages)
+    if (m.pinned)
+      if (auto e = state_.mapped("event", m.old_id)) pins.push_back(boost::json::value(*e));
+  if (!pins.empty() && state_.mapped("pins", room_id) != boost::json::serialize(pins)) {
+    call_with_retry(admin_, verb::put, "/_lotse/admin/v1/import/rooms/" + enc(room_id) + "/pins", object{{"pinned", pins}});
+    state_.map("pins", room_id, boost::json::serialize(pins));
+  }
+
+  // 5. A room the old system had made read-only (not a consultation: that is closed) becomes so now.
   if (r.read_only && r.kind != "consultation" && !state_.mapped("read_only", room_id)) {
     call_with_retry(admin_, verb::post, "/_lotse/admin/v1/import/rooms/" + enc(room_id) + "/read-only", object{});
     state_.map("read_only", room_id, "1");
   }
 
-  // 5. What each member had read stays read: the newest message at or before their last visit.
+  // 6. What each member had read stays read: the newest message at or before their last visit.
   for (const auto& [rc, seen] : r.last_seen) {
     auto u = user_of(rc);
     if (u.empty() || std::find(r.member_rc_ids.begin(), r.member_rc_ids.end(), rc) == r.member_rc_ids.end()) continue;

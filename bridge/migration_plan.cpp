@@ -148,7 +148,11 @@ struct Builder {
         row = &consultants[id];
         a.kind = "counselor";
         a.display_name = get(*row, "first_name") + (has(*row, "last_name") ? " " + get(*row, "last_name") : "");
-        a.languages = languages[id];
+        // The language of the counselor's own profile is one she counsels in, also where the
+        // language table has no row for it.
+        if (has(*row, "language_code")) a.languages.push_back(get(*row, "language_code"));
+        for (const auto& l : languages[id])
+          if (std::find(a.languages.begin(), a.languages.end(), l) == a.languages.end()) a.languages.push_back(l);
         a.agency_ids = agencies_of[id];
         if (get(*row, "is_absent") == "1") a.absence_message = get(*row, "absence_message");
         for (const auto& r : roles)
@@ -264,6 +268,11 @@ struct Builder {
       a.description = get(r, "description");
       a.consulting_type = to_int(get(r, "consulting_type"));
       a.postcode_ranges = ranges[a.id];
+      for (const auto& [from, to] : a.postcode_ranges) {
+        auto p = postcode_prefixes(from, to);
+        if (p.empty()) problem("postcode-range-unreadable", std::to_string(a.id), "postal-code range " + from + "-" + to + " is not two five-digit codes");
+        a.postal_prefixes.insert(a.postal_prefixes.end(), p.begin(), p.end());
+      }
       a.offline = get(r, "is_offline") == "1";
       a.team = get(r, "is_team_agency") == "1";
       a.deleted = has(r, "delete_date");
@@ -563,6 +572,8 @@ struct Builder {
         count("messages.text");
       }
       if (technical) pm.from_service = true;
+      pm.pinned = m.contains("pinned") && m.at("pinned").is_bool() && m.at("pinned").get_bool() && pm.kind != "deleted";
+      if (pm.pinned) count("messages.pinned");
       room.messages.push_back(std::move(pm));
     }
   }

@@ -47,6 +47,7 @@ struct PlannedAgency {
   std::string name, city, description;
   std::int64_t consulting_type = 0;
   std::vector<std::pair<std::string, std::string>> postcode_ranges;
+  std::vector<std::string> postal_prefixes;  // the ranges as Lotse's postal-code prefixes
   bool offline = false, team = false, deleted = false;
   std::string external_url;
   std::int64_t created_ms = 0;
@@ -81,6 +82,7 @@ struct PlannedMessage {
   std::optional<std::int64_t> edited_ms;
   std::optional<PlannedAttachment> attachment;
   bool e2e_readable = false;  // e2e: decrypted with a tmp. key
+  bool pinned = false;        // pinned in the room (work materials of the exchange)
 };
 
 struct PlannedRoom {

@@ -121,6 +121,23 @@ test("import brings every account, agency, topic, consultation and room; old pas
     assert.ok(c, `consultation ${s.session_id} of ${seeker} with ${counselor} (${s.status})`);
   }
 
+  // The exchange's pinned work materials stay pinned; counselors serve their agencies' postal codes.
+  const db0 = join(server.dir, "data", "lotse.db");
+  const pinnedWant = answers.rooms.flatMap((r) => (r.messages ?? []).filter((m) => m.pinned).map((m) => m.id));
+  const pinnedGot = sqlite(db0, "SELECT e.json FROM events e JOIN current_state c ON c.event_id = e.event_id WHERE e.type = 'm.room.pinned_events'")
+    .trim().split("\n").filter(Boolean).flatMap((j) => JSON.parse(j).content.pinned);
+  assert.equal(pinnedGot.length, pinnedWant.length);
+  const kowalski = people.find((u) => u.username === "a.kowalski");
+  const profile = await api(server, "GET", `/_lotse/admin/v1/counselors/${encodeURIComponent(userId(kowalski.username))}`, { token: server.admin.accessToken });
+  assert.equal(profile.status, 200);
+  assert.ok(profile.body.postal_codes.includes("10115") && profile.body.postal_codes.includes("1017"), JSON.stringify(profile.body));
+  for (const u of people.filter((p) => p.kind === "consultant")) {
+    const p = await api(server, "GET", `/_lotse/admin/v1/counselors/${encodeURIComponent(userId(u.username))}`, { token: server.admin.accessToken });
+    assert.deepEqual([...p.body.languages].sort(), [...u.languages].sort(), `${u.username}'s languages`);
+    assert.equal(p.body.display_name, u.display_name);
+    assert.equal(p.body.absence?.message ?? null, u.absence_message ?? null, `${u.username}'s absence notice`);
+  }
+
   // Counselors sign in with their old password as Element would (m.login.password).
   for (const u of people.filter((p) => p.kind === "consultant")) {
     const res = await api(server, "POST", "/_matrix/client/v3/login", {

@@ -129,3 +129,15 @@ TEST_CASE("voice message durations from Ogg Opus and from WebM without a Duratio
   auto ogg = file(kExport / "uploads" / "rHWkrzutNwNqXAmaE.ogg");
   for (std::size_t n = 0; n < ogg.size(); n += 37) (void)ogg_opus_duration_ms(std::string_view(ogg).substr(0, n));
 }
+
+TEST_CASE("agency postal-code ranges become the shortest exact list of prefixes") {
+  CHECK(postcode_prefixes("10115", "10179") ==
+        std::vector<std::string>{"10115", "10116", "10117", "10118", "10119", "1012", "1013", "1014", "1015", "1016", "1017"});
+  CHECK(postcode_prefixes("20000", "29999") == std::vector<std::string>{"2"});
+  CHECK(postcode_prefixes("00000", "99999") == std::vector<std::string>{""});
+  CHECK(postcode_prefixes("01067", "01067") == std::vector<std::string>{"01067"});
+  CHECK(postcode_prefixes("50667", "51149") == std::vector<std::string>{"50667", "50668", "50669", "5067", "5068", "5069", "507", "508", "509",
+                                                                      "510", "5110", "5111", "5112", "5113", "5114"});
+  CHECK(postcode_prefixes("2", "3").empty());
+  CHECK(postcode_prefixes("30000", "20000").empty());
+}

@@ -125,6 +125,15 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
     }
     for (const auto& t : profile.topics)
       if (!hs.counseling.topic_exists(t)) throw http::invalid_param("Unknown topic " + t);
+    if (auto* pc = p.if_contains("postal_codes")) {
+      if (!pc->is_array() || pc->as_array().size() > 10000) throw http::bad_json("'postal_codes' must be a list of strings");
+      for (const auto& e : pc->as_array()) {
+        if (!e.is_string() || e.get_string().empty() || e.get_string().size() > 5 ||
+            !std::all_of(e.get_string().begin(), e.get_string().end(), [](char c) { return c >= '0' && c <= '9'; }))
+          throw http::invalid_param("postal code areas are 1 to 5 digits");
+        profile.postal_codes.emplace_back(e.get_string());
+      }
+    }
     profile.absence_message = opt_string(p, "absence_message").value_or("");
   }
 
@@ -380,6 +389,26 @@ awaitable<Response> post_read_only(Homeserver& hs, Request& r) {
   co_return empty_ok();
 }
 
+// PUT /import/rooms/{roomId}/pins: the messages pinned in the old system (m.room.pinned_events).
+awaitable<Response> put_pins(Homeserver& hs, Request& r) {
+  require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  const auto& body = r.json_object();
+  auto* p = body.if_contains("pinned");
+  if (!p || !p->is_array() || p->as_array().size() > 1000) throw http::bad_json("'pinned' must be a list of event IDs");
+  for (const auto& e : p->as_array()) {
+    auto ev = e.is_string() ? hs.rooms.event(std::string(e.get_string())) : std::nullopt;
+    if (!ev || ev->room_id != room.room_id) throw http::invalid_param("pinned events must be events of this room");
+  }
+  {
+    store::WriteUnit unit(hs.db);
+    hs.rooms.append(unit, room, hs.service_user_id(), "m.room.pinned_events", object{{"pinned", p->as_array()}}, std::string());
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
 // POST /import/rooms/{roomId}/read: what a member had read in the old system stays read.
 awaitable<Response> post_read(Homeserver& hs, Request& r) {
   require_admin(hs, r);
@@ -428,6 +457,7 @@ void register_import_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::put, base + "/rooms/{roomId}/events/{txnId}", [&hs](Request& r) { return put_event(hs, r); });
   raw_route(router, verb::post, base + "/rooms/{roomId}/read", [&hs](Request& r) { return post_read(hs, r); });
   raw_route(router, verb::post, base + "/rooms/{roomId}/leave", [&hs](Request& r) { return post_leave(hs, r); });
+  raw_route(router, verb::put, base + "/rooms/{roomId}/pins", [&hs](Request& r) { return put_pins(hs, r); });
   raw_route(router, verb::post, base + "/rooms/{roomId}/read-only", [&hs](Request& r) { return post_read_only(hs, r); });
 }
 
