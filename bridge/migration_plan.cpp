@@ -110,10 +110,21 @@ struct Builder {
     dummy_suffix = ex.properties.count("identity.email-dummy-suffix") ? ex.properties.at("identity.email-dummy-suffix") : "";
     plan.system_user_rc = ex.properties.count("rocket.systemuser.id") ? ex.properties.at("rocket.systemuser.id") : "";
     technical_username = ex.properties.count("rocket.technical.username") ? ex.properties.at("rocket.technical.username") : "";
-    for (const auto& r : ex.rooms) room_by_id[str(r, "_id")] = &r;
-    for (const auto& u : ex.uploads) upload_by_id[str(u, "_id")] = &u;
+    // Ids are unique in a sound export; a document whose id was seen before is reported and left out,
+    // since everything the import does is keyed by these ids.
+    for (const auto& r : ex.rooms)
+      if (!room_by_id.emplace(str(r, "_id"), &r).second) problem("duplicate-id", str(r, "_id"), "a second room with this id; left out");
+    for (const auto& u : ex.uploads)
+      if (!upload_by_id.emplace(str(u, "_id"), &u).second) problem("duplicate-id", str(u, "_id"), "a second upload with this id; left out");
     for (const auto& s : ex.subscriptions) subs_by_room[str(s, "rid")].push_back(&s);
-    for (const auto& m : ex.messages) msgs_by_room[str(m, "rid")].push_back(&m);
+    std::set<std::string> message_ids;
+    for (const auto& m : ex.messages) {
+      if (!message_ids.insert(str(m, "_id")).second) {
+        problem("duplicate-id", str(m, "_id"), "a second message with this id; left out");
+        continue;
+      }
+      msgs_by_room[str(m, "rid")].push_back(&m);
+    }
   }
 
   void accounts() {
