@@ -96,6 +96,15 @@ object Importer::run(bool progress) {
   if (auto known = state_.meta("server_name"); known && *known != server_name_)
     throw std::runtime_error("this state file belongs to an import into " + *known + ", not " + server_name_);
   state_.set_meta("server_name", server_name_);
+  // The same server name is no proof of the same instance: the bridge's device must be known here.
+  if (auto token = state_.secret("bridge.token")) {
+    MatrixClient probe(server_url_);
+    probe.set_access_token(*token);
+    auto r = probe.request(verb::get, "/_matrix/client/v3/account/whoami");
+    if (r.status == 401)
+      throw std::runtime_error("this state file belongs to another Lotse instance (its bridge device is unknown at " + server_url_ +
+                               "); use a new --state for a new instance");
+  }
   bridge_device();
   agencies_and_topics();
   accounts();

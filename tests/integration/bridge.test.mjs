@@ -434,3 +434,13 @@ test("e-mail is kept only where it was real; export shows it and the second fact
   assert.equal(sqlite(db, `SELECT coalesce(email, 'none') FROM users WHERE user_id = '${id}'`).trim(), "none");
   assert.equal(sqlite(db, `SELECT count(*) FROM imported_second_factors WHERE user_id = '${id}'`).trim(), "0");
 });
+
+test("a state file from one instance is refused by another instead of silently importing nothing", async () => {
+  const other = await startServer();
+  servers.push(other);
+  const r = await bridge(["import", "--export", EXPORT, "--secrets", SECRETS, "--server", other.baseUrl, "--token", other.admin.accessToken,
+    "--state", state, "--json"], { allowFail: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /belongs to another Lotse instance/);
+  assert.equal(Number(sqlite(join(other.dir, "data", "lotse.db"), "SELECT count(*) FROM users WHERE imported = 1")), 0);
+});
