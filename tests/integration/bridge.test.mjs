@@ -444,3 +444,17 @@ test("a state file from one instance is refused by another instead of silently i
   assert.match(r.stderr, /belongs to another Lotse instance/);
   assert.equal(Number(sqlite(join(other.dir, "data", "lotse.db"), "SELECT count(*) FROM users WHERE imported = 1")), 0);
 });
+
+test("the import's files are neither rate-limited nor held to the per-user media quota", async () => {
+  const strict = await startServer({ rateLimits: true, extraConfig: "[media]\nuser_quota = 10000" });
+  servers.push(strict);
+  const done = (await importInto(strict, join(work, "strict.db"))).done;
+  assert.equal(done.files, 152);
+  // A counselor is still held to the quota.
+  const c = await api(strict, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password",
+    identifier: { type: "m.id.user", user: "h.almasri" }, password: people.find((u) => u.username === "h.almasri").password } });
+  const big = await api(strict, "POST", "/_matrix/media/v3/upload", { token: c.body.access_token, raw: Buffer.alloc(20000, 1),
+    headers: { "Content-Type": "application/octet-stream" } });
+  assert.equal(big.status, 403);
+  assert.equal(big.body.errcode, "M_RESOURCE_LIMIT_EXCEEDED");
+});
