@@ -21,7 +21,7 @@ using boost::json::array;
 using boost::json::object;
 
 constexpr std::int64_t kEarliestTs = 946684800000;  // 2000-01-01: nothing older came from the old system
-constexpr const char* kImportDevice = "lotse-bridge-import";
+constexpr const char* kImportDevice = core::kImportDeviceId;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -118,8 +118,10 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
       if (!v) continue;
       if (!v->is_array()) throw http::bad_json(std::string("'") + key + "' must be a list of strings");
       auto& out = std::string(key) == "languages" ? profile.languages : profile.topics;
+      if (v->as_array().size() > 200) throw http::invalid_param(std::string("too many ") + key);
       for (const auto& e : v->as_array()) {
-        if (!e.is_string()) throw http::bad_json(std::string("'") + key + "' must be a list of strings");
+        if (!e.is_string() || e.get_string().empty() || e.get_string().size() > 64)
+          throw http::bad_json(std::string("'") + key + "' must be a list of short strings");
         out.emplace_back(e.get_string());
       }
     }
@@ -135,6 +137,7 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
       }
     }
     profile.absence_message = opt_string(p, "absence_message").value_or("");
+    if (profile.absence_message.size() > 4096) throw http::invalid_param("absence_message is longer than 4096 bytes");
   }
 
   auto email = opt_string(body, "email");
@@ -142,15 +145,27 @@ awaitable<Response> put_user(Homeserver& hs, Request& r) {
   std::optional<std::string> totp;
   if (auto* t = body.if_contains("totp"); t && !t->is_null()) {
     if (!t->is_object()) throw http::bad_json("'totp' must be an object");
-    auto secret = req_string(t->as_object(), "secret");
+    const auto& to = t->as_object();
+    auto secret = req_string(to, "secret");
     if (secret.empty() || secret.size() > 256) throw http::invalid_param("totp secret must be 1 to 256 characters");
-    totp = boost::json::serialize(t->as_object());
+    object kept{{"secret", secret}};  // only what a TOTP check needs
+    for (const char* f : {"algorithm", "subType"})
+      if (auto s = opt_string(to, f); s && s->size() <= 32) kept[f] = *s;
+    for (const char* f : {"digits", "period"})
+      if (auto* n = to.if_contains(f); n && n->is_int64() && n->as_int64() > 0 && n->as_int64() <= 300) kept[f] = n->as_int64();
+    totp = boost::json::serialize(kept);
   }
   bool exists = hs.accounts.user_exists(user_id);
   if (exists && !hs.accounts.is_imported(user_id))
     throw MatrixError(409, "M_USER_IN_USE", user_id + " exists and was not created by the import.");
   if (exists && hs.accounts.role(user_id) != role)
     throw MatrixError(409, "M_USER_IN_USE", user_id + " was imported with another role.");
+  // A deactivated account (erased since, or imported so) stays as it is: a later run must not bring
+  // back a profile, a name or a second factor that an erasure removed.
+  if (exists) {
+    auto u = hs.accounts.find_user(user_id);
+    if (u && u->deactivated) co_return Response::json({{"user_id", user_id}, {"created", false}, {"deactivated", true}});
+  }
   {
     store::WriteUnit unit(hs.db);
     if (!exists) {
@@ -195,8 +210,13 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
   if (name.size() > 255 || topic.size() > 4096) throw http::invalid_param("name or topic too long");
   auto created_ts = req_ts(body, "created_ts");
   auto members = user_list(hs, body, "members");
-  for (const auto& m : members)
+  for (const auto& m : members) {
     if (!hs.accounts.is_imported(m)) throw http::invalid_param(m + " was not imported: only imported accounts join imported rooms.");
+    // The role rules of Lotse's own rooms: no seeker in a counselors' or exchange room; in a
+    // consultation only its own seeker (checked below).
+    if ((kind == "counselors" || kind == "exchange") && hs.accounts.role(m) == "seeker")
+      throw http::forbidden(m + " is a seeker: a " + kind + " room is for counselors only.");
+  }
   auto service = hs.service_user_id();
 
   std::optional<core::Consultation> consultation;
@@ -215,13 +235,20 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
       throw http::invalid_param("Unknown agency " + consultation->agency_id);
     if (!consultation->topic_id.empty() && !hs.counseling.topic_exists(consultation->topic_id))
       throw http::invalid_param("Unknown topic " + consultation->topic_id);
-    if (consultation->status == "closed") consultation->closed_ts = req_ts(c, "closed_ts");
+    for (const auto& m : members)
+      if (m != consultation->seeker && hs.accounts.role(m) == "seeker")
+        throw http::forbidden(m + " is another seeker: a consultation has one.");
+    if (consultation->status == "closed") {
+      consultation->closed_ts = req_ts(c, "closed_ts");
+      if (*consultation->closed_ts < created_ts) throw http::invalid_param("closed_ts lies before created_ts");
+    }
     if (auto* h = c.if_contains("history")) {
       if (!h->is_array() || h->as_array().size() > 100) throw http::bad_json("'history' must be a list of hand-overs");
       for (const auto& e : h->as_array()) {
         if (!e.is_object()) throw http::bad_json("'history' must be a list of hand-overs");
-        history.push_back(object{{"from", req_string(e.as_object(), "from")}, {"to", req_string(e.as_object(), "to")},
-                                 {"ts", req_ts(e.as_object(), "ts")}});
+        auto from = req_string(e.as_object(), "from"), to = req_string(e.as_object(), "to");
+        if (!core::is_valid_user_id(from) || !core::is_valid_user_id(to)) throw http::invalid_param("hand-overs name user IDs");
+        history.push_back(object{{"from", from}, {"to", to}, {"ts", req_ts(e.as_object(), "ts")}});
       }
     }
   }
@@ -323,19 +350,46 @@ awaitable<Response> put_event(Homeserver& hs, Request& r) {
   const auto& body = r.json_object();
   auto sender = require_imported_sender(hs, body, room);
   core::Transaction txn{sender, kImportDevice, txn_id};
-  if (auto existing = hs.rooms.transaction_event(txn)) co_return Response::json({{"event_id", *existing}});
+  if (auto existing = hs.rooms.transaction_event(txn)) {
+    auto ev = hs.rooms.event(*existing);
+    if (!ev || ev->room_id != room.room_id) throw MatrixError(409, "M_CONFLICT", "Transaction " + txn_id + " was used in another room.");
+    co_return Response::json({{"event_id", *existing}});
+  }
   auto type = req_string(body, "type");
   auto ts = req_ts(body, "ts");
-  const auto& content = req_object(body, "content");
+  const auto& given = req_object(body, "content");
   if (type != "m.room.encrypted" && type != "m.room.redaction")
     throw http::invalid_param("the import sends m.room.encrypted events and m.room.redaction only: no plaintext");
   std::optional<core::StoredEvent> target;
+  object content;
   if (type == "m.room.redaction") {
-    auto redacts = opt_string(content, "redacts").value_or("");
+    // A deleted message: its author takes back her own imported message, nothing else (never state,
+    // never another's event), and the redaction carries no text of its own.
+    auto redacts = opt_string(given, "redacts").value_or("");
     target = hs.rooms.event(redacts);
     if (!target || target->room_id != room.room_id) throw http::not_found("Unknown event " + redacts);
-  } else if (opt_string(content, "algorithm") != "m.megolm.v1.aes-sha2" || !content.contains("ciphertext")) {
-    throw http::invalid_param("an imported message must be Megolm-encrypted (m.megolm.v1.aes-sha2)");
+    if (target->state_key || target->type != "m.room.encrypted" || target->sender != sender)
+      throw http::forbidden("the import redacts only its own encrypted messages, as their sender");
+    content = object{{"redacts", redacts}};
+  } else {
+    // Megolm ciphertext and the fields Megolm events have; anything else could carry plaintext.
+    for (const auto& kv : given) {
+      const auto& k = kv.key();
+      bool ok = k == "algorithm" || k == "ciphertext" || k == "sender_key" || k == "session_id" || k == "device_id" ||
+                k == "m.relates_to";
+      if (!ok) throw http::invalid_param("an imported message has no field '" + std::string(k) + "': only ciphertext leaves the bridge");
+      if (k != "m.relates_to" && !kv.value().is_string()) throw http::bad_json("'" + std::string(k) + "' must be a string");
+    }
+    if (opt_string(given, "algorithm") != "m.megolm.v1.aes-sha2" || opt_string(given, "ciphertext").value_or("").empty())
+      throw http::invalid_param("an imported message must be Megolm-encrypted (m.megolm.v1.aes-sha2)");
+    if (auto* rel = given.if_contains("m.relates_to")) {
+      if (!rel->is_object() || rel->as_object().size() != 2 || opt_string(rel->as_object(), "rel_type") != "m.replace")
+        throw http::invalid_param("m.relates_to of an imported message is an edit: {rel_type: m.replace, event_id}");
+      auto edited = hs.rooms.event(opt_string(rel->as_object(), "event_id").value_or(""));
+      if (!edited || edited->room_id != room.room_id || edited->sender != sender)
+        throw http::invalid_param("an imported edit replaces its sender's own message in this room");
+    }
+    content = given;
   }
   std::string event_id;
   {
@@ -428,11 +482,22 @@ awaitable<Response> post_read(Homeserver& hs, Request& r) {
   co_return empty_ok();
 }
 
+// GET /import/rooms/{roomId}/members: who is in an imported room now (join or invite), so that key
+// delivery follows Lotse's membership: someone removed since the import gets no more keys.
+awaitable<Response> get_members(Homeserver& hs, Request& r) {
+  require_admin(hs, r);
+  auto room = require_imported_room(hs, r.param("roomId"));
+  array out;
+  for (const auto& [user, membership] : hs.rooms.members(room.room_id))
+    if (membership == "join" || membership == "invite") out.push_back(boost::json::value(user));
+  co_return Response::json({{"members", out}});
+}
+
 // POST /import/bridge-device: the bridge's own account (role "bridge": it reaches imported accounts
 // for key delivery and nothing else; no password) with a new device and access token.
 awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
   auto admin = require_admin(hs, r);
-  const std::string user_id = "@lotse-bridge:" + hs.config.server_name;
+  const std::string user_id = "@" + std::string(core::kBridgeLocalpart) + ":" + hs.config.server_name;
   if (hs.accounts.user_exists(user_id) && hs.accounts.role(user_id) != "bridge")
     throw MatrixError(409, "M_USER_IN_USE", user_id + " exists and is not the bridge's account.");
   core::Session s;
@@ -452,6 +517,7 @@ awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
 void register_import_routes(http::Router& router, Homeserver& hs) {
   const std::string base = "/_lotse/admin/v1/import";
   raw_route(router, verb::put, base + "/users/{localpart}", [&hs](Request& r) { return put_user(hs, r); });
+  raw_route(router, verb::get, base + "/rooms/{roomId}/members", [&hs](Request& r) { return get_members(hs, r); });
   raw_route(router, verb::post, base + "/bridge-device", [&hs](Request& r) { return post_bridge_device(hs, r); });
   raw_route(router, verb::put, base + "/rooms/{importId}", [&hs](Request& r) { return put_room(hs, r); });
   raw_route(router, verb::put, base + "/rooms/{roomId}/events/{txnId}", [&hs](Request& r) { return put_event(hs, r); });
