@@ -17,7 +17,10 @@ namespace lotse::core {
 namespace {
 
 constexpr std::string_view kPbkdf2Prefix = "$lotse-pbkdf2-sha256$";
-constexpr std::int64_t kMaxPbkdf2Iterations = 10'000'000;
+// Caps on imported work factors: a hash with a higher one (bcrypt 2^31 rounds take hours) would let
+// two login attempts occupy the whole hashing pool. Keycloak used 27,500 and cost 10.
+constexpr std::int64_t kMaxPbkdf2Iterations = 1'000'000;
+constexpr int kMaxBcryptCost = 14;
 
 bool is_bcrypt(std::string_view h) {
   // "$2b$10$" + 53 characters of bcrypt's base64 (22 salt + 31 hash)
@@ -25,7 +28,7 @@ bool is_bcrypt(std::string_view h) {
   if (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') return false;
   if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9') return false;
   int cost = (h[4] - '0') * 10 + (h[5] - '0');
-  if (cost < 4 || cost > 31) return false;
+  if (cost < 4 || cost > kMaxBcryptCost) return false;
   for (char c : h.substr(7))
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/')) return false;
   return true;

@@ -22,7 +22,8 @@ bool is_legacy_hash(std::string_view hash);
 std::optional<std::string> pbkdf2_sha256_stored_hash(std::int64_t iterations, std::string_view salt_b64,
                                                      std::string_view key_b64);
 // Whether an imported hash is one verify_password can check: "$2a$/$2b$/$2y$" bcrypt with a cost of
-// 4..31, or the stored pbkdf2 form above (argon2id strings are accepted too).
+// 4..14, or the stored pbkdf2 form above with at most 1,000,000 iterations (argon2id strings are
+// accepted too). Higher work factors are refused: they would let a few logins stall the server.
 bool is_importable_hash(std::string_view hash);
 
 }  // namespace lotse::core

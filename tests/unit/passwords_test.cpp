@@ -19,6 +19,8 @@ TEST_CASE("bcrypt hashes from Keycloak verify their password and nothing else") 
   CHECK(is_importable_hash(h1));
   CHECK_FALSE(is_importable_hash("$2b$10$short"));
   CHECK_FALSE(is_importable_hash("$2b$99$qrdzH3r7CrYm7e1U1gl0ZOdDLfdI2gYcH7sSJtcHAVUCSmqhkhmPq"));
+  CHECK_FALSE(is_importable_hash("$2b$31$qrdzH3r7CrYm7e1U1gl0ZOdDLfdI2gYcH7sSJtcHAVUCSmqhkhmPq"));  // hours per check
+  CHECK_FALSE(verify_password("$2b$31$qrdzH3r7CrYm7e1U1gl0ZOdDLfdI2gYcH7sSJtcHAVUCSmqhkhmPq", "x"));
   CHECK_FALSE(verify_password("$2x$10$qrdzH3r7CrYm7e1U1gl0ZOdDLfdI2gYcH7sSJtcHAVUCSmqhkhmPq", "Freiheitblume206#"));
 }
 
@@ -33,6 +35,7 @@ TEST_CASE("Keycloak's pbkdf2-sha256 credential verifies in Lotse's stored form")
   CHECK_FALSE(pbkdf2_sha256_stored_hash(0, "c2FsdA==", "+dacY7utq9tARnH5MmdGJPU1YLbdZYDG"));
   CHECK_FALSE(pbkdf2_sha256_stored_hash(27500, "not base64!", "+dacY7utq9tARnH5MmdGJPU1YLbdZYDG"));
   CHECK_FALSE(pbkdf2_sha256_stored_hash(100'000'000, "c2FsdA==", "+dacY7utq9tARnH5MmdGJPU1YLbdZYDG"));
+  CHECK_FALSE(pbkdf2_sha256_stored_hash(2'000'000, "c2FsdA==", "+dacY7utq9tARnH5MmdGJPU1YLbdZYDG"));
 }
 
 TEST_CASE("argon2id stays the format of every password Lotse sets") {
