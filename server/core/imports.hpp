@@ -9,6 +9,11 @@
 
 namespace lotse::core {
 
+// The device id under which imported messages' transaction ids are kept, and the bridge's account:
+// reserved, so no client can log in as that device or register that name.
+inline constexpr const char* kImportDeviceId = "lotse-bridge-import";
+inline constexpr const char* kBridgeLocalpart = "lotse-bridge";
+
 struct ImportedRoom {
   std::string import_id, room_id, kind;
 };

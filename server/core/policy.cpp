@@ -13,6 +13,7 @@ bool Policy::is_staff(const std::string& user_id) {
 void Policy::check_create_room(const std::string& user_id) {
   if (is_seeker(user_id))
     throw forbidden("Seekers cannot create rooms. Open a consultation with a counselor instead.");
+  if (accounts_.role(user_id) == "bridge") throw forbidden("The import's account delivers keys; it creates no rooms.");
 }
 
 void Policy::check_create_room_invite(const std::string& creator, const std::string& target) {
@@ -22,6 +23,7 @@ void Policy::check_create_room_invite(const std::string& creator, const std::str
 
 void Policy::check_invite(const std::string& room_id, const std::string& inviter, const std::string& target) {
   if (is_seeker(inviter)) throw forbidden("Seekers cannot invite anyone.");
+  if (accounts_.role(inviter) == "bridge") throw forbidden("The import's account invites nobody.");
   if (counseling_.is_exchange_room(room_id) && !is_staff(target))
     throw forbidden("Only counselors and administrators can be members of the internal exchange.");
   if (!is_seeker(target)) return;
@@ -40,6 +42,7 @@ void Policy::check_remove(const std::string& room_id, const std::string& sender,
 }
 
 void Policy::check_join(const std::string& room_id, const std::string& user_id) {
+  if (accounts_.role(user_id) == "bridge") throw forbidden("The import's account joins no room.");
   if (counseling_.is_exchange_room(room_id) && !is_staff(user_id))
     throw forbidden("The internal exchange is open to counselors and administrators only.");
   if (is_seeker(user_id)) {

@@ -3,6 +3,7 @@
 #include "server/api/client/uia.hpp"
 #include "server/api/common.hpp"
 #include "server/core/identifiers.hpp"
+#include "server/core/imports.hpp"
 
 namespace lotse::api {
 namespace {
@@ -22,7 +23,16 @@ std::string user_id_for_localpart(Homeserver& hs, const std::string& localpart) 
                       "User ID may only contain lower-case letters, digits and ._=-/+ and must not be empty.");
   std::string user_id = "@" + localpart + ":" + hs.config.server_name;
   if (user_id.size() > 255) throw MatrixError(400, "M_INVALID_USERNAME", "User ID is too long.");
+  if (localpart == core::kBridgeLocalpart) throw MatrixError(400, "M_EXCLUSIVE", "This name is reserved for the import of the old system.");
   return user_id;
+}
+
+// The device id a client asks for; the import's reserved one is refused (its transaction ids would
+// mix with the imported messages').
+std::optional<std::string> client_device_id(const boost::json::object& body) {
+  auto id = opt_string(body, "device_id");
+  if (id && *id == core::kImportDeviceId) throw http::invalid_param("This device ID is reserved for the import of the old system.");
+  return id;
 }
 
 boost::json::object session_json(Homeserver& hs, const core::Session& s) {
@@ -67,7 +77,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
     hs.accounts.create_user(unit, user_id, hash, localpart);
     hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
     if (!inhibit) {
-      auto s = hs.accounts.open_session(unit, user_id, opt_string(body, "device_id"),
+      auto s = hs.accounts.open_session(unit, user_id, client_device_id(body),
                                         opt_string(body, "initial_device_display_name"), r.remote_ip);
       out = session_json(hs, s);
     }
@@ -112,7 +122,7 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
   core::Session s;
   {
     store::WriteUnit unit(hs.db);
-    s = hs.accounts.open_session(unit, user_id, opt_string(body, "device_id"),
+    s = hs.accounts.open_session(unit, user_id, client_device_id(body),
                                  opt_string(body, "initial_device_display_name"), r.remote_ip);
     unit.release();
   }

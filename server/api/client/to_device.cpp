@@ -21,7 +21,8 @@ awaitable<Response> put_send_to_device(Homeserver& hs, Request& r) {
       // they share no room with) are dropped silently, exactly like messages to unknown users or
       // devices: the spec defines no error for this call, and a 403 would tell the sender that
       // the user exists. The body is validated as for anyone else.
-      bool reachable = hs.policy.may_reach(hs.rooms, auth.user_id, user);
+      // The bridge's account never syncs: nothing is queued for it (it only sends).
+      bool reachable = hs.policy.may_reach(hs.rooms, auth.user_id, user) && hs.accounts.role(user) != "bridge";
       auto devices = reachable ? hs.accounts.devices(user) : std::vector<core::DeviceInfo>{};
       for (const auto& dev_kv : user_kv.value().as_object()) {
         if (!dev_kv.value().is_object()) throw http::bad_json("each message must be an object");
