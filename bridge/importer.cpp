@@ -2,6 +2,7 @@
 // Megolm-encrypted before it leaves the bridge), read markers last.
 #include "bridge/importer.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,9 +28,27 @@ using client::MatrixRequestError;
 
 std::string enc(const std::string& s) { return MatrixClient::url_encode(s); }
 
+// An upload's bytes, opened without following a link (the plan checked it; the export may change).
 std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + " (a link, or gone since the plan?)");
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > (1ULL << 30)) {
+      ::close(fd);
+      throw std::runtime_error(path + " grew past 1 GiB");
+    }
+  }
+  ::close(fd);
+  return out;
 }
 
 // What a member who signs in later reads for a message the old system had end-to-end encrypted and

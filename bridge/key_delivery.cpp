@@ -24,12 +24,29 @@ std::string required_secret(StateFile& state, const std::string& key) {
 
 }  // namespace
 
-KeyDelivery::KeyDelivery(StateFile& state, const std::string& server_url)
+KeyDelivery::KeyDelivery(StateFile& state, const std::string& server_url, const std::string& admin_token)
     : state_(state),
       http_(server_url),
+      admin_(server_url),
       account_(e2ee::Account::unpickle(state.pickle_key(), required_secret(state, "bridge.olm_account"))),
       device_(http_, required_meta(state, "bridge.user"), required_meta(state, "bridge.device"), account_) {
   http_.set_access_token(required_secret(state, "bridge.token"));
+  if (admin_token.empty()) throw std::runtime_error("an administrator's token is needed (--token or LOTSE_ADMIN_TOKEN)");
+  admin_.set_access_token(admin_token);
+}
+
+bool KeyDelivery::member_now(const std::string& room_id, const std::string& user_id) {
+  auto it = members_now_.find(room_id);
+  if (it == members_now_.end()) {
+    std::set<std::string> members;
+    auto res = admin_.call(boost::beast::http::verb::get,
+                           "/_lotse/admin/v1/import/rooms/" + client::MatrixClient::url_encode(room_id) + "/members");
+    if (auto* m = res.if_contains("members"); m && m->is_array())
+      for (const auto& u : m->as_array())
+        if (u.is_string()) members.insert(std::string(u.get_string()));
+    it = members_now_.emplace(room_id, std::move(members)).first;
+  }
+  return it->second.count(user_id) > 0;
 }
 
 std::vector<KeyDelivery::Owed> KeyDelivery::owed(std::size_t* members_without_device, std::size_t* devices_total) {
@@ -45,10 +62,13 @@ std::vector<KeyDelivery::Owed> KeyDelivery::owed(std::size_t* members_without_de
       with_device.insert(d.user_id);
       if (devices_total) ++*devices_total;
       Owed o{d, {}};
-      // Only the rooms this person was a member of in the old system.
-      for (const auto& room : state_.rooms_of_member(d.user_id))
+      // Only the rooms this person was a member of in the old system and still is in Lotse.
+      for (const auto& room : state_.rooms_of_member(d.user_id)) {
+        std::vector<StateFile::MegolmKey> pending;
         for (const auto& k : keys_by_room[room])
-          if (!state_.delivered(d.user_id, d.device_id, k.session_id)) o.keys.push_back(k);
+          if (!state_.delivered(d.user_id, d.device_id, k.session_id)) pending.push_back(k);
+        if (!pending.empty() && member_now(room, d.user_id)) o.keys.insert(o.keys.end(), pending.begin(), pending.end());
+      }
       if (!o.keys.empty()) out.push_back(std::move(o));
     }
   }
@@ -58,6 +78,7 @@ std::vector<KeyDelivery::Owed> KeyDelivery::owed(std::size_t* members_without_de
 
 KeyDelivery::Round KeyDelivery::deliver_once() {
   Round round;
+  members_now_.clear();
   auto todo = owed();
   for (std::size_t i = 0; i < todo.size(); i += kSendBatch) {
     std::vector<client::DeviceKeys> devices;
@@ -85,6 +106,7 @@ KeyDelivery::Round KeyDelivery::deliver_once() {
 }
 
 boost::json::object KeyDelivery::status() {
+  members_now_.clear();
   std::size_t without = 0, devices = 0;
   auto todo = owed(&without, &devices);
   std::size_t keys = 0;

@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -19,7 +21,9 @@ namespace lotse::bridge {
 
 class KeyDelivery {
  public:
-  KeyDelivery(StateFile& state, const std::string& server_url);
+  // `admin_token` lets it ask who is in a room now: keys follow the old system's membership and
+  // Lotse's current one (someone removed since the import gets no more).
+  KeyDelivery(StateFile& state, const std::string& server_url, const std::string& admin_token);
 
   struct Round {
     std::size_t devices = 0, sent_keys = 0;
@@ -36,8 +40,11 @@ class KeyDelivery {
   };
   std::vector<Owed> owed(std::size_t* members_without_device = nullptr, std::size_t* devices_total = nullptr);
 
+  bool member_now(const std::string& room_id, const std::string& user_id);
+
   StateFile& state_;
-  client::MatrixClient http_;
+  client::MatrixClient http_, admin_;
+  std::map<std::string, std::set<std::string>> members_now_;  // per round
   e2ee::Account account_;
   client::OlmDevice device_;
 };

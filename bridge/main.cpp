@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "how many members and devices still wait for the imported history's keys");
   status->add_option("--server", server, "Lotse's base URL")->required();
+  status->add_option("--token", token, "an administrator's access token")->envname("LOTSE_ADMIN_TOKEN");
   status->add_option("--state", state_file, "the import's state file")->required();
   status->add_option("--key-file", key_file, "the key sealing the state file's secrets (default: <state>.key)");
   status->add_flag("--json", json, "print as JSON");
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
     }
     bridge::StateFile state(state_file, key_file);
     if (*status) {
-      auto s = bridge::KeyDelivery(state, server).status();
+      auto s = bridge::KeyDelivery(state, server, token).status();
       if (json) std::cout << boost::json::serialize(s) << "\n";
       else for (const auto& kv : s) std::cout << kv.key() << ": " << boost::json::serialize(kv.value()) << "\n";
       return 0;
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     if (*serve) {
       std::signal(SIGINT, on_signal);
       std::signal(SIGTERM, on_signal);
-      bridge::KeyDelivery delivery(state, server);
+      bridge::KeyDelivery delivery(state, server, token);
       std::cerr << "lotse-bridge serve: delivering keys for " << state.members().size() << " members\n";
       while (!stop_requested) {
         auto round = delivery.deliver_once();

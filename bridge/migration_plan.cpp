@@ -85,6 +85,8 @@ std::string notice_text(const std::string& type, const object& details) {
   return "Ereignis im alten System: " + type;
 }
 
+constexpr std::uintmax_t kMaxUploadBytes = 1ULL << 30;
+
 std::string lotse_status(std::int64_t code) { return code == 2 || code == 1 ? "open" : "closed"; }
 std::string old_status_name(std::int64_t code) {
   static const char* names[] = {"INITIAL", "NEW", "IN_PROGRESS", "DONE", "IN_ARCHIVE"};
@@ -468,7 +470,13 @@ struct Builder {
     a.kind = a.mime.starts_with("image/") ? "image" : a.mime.starts_with("audio/") ? "voice" : "document";
     auto p = ex.upload_path(a.upload_id, str(u, "extension"));
     std::error_code ec;
-    if (p.empty() || !std::filesystem::is_regular_file(p, ec)) {
+    // The file itself, never what a link in the export points to (the bridge's key file, /etc/...).
+    auto st = p.empty() ? std::filesystem::file_status{} : std::filesystem::symlink_status(p, ec);
+    if (!p.empty() && std::filesystem::is_symlink(st)) {
+      problem("upload-not-a-file", a.upload_id, "uploads/ holds a link, not a file, for '" + a.name + "'; not followed, imported as a notice");
+    } else if (!p.empty() && std::filesystem::is_regular_file(st) && std::filesystem::file_size(p, ec) > kMaxUploadBytes) {
+      problem("upload-too-large", a.upload_id, "'" + a.name + "' is larger than 1 GiB; imported as a notice");
+    } else if (p.empty() || !std::filesystem::is_regular_file(st)) {
       problem("upload-file-missing", a.upload_id, "the bytes of '" + a.name + "' are not in uploads/; imported as a notice");
     } else {
       a.path = p.string();

@@ -111,6 +111,10 @@ OldExport::OldExport(const fs::path& dir) : dir_(dir) {
   if (sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
     throw std::runtime_error("cannot open an in-memory SQLite database");
   sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_VIEW, 0, nullptr);
   sqlite3_set_authorizer(db_, authorize, nullptr);
   load_sql(dir / "mariadb" / "userservice.sql");
   load_sql(dir / "mariadb" / "agencyservice.sql");

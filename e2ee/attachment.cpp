@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -12,6 +13,7 @@ namespace lotse::e2ee {
 namespace {
 
 std::string ctr(std::string_view key, std::string_view iv, std::string_view in) {
+  if (in.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) throw std::runtime_error("attachment larger than 2 GiB");
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   std::string out(in.size(), '\0');
   int n = 0, m = 0;
