@@ -8,7 +8,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";  // spawnSync only for sqlite3, which needs no server
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startServer, api, sdk, waitFor, startCryptoClient } from "./harness.mjs";
@@ -27,9 +27,11 @@ after(async () => {
 
 // Asynchronous: the server started by this process writes its log into a pipe this process must
 // keep reading while the bridge talks to it.
-function bridge(args, { allowFail = false } = {}) {
+function bridge(args, { allowFail = false, token } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(BRIDGE, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // The admin token for serve and status goes by environment, never on the command line.
+    const env = token ? { ...process.env, LOTSE_ADMIN_TOKEN: token } : process.env;
+    const child = spawn(BRIDGE, args, { stdio: ["ignore", "pipe", "pipe"], env });
     let stdout = "", stderr = "";
     child.stdout.on("data", (d) => { stdout += d; });
     child.stderr.on("data", (d) => { stderr += d; });
@@ -241,7 +243,8 @@ test("the server's database holds no imported plaintext", () => {
 
 test("members who sign in on a new device read every imported message, decrypted, in order, with identical attachments", async () => {
   const matrix = await sdk();
-  const serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+  const serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LOTSE_ADMIN_TOKEN: server.admin.accessToken } });
   let serveLog = "";
   serve.stderr.on("data", (d) => { serveLog += d; });
   try {
@@ -287,7 +290,7 @@ test("members who sign in on a new device read every imported message, decrypted
     }
     assert.ok(compared > 1200, `compared ${compared} messages`);
     assert.ok(files > 140, `compared ${files} attachments`);
-    const status = JSON.parse((await bridge(["status", "--server", server.baseUrl, "--state", state, "--json"])).stdout);
+    const status = JSON.parse((await bridge(["status", "--server", server.baseUrl, "--state", state, "--json"], { token: server.admin.accessToken })).stdout);
     assert.ok(status.keys_delivered > 0);
   } finally {
     serve.kill("SIGTERM");
@@ -413,6 +416,101 @@ async function decryptAttachment(ciphertext, file) {
   return Buffer.from(await crypto.subtle.decrypt({ name: "AES-CTR", counter: iv, length: 64 }, key, ciphertext));
 }
 
+test("keys follow Lotse's membership too: a counselor who handed a consultation over gets none of its keys on a new device", async () => {
+  const token = server.admin.accessToken;
+  const list = (await api(server, "GET", "/_lotse/admin/v1/consultations?status=open", { token })).body.consultations;
+  const c = list.find((x) => list.some((y) => y.counselor === x.counselor && y.room_id !== x.room_id));
+  const other = people.find((u) => u.kind === "consultant" && u.enabled && userId(u.username) !== c.counselor);
+  const from = people.find((u) => userId(u.username) === c.counselor);
+  const moved = await api(server, "POST", `/_lotse/admin/v1/consultations/${encodeURIComponent(c.room_id)}/transfer`, { token, body: { to: userId(other.username) } });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  const serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"],
+    { stdio: "ignore", env: { ...process.env, LOTSE_ADMIN_TOKEN: token } });
+  try {
+    const login = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password",
+      identifier: { type: "m.id.user", user: localpart(from.username) }, password: from.password } });
+    assert.equal(login.status, 200);
+    const client = await startCryptoClient(server, { userId: login.body.user_id, accessToken: login.body.access_token, deviceId: login.body.device_id });
+    client.stopClient();
+    const device = login.body.device_id;
+    const q = (sql) => Number(sqlite(state, sql) || 0);
+    const esc = (v) => v.replaceAll("'", "''");
+    // Her other consultations' keys arrive ...
+    await waitFor(() => q(`SELECT count(*) FROM delivered WHERE user_id = '${esc(c.counselor)}' AND device_id = '${esc(device)}'`) > 0, "keys for her other rooms", 30000);
+    // ... and a few rounds later still none of the handed-over one.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(q(`SELECT count(*) FROM delivered d JOIN megolm_keys k ON k.session_id = d.session_id WHERE d.user_id = '${esc(c.counselor)}' ` +
+      `AND d.device_id = '${esc(device)}' AND k.room_id = '${esc(c.room_id)}'`), 0);
+  } finally {
+    serve.kill("SIGTERM");
+    await new Promise((r) => serve.on("close", r));
+  }
+});
+
+// Last but one: it adds events to the imported rooms the tests above compare.
+test("the import API refuses what would break its rules (plaintext, others' events, wrong rooms, reserved names)", async () => {
+  const token = server.admin.accessToken;
+  const db = join(server.dir, "data", "lotse.db");
+  const rows = sqlite(db, "SELECT import_id, room_id, kind FROM imported_rooms").trim().split("\n").map((l) => l.split("|"));
+  const [, consultation] = rows.find((r) => r[2] === "consultation");
+  const members = (await api(server, "GET", `/_lotse/admin/v1/import/rooms/${encodeURIComponent(consultation)}/members`, { token })).body.members;
+  const seeker = members.find((m) => sqlite(db, `SELECT role FROM users WHERE user_id = '${m.replaceAll("'", "''")}'`).trim() === "seeker");
+  const counselor = members.find((m) => sqlite(db, `SELECT role FROM users WHERE user_id = '${m.replaceAll("'", "''")}'`).trim() === "counselor");
+  const send = (room, txn, body) => api(server, "PUT", `/_lotse/admin/v1/import/rooms/${encodeURIComponent(room)}/events/${txn}`, { token, body });
+  const megolm = { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgAEnACabc", sender_key: "k", session_id: "s", device_id: "d" };
+  const ts = Date.parse("2024-01-01T00:00:00Z");
+
+  // Plaintext riding along in an "encrypted" event, or no ciphertext at all.
+  let r = await send(consultation, "t1", { sender: seeker, ts, type: "m.room.encrypted", content: { ...megolm, body: "Klartext" } });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  r = await send(consultation, "t2", { sender: seeker, ts, type: "m.room.message", content: { msgtype: "m.text", body: "Klartext" } });
+  assert.equal(r.status, 400);
+  r = await send(consultation, "t3", { sender: seeker, ts, type: "m.room.encrypted", content: { ...megolm, ciphertext: { no: "string" } } });
+  assert.equal(r.status, 400);
+  // A redaction of state (m.room.encryption: the room would turn unencrypted) or of another's message.
+  const encryption = sqlite(db, `SELECT event_id FROM events WHERE room_id = '${consultation}' AND type = 'm.room.encryption'`).trim();
+  r = await send(consultation, "t4", { sender: "@lotse:localhost", ts, type: "m.room.redaction", content: { redacts: encryption } });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  const seekersMessage = sqlite(db, `SELECT event_id FROM events WHERE room_id = '${consultation}' AND type = 'm.room.encrypted' AND sender = '${seeker.replaceAll("'", "''")}' LIMIT 1`).trim();
+  r = await send(consultation, "t5", { sender: counselor, ts, type: "m.room.redaction", content: { redacts: seekersMessage, reason: "x" } });
+  assert.equal(r.status, 403);
+  // A transaction id of one room reused in another.
+  r = await send(consultation, "t6", { sender: counselor, ts, type: "m.room.encrypted", content: megolm });
+  assert.equal(r.status, 200);
+  const [, otherConsultation] = rows.find((x) => x[2] === "consultation" && x[1] !== consultation &&
+    sqlite(db, `SELECT membership FROM memberships WHERE room_id = '${x[1]}' AND user_id = '${counselor.replaceAll("'", "''")}'`).trim() === "join") ?? [];
+  assert.ok(otherConsultation, "the counselor has a second consultation");
+  r = await send(otherConsultation, "t6", { sender: counselor, ts, type: "m.room.encrypted", content: megolm });
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  // A seeker in a counselors-only room, a non-imported account anywhere, a live room.
+  r = await api(server, "PUT", "/_lotse/admin/v1/import/rooms/rc:attack1", { token,
+    body: { kind: "counselors", name: "x", created_ts: ts, members: [seeker, counselor] } });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  r = await api(server, "PUT", "/_lotse/admin/v1/import/rooms/rc:attack2", { token,
+    body: { kind: "group", name: "x", created_ts: ts, members: [server.admin.userId] } });
+  assert.equal(r.status, 400);
+  const live = (await api(server, "POST", "/_matrix/client/v3/createRoom", { token, body: { name: "live" } })).body.room_id;
+  r = await send(live, "t7", { sender: "@lotse:localhost", ts, type: "m.room.encrypted", content: megolm });
+  assert.equal(r.status, 403);
+  // Work factors that would stall logins.
+  r = await api(server, "PUT", "/_lotse/admin/v1/import/users/slowhash", { token,
+    body: { role: "seeker", created_ts: ts, password: { algorithm: "bcrypt", hash: "$2b$31$qrdzH3r7CrYm7e1U1gl0ZOdDLfdI2gYcH7sSJtcHAVUCSmqhkhmPq" } } });
+  assert.equal(r.status, 400);
+  // The bridge's name and the import's device id are reserved; the bridge's account creates nothing.
+  r = await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "lotse-bridge", password: "x".repeat(12), auth: { type: "m.login.dummy" } } });
+  assert.equal(r.body.errcode, "M_EXCLUSIVE");
+  const someone = people.find((u) => u.kind === "consultant" && u.enabled);
+  r = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password",
+    identifier: { type: "m.id.user", user: localpart(someone.username) }, password: someone.password, device_id: "lotse-bridge-import" } });
+  assert.equal(r.status, 400);
+  const bridgeToken = (await api(server, "POST", "/_lotse/admin/v1/import/bridge-device", { token, body: {} })).body.access_token;
+  r = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: bridgeToken, body: { name: "x" } });
+  assert.equal(r.status, 403);
+  // Without an admin token the import API is closed.
+  assert.equal((await api(server, "PUT", `/_lotse/admin/v1/import/rooms/${encodeURIComponent(consultation)}/events/t9`, { token: bridgeToken,
+    body: { sender: seeker, ts, type: "m.room.encrypted", content: megolm } })).status, 403);
+});
+
 test("e-mail is kept only where it was real; export shows it and the second factor's kind, erasure removes both", async () => {
   const db = join(server.dir, "data", "lotse.db");
   assert.equal(sqlite(db, "SELECT count(*) FROM users WHERE email LIKE '%dummy%'").trim(), "0");
@@ -457,4 +555,30 @@ test("the import's files are neither rate-limited nor held to the per-user media
     headers: { "Content-Type": "application/octet-stream" } });
   assert.equal(big.status, 403);
   assert.equal(big.body.errcode, "M_RESOURCE_LIMIT_EXCEEDED");
+});
+
+test("a hostile export cannot run SQL beyond tables and rows, nor smuggle files in through links", async () => {
+  const evil = join(work, "evil-export");
+  cpSync(EXPORT, evil, { recursive: true });
+  const target = join(work, "written-by-the-dump.db");
+  const sql = join(evil, "mariadb", "userservice.sql");
+  const clean = readFileSync(sql, "utf8");
+  for (const stmt of [`ATTACH DATABASE '${target}' AS x; CREATE TABLE x.t (a);`, "CREATE TRIGGER t AFTER INSERT ON user BEGIN SELECT 1; END;",
+    "CREATE VIEW v AS SELECT 1;", "PRAGMA writable_schema = 1;", "SELECT load_extension('/tmp/x.so');"]) {
+    writeFileSync(sql, clean);
+    appendFileSync(sql, "\n" + stmt + "\n");
+    const r = await bridge(["plan", "--export", evil, "--json"], { allowFail: true });
+    assert.equal(r.status, 1, `refused: ${stmt}`);
+    assert.match(r.stderr, /userservice\.sql/);
+  }
+  assert.equal(existsSync(target), false, "ATTACH wrote nothing");
+  // An upload that is a link to a secret is not followed.
+  writeFileSync(sql, clean);
+  const secret = join(work, "secret.txt");
+  writeFileSync(secret, "the bridge's key file");
+  const upload = join(evil, "uploads", "5txzbC39rEMyvCiuM.jpg");
+  unlinkSync(upload);
+  symlinkSync(secret, upload);
+  const report = JSON.parse((await bridge(["plan", "--export", evil, "--secrets", SECRETS, "--json"])).stdout);
+  assert.ok(report.problems.some((p) => p.kind === "upload-not-a-file" && p.old_id === "5txzbC39rEMyvCiuM"));
 });

@@ -37,7 +37,8 @@ before(async () => {
   const state = join(work, "state.db");
   await run(["import", "--export", EXPORT, "--secrets", join(EXPORT, "secrets.example.toml"), "--server", server.baseUrl,
     "--token", server.admin.accessToken, "--state", state, "--json"]);
-  serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"], { stdio: "ignore" });
+  serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"],
+    { stdio: "ignore", env: { ...process.env, LOTSE_ADMIN_TOKEN: server.admin.accessToken } });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium", headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
