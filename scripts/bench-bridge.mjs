@@ -10,7 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BRIDGE = process.env.LOTSE_BRIDGE_BIN ?? join(here, "../build/bridge/lotse-bridge");
 process.env.LOTSE_BIN ??= join(here, "../build/server/lotse");
 process.env.LOTSE_ADMIN_BIN ??= join(here, "../build/server/lotse-admin");
-const EXPORT = process.env.LOTSE_OLD_EXPORT ?? join(here, "../../shared/data/old-system");
+const EXPORT = process.env.LOTSE_OLD_EXPORT ?? join(here, "../tests/fixtures/old-system");
 const FACTOR = Number(process.argv[2] ?? 10);
 const work = mkdtempSync(join(tmpdir(), "lotse-bench-bridge-"));
 

@@ -1,4 +1,5 @@
-// lotse-bridge against the old system's export (../shared/data/old-system) and a real Lotse: the plan
+// lotse-bridge against the old system's export (tests/fixtures/old-system, a verbatim copy of
+// ../shared/data/old-system; LOTSE_OLD_EXPORT points elsewhere) and a real Lotse: the plan
 // reports what answers.json says is there; the import brings every account (old passwords work),
 // consultation and room; members who sign in on a new device (matrix-js-sdk with Rust crypto) read
 // every imported message in order, decrypted, with byte-identical attachments, once `serve` has
@@ -15,7 +16,7 @@ import { startServer, api, sdk, waitFor, startCryptoClient } from "./harness.mjs
 import { deriveKeys, localpart } from "../../web-client/src/key_recovery.js";
 
 const BRIDGE = process.env.LOTSE_BRIDGE_BIN ?? resolve("../../build/bridge/lotse-bridge");
-const EXPORT = process.env.LOTSE_OLD_EXPORT ?? resolve("../../../shared/data/old-system");
+const EXPORT = process.env.LOTSE_OLD_EXPORT ?? resolve("../fixtures/old-system");
 const SECRETS = join(EXPORT, "secrets.example.toml");
 const answers = JSON.parse(readFileSync(join(EXPORT, "answers.json"), "utf8"));
 const work = mkdtempSync(join(tmpdir(), "lotse-bridge-test-"));

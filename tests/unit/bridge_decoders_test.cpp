@@ -1,5 +1,5 @@
 // The bridge's decoders against the forms the old system's README documents, with values from its
-// export (../shared/data/old-system) where they exist.
+// export (tests/fixtures/old-system, a copy of ../shared/data/old-system) where they exist.
 #include <doctest/doctest.h>
 
 #include <filesystem>

@@ -17,7 +17,7 @@ import { deriveKeys, localpart } from "../../src/key_recovery.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");
 const BRIDGE = process.env.LOTSE_BRIDGE_BIN ?? join(here, "../../../build/bridge/lotse-bridge");
-const EXPORT = process.env.LOTSE_OLD_EXPORT ?? join(here, "../../../../shared/data/old-system");
+const EXPORT = process.env.LOTSE_OLD_EXPORT ?? join(here, "../../../tests/fixtures/old-system");
 const answers = JSON.parse(readFileSync(join(EXPORT, "answers.json"), "utf8"));
 const work = mkdtempSync(join(tmpdir(), "lotse-migration-"));
 let server, browser, serve;
