@@ -349,7 +349,8 @@ void Importer::room(const PlannedRoom& r) {
       } else if (!bytes) {
         content = object{{"msgtype", "m.notice"},
                          {"body", "Die Datei „" + a.name + "“ fehlt im Export des alten Systems."},
-                         {"de.lotse.notice", "FILE_MISSING"}};
+                         {"de.lotse.notice", "FILE_MISSING"},
+                         {"de.lotse.details", {{"name", a.name}}}};
       } else {
         auto att = e2ee::encrypt_attachment(*bytes);
         auto up = admin_.upload("/_matrix/media/v3/upload?filename=" + enc(a.name), att.ciphertext, "application/octet-stream");

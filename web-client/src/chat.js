@@ -1,5 +1,6 @@
 // The consultation chat: the counselor's name in the top bar, messages with day separators, times
 // and the true state of each own message, the outbox, attachments, voice, and the composer.
+import { noticeText } from "./notices.js";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState, useReducer } from "preact/hooks";
 import { errorKey } from "./i18n.js";
@@ -144,7 +145,7 @@ export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
           const body = ev.isDecryptionFailure()
             ? html`<span class="undecryptable">${t("chat.undecryptable")}</span>`
             : content.file ? html`<${Attachment} client=${client} content=${content} />`
-            : html`<span class="text" dir="auto">${content.body ?? "…"}</span>`;  // an Arabic message in a German UI keeps its own direction
+            : html`<span class=${`text${content.msgtype === "m.notice" ? " notice" : ""}`} dir="auto">${noticeText(t, lang, content) ?? content.body ?? "…"}</span>`;  // an Arabic message in a German UI keeps its own direction
           const state = mine ? stateOf(ev) : null;
           return html`${dayRow(ev.getTs())}<li class=${`msg ${mine ? "mine" : ""}`} data-event=${ev.getId()} data-state=${state}>
             ${body}

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer, api } from "../../../tests/integration/harness.mjs";
 import { deriveKeys, localpart } from "../../src/key_recovery.js";
+import { CATALOG } from "../../src/i18n.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");
@@ -74,6 +75,9 @@ test("an imported seeker signs in with her old name and password and reads her c
   await page.locator(".consultation button").first().click({ timeout: 60000 });
   // The enquiry, the counselor's answers and the last message, decrypted on this new device.
   for (const t of [texts[0], texts[1], texts[texts.length - 1]]) await page.getByText(t, { exact: false }).first().waitFor({ timeout: 60000 });
+  // The old system's automatic "what happens next" event, in the language she chose (English here).
+  assert.ok(session.messages.some((m) => m.message_type === "FURTHER_STEPS"));
+  await page.getByText(CATALOG.en["notice.FURTHER_STEPS"]).first().waitFor({ timeout: 10000 });
   await context.close();
 
   const name = localpart(seeker.username);

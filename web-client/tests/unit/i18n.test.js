@@ -1,6 +1,7 @@
 // The catalogue: every language has every string; errors map to messages, never to codes.
 import { describe, expect, it } from "vitest";
 import { CATALOG, LANGUAGES, errorKey, isRtl, translator } from "../../src/i18n.js";
+import { noticeText } from "../../src/notices.js";
 
 describe("catalogue", () => {
   const keys = Object.keys(CATALOG.de).sort();
@@ -25,5 +26,25 @@ describe("errorKey", () => {
     expect(errorKey({ errcode: "M_LIMIT_EXCEEDED" })).toBe("error.limit");
     expect(errorKey(new TypeError("Failed to fetch"))).toBe("error.unreachable");
     expect(errorKey({ errcode: "M_WEIRD" })).toBe("error.generic");
+  });
+});
+
+describe("noticeText", () => {
+  const en = translator("en"), ar = translator("ar");
+  it("translates the imported system events by their code, with their details", () => {
+    expect(noticeText(en, "en", { msgtype: "m.notice", body: "So geht es weiter …", "de.lotse.notice": "FURTHER_STEPS" }))
+      .toBe(CATALOG.en["notice.FURTHER_STEPS"]);
+    expect(noticeText(ar, "ar", { "de.lotse.notice": "FINISHED_CONVERSATION" })).toBe(CATALOG.ar["notice.FINISHED_CONVERSATION"]);
+    expect(noticeText(en, "en", { "de.lotse.notice": "VIDEOCALL", "de.lotse.details": { eventType: "CALL_ENDED" } })).toBe("The video call ended.");
+    expect(noticeText(en, "en", { "de.lotse.notice": "REASSIGN_CONSULTANT", "de.lotse.details": { status: "CONFIRMED", toConsultantName: "Jonas Weber" } }))
+      .toBe("The consultation was handed over to Jonas Weber.");
+    expect(noticeText(en, "en", { "de.lotse.notice": "FILE_MISSING", "de.lotse.details": { name: "a.pdf" } })).toContain("“a.pdf”");
+    expect(noticeText(en, "en", { "de.lotse.notice": "APPOINTMENT_SET", "de.lotse.details": { datetime: "2019-12-25T09:27:24Z" } })).toMatch(/^Appointment: .*2019/);
+    expect(noticeText(en, "en", { msgtype: "m.text", body: "x", "de.lotse.legacy_e2e": true })).toBe(CATALOG.en["notice.LEGACY_E2E"]);
+  });
+  it("leaves what it does not know to the event's own text", () => {
+    expect(noticeText(en, "en", { msgtype: "m.notice", body: "Hallo" })).toBe(null);
+    expect(noticeText(en, "en", { "de.lotse.notice": "SOMETHING_NEW" })).toBe(null);
+    expect(noticeText(en, "en", { "de.lotse.notice": "REASSIGN_CONSULTANT", "de.lotse.details": { status: "REQUESTED" } })).toBe(null);
   });
 });
