@@ -167,6 +167,11 @@ struct Builder {
         for (const auto& l : languages[id])
           if (std::find(a.languages.begin(), a.languages.end(), l) == a.languages.end()) a.languages.push_back(l);
         a.agency_ids = agencies_of[id];
+        if (a.agency_ids.size() > 1)
+          problem("counselor-several-agencies", id,
+                  "works for " + std::to_string(a.agency_ids.size()) + " agencies; Lotse keeps one per counselor (agency-" +
+                      std::to_string(a.agency_ids.front()) + "), her topics and postal codes cover all of them");
+        if (a.agency_ids.empty()) problem("counselor-without-agency", id, "works for no agency; imported without one");
         if (get(*row, "is_absent") == "1") a.absence_message = get(*row, "absence_message");
         for (const auto& r : roles)
           if (r.find("consultant") != std::string::npos) a.roles.push_back(r);
