@@ -122,6 +122,10 @@ test("import brings every account, agency, topic, consultation and room; old pas
     const c = consultations.find((x) => x.seeker === seeker && x.counselor === counselor && x.created_ts !== undefined &&
       (["IN_ARCHIVE", "DONE"].includes(s.status) ? x.status === "closed" : x.status === "open"));
     assert.ok(c, `consultation ${s.session_id} of ${seeker} with ${counselor} (${s.status})`);
+    // Its members: the old room's people (team counselors included), and Lotse's service user.
+    const members = (await api(server, "GET", `/_lotse/admin/v1/import/rooms/${encodeURIComponent(c.room_id)}/members`, { token: server.admin.accessToken })).body.members;
+    const want = s.room.members.map((rc) => byRc.get(rc)).filter(Boolean).map((u) => userId(u.username));
+    assert.deepEqual([...members].sort(), [...want, "@lotse:localhost"].sort(), `members of ${s.session_id}`);
   }
 
   // The exchange's pinned work materials stay pinned; counselors serve their agencies' postal codes.
@@ -141,12 +145,12 @@ test("import brings every account, agency, topic, consultation and room; old pas
     assert.equal(p.body.absence?.message ?? null, u.absence_message ?? null, `${u.username}'s absence notice`);
   }
 
-  // Counselors sign in with their old password as Element would (m.login.password).
+  // Counselors sign in with their old password through matrix-js-sdk (m.login.password, as Element).
+  const matrix = await sdk();
   for (const u of people.filter((p) => p.kind === "consultant")) {
-    const res = await api(server, "POST", "/_matrix/client/v3/login", {
-      body: { type: "m.login.password", identifier: { type: "m.id.user", user: localpart(u.username) }, password: u.password } });
-    assert.equal(res.status, 200, `${u.username}: ${JSON.stringify(res.body)}`);
-    assert.equal(res.body.user_id, userId(u.username));
+    const res = await matrix.createClient({ baseUrl: server.baseUrl }).loginRequest({
+      type: "m.login.password", identifier: { type: "m.id.user", user: localpart(u.username) }, password: u.password });
+    assert.equal(res.user_id, userId(u.username), u.username);
   }
   // Seekers through the PWA's login path: the derived secret first (403 for an imported account),
   // then the typed password, then the password is moved to the derived secret.
