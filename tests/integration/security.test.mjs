@@ -286,6 +286,14 @@ test("a stored row that cannot be read costs that item, not the whole /sync, /me
     const exp = await api(again, "GET", `/_lotse/admin/v1/users/${encodeURIComponent(alice.userId)}/export`, { token: again.admin.accessToken });
     assert.equal(exp.status, 200);
     assert.ok(again.lines.some((l) => l.includes("unreadable stored JSON skipped")), "the operator is told");
+    // Its author can still delete it: the redaction takes what it keeps from the row's columns.
+    const redact = await api(again, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(sent.body.event_id)}/r1`,
+      { token: alice.accessToken, body: { reason: "gone" } });
+    assert.equal(redact.status, 200, JSON.stringify(redact.body));
+    const ev = await api(again, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/event/${encodeURIComponent(sent.body.event_id)}`, { token: bob.accessToken });
+    assert.equal(ev.status, 200, JSON.stringify(ev.body));
+    assert.deepEqual(ev.body.content, {});
+    assert.equal(ev.body.unsigned?.redacted_because?.event_id, redact.body.event_id);
   } finally {
     await again?.stop();
     srv.cleanup();
