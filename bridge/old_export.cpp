@@ -108,27 +108,29 @@ OldExport::OldExport(const fs::path& dir) : dir_(dir) {
     properties[line.substr(0, eq)] = line.substr(eq + 1);
   }
 
-  if (sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
-    throw std::runtime_error("cannot open an in-memory SQLite database");
-  sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_VIEW, 0, nullptr);
-  sqlite3_set_authorizer(db_, authorize, nullptr);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  db_.reset(db);
+  if (rc != SQLITE_OK) throw std::runtime_error("cannot open an in-memory SQLite database");
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, nullptr);
+  sqlite3_set_authorizer(db, authorize, nullptr);
   load_sql(dir / "mariadb" / "userservice.sql");
   load_sql(dir / "mariadb" / "agencyservice.sql");
-  sqlite3_set_authorizer(db_, nullptr, nullptr);
+  sqlite3_set_authorizer(db, nullptr, nullptr);
 }
 
-OldExport::~OldExport() {
-  if (db_) sqlite3_close(db_);
-}
+void OldExport::CloseDb::operator()(sqlite3* db) const { sqlite3_close(db); }
+
+OldExport::~OldExport() = default;
 
 void OldExport::load_sql(const fs::path& file) {
   auto sql = read_file(file);
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     throw std::runtime_error(file.string() + ": " + msg);
@@ -141,7 +143,7 @@ std::vector<SqlRow> OldExport::table(const std::string& name) const {
     return out;
   sqlite3_stmt* st = nullptr;
   std::string q = "SELECT * FROM \"" + name + "\" ORDER BY rowid";
-  if (sqlite3_prepare_v2(db_, q.c_str(), -1, &st, nullptr) != SQLITE_OK) return out;  // table absent
+  if (sqlite3_prepare_v2(db_.get(), q.c_str(), -1, &st, nullptr) != SQLITE_OK) return out;  // table absent
   while (sqlite3_step(st) == SQLITE_ROW) {
     SqlRow row;
     for (int i = 0; i < sqlite3_column_count(st); ++i) {

@@ -47,7 +47,11 @@ class OldExport {
  private:
   void load_sql(const std::filesystem::path& file);
   std::filesystem::path dir_;
-  sqlite3* db_ = nullptr;
+  // Owned by a member that cleans up even when the constructor throws half-way (a refused dump).
+  struct CloseDb {
+    void operator()(sqlite3* db) const;
+  };
+  std::unique_ptr<sqlite3, CloseDb> db_;
 };
 
 }  // namespace lotse::bridge
