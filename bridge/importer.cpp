@@ -237,9 +237,8 @@ void Importer::room(const PlannedRoom& r) {
     if (auto u = user_of(m); !u.empty()) members.push_back(boost::json::value(u));
   for (const auto& m : r.former_rc_ids)
     if (auto u = user_of(m); !u.empty()) former.push_back(boost::json::value(u));
-  array all = members;
-  for (const auto& f : former) all.push_back(f);
-  object body{{"kind", r.kind}, {"name", r.name}, {"topic", r.topic}, {"created_ts", r.created_ms}, {"members", all}};
+  object body{{"kind", r.kind}, {"name", r.name}, {"topic", r.topic}, {"created_ts", r.created_ms}, {"members", members},
+              {"former_members", former}};
   if (r.kind == "consultation") {
     auto* seeker = plan_.account_by_kc(r.seeker_kc);
     auto* counselor = plan_.account_by_kc(r.counselor_kc);
@@ -251,7 +250,6 @@ void Importer::room(const PlannedRoom& r) {
     if (topic_of_type_.count(r.consulting_type)) c["topic"] = topic_of_type_[r.consulting_type];
     if (r.closed_ms) c["closed_ts"] = *r.closed_ms;
     array history;
-    std::string from;
     for (const auto& m : r.messages)
       if (m.message_type == "REASSIGN_CONSULTANT" && m.details.contains("status") && m.details.at("status") == "CONFIRMED") {
         auto* f = plan_.account_by_kc(m.details.contains("fromConsultantId") ? std::string(m.details.at("fromConsultantId").as_string()) : "");
@@ -267,22 +265,22 @@ void Importer::room(const PlannedRoom& r) {
     body["name"] = (topic_name.empty() ? std::string("Beratung") : topic_name) + " · " + seeker->display_name;
     body["consultation"] = c;
   }
+  // Every run, also for a room imported before: the server answers the same room and joins members
+  // who are new in the export (the cut-over night brings those of the week since the rehearsal).
   std::string import_id = "rc:" + r.rc_id;
-  std::string room_id;
-  if (auto mapped = state_.mapped("room", r.rc_id)) {
-    room_id = *mapped;
-  } else {
-    auto res = call_with_retry(admin_, verb::put, "/_lotse/admin/v1/import/rooms/" + enc(import_id), body);
-    room_id = std::string(res.at("room_id").as_string());
-    service_user_ = std::string(res.at("service_user").as_string());
-    state_.begin();
-    state_.map("room", r.rc_id, room_id);
-    state_.set_meta("service_user", service_user_);
-    for (const auto& m : members) state_.add_room_member(room_id, std::string(m.as_string()));
-    state_.commit();
-    done_["rooms"]++;
-  }
-  if (service_user_.empty()) service_user_ = state_.meta("service_user").value_or("");
+  auto res = call_with_retry(admin_, verb::put, "/_lotse/admin/v1/import/rooms/" + enc(import_id), body);
+  std::string room_id(res.at("room_id").as_string());
+  if (auto mapped = state_.mapped("room", r.rc_id); mapped && *mapped != room_id)
+    throw std::runtime_error("room " + r.rc_id + " is " + *mapped + " in the state file but " + room_id + " on the server");
+  service_user_ = std::string(res.at("service_user").as_string());
+  state_.begin();
+  state_.map("room", r.rc_id, room_id);
+  state_.set_meta("service_user", service_user_);
+  for (const auto& m : members) state_.add_room_member(room_id, std::string(m.as_string()));
+  state_.commit();
+  if (res.at("created").as_bool()) done_["rooms"]++;
+  if (auto* added = res.if_contains("members_added"); added && added->is_int64() && added->as_int64() > 0)
+    done_["room_members_added"] += added->as_int64();
 
   // 2. The messages not imported yet, under one new Megolm session for this run. Its key is in the
   //    state file before the first message leaves, so whatever the server stores can be opened.

@@ -42,8 +42,8 @@ function bridge(args, { allowFail = false, token } = {}) {
     });
   });
 }
-async function importInto(server, state, extra = []) {
-  const r = await bridge(["import", "--export", EXPORT, "--secrets", SECRETS, "--server", server.baseUrl, "--token", server.admin.accessToken,
+async function importInto(server, state, extra = [], exportDir = EXPORT) {
+  const r = await bridge(["import", "--export", exportDir, "--secrets", SECRETS, "--server", server.baseUrl, "--token", server.admin.accessToken,
     "--state", state, "--json", ...extra]);
   return JSON.parse(r.stdout);
 }
@@ -450,6 +450,33 @@ test("keys follow Lotse's membership too: a counselor who handed a consultation 
     serve.kill("SIGTERM");
     await new Promise((r) => serve.on("close", r));
   }
+});
+
+test("the cut-over night: a second import of a newer export brings only what is new, into the rooms made before", async () => {
+  const night = await startServer();
+  servers.push(night);
+  const copy = join(work, "export-cutover");
+  cpSync(EXPORT, copy, { recursive: true });
+  const st = join(work, "cutover.db");
+  await importInto(night, st, [], copy);
+  // A week later: one more message in a consultation, one more counselor in a feedback room.
+  const room = "WmGgkxbgHncH2zXK7", feedback = "KAkognCrwCkFahA7r", weber = "7dam5iqP4hrbvbLWz";
+  const ts = "2025-07-01T10:00:00.000Z";
+  appendFileSync(join(copy, "mongo", "rocketchat_message.json"), JSON.stringify({ _id: "DeltaNewMessage01", rid: room, ts: { $date: ts },
+    u: { _id: weber, username: "x", name: "Jonas Weber" }, msg: "Neu seit der Probe" }) + "\n");
+  appendFileSync(join(copy, "mongo", "rocketchat_subscription.json"), JSON.stringify({ _id: "DeltaSubscript001", rid: feedback,
+    u: { _id: weber, username: "x" }, ts: { $date: ts }, ls: { $date: ts } }) + "\n");
+  const db = join(night.dir, "data", "lotse.db");
+  const before = Number(sqlite(db, "SELECT count(*) FROM events"));
+  const delta = (await importInto(night, st, [], copy)).done;
+  assert.deepEqual(delta, { messages: 1, room_members_added: 1, read_markers: delta.read_markers ?? 0 }, JSON.stringify(delta));
+  const roomId = sqlite(db, `SELECT room_id FROM imported_rooms WHERE import_id = 'rc:${room}'`).trim();
+  assert.equal(sqlite(db, `SELECT count(*) FROM events WHERE room_id = '${roomId}' AND origin_server_ts = ${Date.parse(ts)} AND type = 'm.room.encrypted'`).trim(), "1");
+  const fbId = sqlite(db, `SELECT room_id FROM imported_rooms WHERE import_id = 'rc:${feedback}'`).trim();
+  assert.equal(sqlite(db, `SELECT membership FROM memberships WHERE room_id = '${fbId}' AND user_id = '@j.weber:localhost'`).trim(), "join");
+  // Invite and join of the new member, the message, and read markers are all the night added.
+  assert.ok(Number(sqlite(db, "SELECT count(*) FROM events")) - before <= 3 + 1);
+  assert.deepEqual((await importInto(night, st, [], copy)).done, {}, "and a third run nothing");
 });
 
 // Last but one: it adds events to the imported rooms the tests above compare.

@@ -210,7 +210,14 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
   if (name.size() > 255 || topic.size() > 4096) throw http::invalid_param("name or topic too long");
   auto created_ts = req_ts(body, "created_ts");
   auto members = user_list(hs, body, "members");
-  for (const auto& m : members) {
+  // Members who wrote here and had left: they join only when the room is created (to send their
+  // messages, then leave again); a later run never brings them back.
+  auto former = user_list(hs, body, "former_members");
+  for (const auto& m : former)
+    if (std::find(members.begin(), members.end(), m) != members.end()) throw http::invalid_param(m + " is a member and a former member");
+  std::vector<std::string> everyone = members;
+  everyone.insert(everyone.end(), former.begin(), former.end());
+  for (const auto& m : everyone) {
     if (!hs.accounts.is_imported(m)) throw http::invalid_param(m + " was not imported: only imported accounts join imported rooms.");
     // The role rules of Lotse's own rooms: no seeker in a counselors' or exchange room; in a
     // consultation only its own seeker (checked below).
@@ -235,7 +242,7 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
       throw http::invalid_param("Unknown agency " + consultation->agency_id);
     if (!consultation->topic_id.empty() && !hs.counseling.topic_exists(consultation->topic_id))
       throw http::invalid_param("Unknown topic " + consultation->topic_id);
-    for (const auto& m : members)
+    for (const auto& m : everyone)
       if (m != consultation->seeker && hs.accounts.role(m) == "seeker")
         throw http::forbidden(m + " is another seeker: a consultation has one.");
     if (consultation->status == "closed") {
@@ -261,7 +268,10 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
       store::WriteUnit unit(hs.db);
       core::Rooms::Backdate at(hs.rooms, created_ts);
       for (const auto& m : members) {
-        if (hs.rooms.membership(room->room_id, m) == "join") continue;
+        // The export says they are members now: also someone the import had let leave after her
+        // messages (a former member) who joined the old room again since the rehearsal.
+        auto membership = hs.rooms.membership(room->room_id, m);
+        if (membership == "join" || membership == "ban") continue;
         join_member(hs, unit, *room, service, m);
         ++added;
       }
@@ -305,9 +315,9 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
     if (consultation) {
       consultation->room_id = room_id;
       for (const auto* u : {&consultation->seeker, &consultation->counselor})
-        if (std::find(members.begin(), members.end(), *u) == members.end()) members.push_back(*u);
+        if (std::find(everyone.begin(), everyone.end(), *u) == everyone.end()) everyone.push_back(*u);
     }
-    for (const auto& m : members) join_member(hs, unit, *room, service, m);
+    for (const auto& m : everyone) join_member(hs, unit, *room, service, m);
     if (consultation) {
       hs.counseling.add_consultation(unit, *consultation);
       if (consultation->closed_ts) hs.counseling.update_consultation(unit, *consultation);
@@ -320,7 +330,7 @@ awaitable<Response> put_room(Homeserver& hs, Request& r) {
     }
     hs.imports.add_room(unit, {import_id, room_id, kind});
     hs.counseling.audit(unit, admin.user_id, "import.room", room_id,
-                        {{"import_id", import_id}, {"kind", kind}, {"members", static_cast<std::int64_t>(members.size())}});
+                        {{"import_id", import_id}, {"kind", kind}, {"members", static_cast<std::int64_t>(everyone.size())}});
     unit.release();
   }
   co_await hs.db.commit();
