@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   status->add_option("--state", state_file, "the import's state file")->required();
   status->add_option("--key-file", key_file, "the key sealing the state file's secrets (default: <state>.key)");
   status->add_flag("--json", json, "print as JSON");
+  auto* close = app.add_subcommand("close", "end the migration period: the server's import API and the bridge's device stop for good");
+  close->add_option("--server", server, "Lotse's base URL")->required();
+  close->add_option("--token", token, "an administrator's access token")->required()->envname("LOTSE_ADMIN_TOKEN");
   CLI11_PARSE(app, argc, argv);
   try {
     lotse::e2ee::init_crypto();
@@ -78,6 +81,14 @@ int main(int argc, char** argv) {
         for (const auto& kv : done) std::cout << "  " << kv.key() << ": " << boost::json::serialize(kv.value()) << "\n";
         if (done.empty()) std::cout << "  nothing: everything was imported before\n";
       }
+      return 0;
+    }
+    if (*close) {
+      lotse::client::MatrixClient admin(server);
+      admin.set_access_token(token);
+      bridge::call_with_retry(admin, boost::beast::http::verb::post, "/_lotse/admin/v1/import/close", boost::json::object{});
+      std::cout << "The import is closed: the import API refuses every call from now on, the bridge's device is gone.\n"
+                   "Delete the state file and its key file now (shred -u).\n";
       return 0;
     }
     bridge::StateFile state(state_file, key_file);

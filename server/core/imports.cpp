@@ -24,6 +24,17 @@ void Imports::save_second_factor(store::WriteUnit&, const std::string& user_id, 
   st.run();
 }
 
+void Imports::close(store::WriteUnit&, std::int64_t ts) {
+  auto st = db_.conn().prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('import_closed', ?)");
+  st.bind_all(std::to_string(ts));
+  st.run();
+}
+
+bool Imports::closed() {
+  auto st = db_.conn().prepare("SELECT 1 FROM meta WHERE key = 'import_closed'");
+  return st.step();
+}
+
 void Imports::add_room(store::WriteUnit&, const ImportedRoom& room) {
   auto st = db_.conn().prepare("INSERT INTO imported_rooms (import_id, room_id, kind) VALUES (?, ?, ?)");
   st.bind_all(room.import_id, room.room_id, room.kind);

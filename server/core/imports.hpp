@@ -32,6 +32,10 @@ class Imports {
   void save_second_factor(store::WriteUnit&, const std::string& user_id, const std::string& kind,
                           const std::string& details_json);
 
+  // The end of the migration: once closed, the import API refuses every call, for good.
+  void close(store::WriteUnit&, std::int64_t ts);
+  bool closed();
+
   void add_room(store::WriteUnit&, const ImportedRoom& room);
   std::optional<ImportedRoom> room_by_import_id(const std::string& import_id);
   std::optional<ImportedRoom> room_by_room_id(const std::string& room_id);

@@ -614,3 +614,21 @@ test("a hostile export cannot run SQL beyond tables and rows, nor smuggle files 
   const report = JSON.parse((await bridge(["plan", "--export", evil, "--secrets", SECRETS, "--json"])).stdout);
   assert.ok(report.problems.some((p) => p.kind === "upload-not-a-file" && p.old_id === "5txzbC39rEMyvCiuM"));
 });
+
+test("closing the import ends the migration period: the import API refuses everything and the bridge's device is gone", async () => {
+  const token = server.admin.accessToken;
+  const bridgeToken = (await api(server, "POST", "/_lotse/admin/v1/import/bridge-device", { token, body: {} })).body.access_token;
+  assert.equal((await api(server, "GET", "/_matrix/client/v3/account/whoami", { token: bridgeToken })).status, 200);
+  const r = await bridge(["close", "--server", server.baseUrl], { token });
+  assert.match(r.stdout, /closed/);
+  assert.equal((await api(server, "GET", "/_matrix/client/v3/account/whoami", { token: bridgeToken })).status, 401);
+  const again = await importInto(server, join(work, "after-close.db")).catch((e) => e);
+  assert.match(String(again.message), /closed/);
+  for (const [method, path] of [["PUT", "/_lotse/admin/v1/import/users/someone"], ["POST", "/_lotse/admin/v1/import/bridge-device"],
+    ["POST", "/_lotse/admin/v1/import/close"]]) {
+    const res = await api(server, method, path, { token, body: {} });
+    assert.equal(res.status, 403, `${method} ${path}`);
+  }
+  // The rest of the admin API goes on.
+  assert.equal((await api(server, "GET", "/_lotse/admin/v1/consultations", { token })).status, 200);
+});

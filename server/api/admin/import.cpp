@@ -28,9 +28,11 @@ std::int64_t now_ms() {
       .count();
 }
 
+// Every import call: an administrator's token, and the import not closed yet.
 const http::Auth& require_admin(Homeserver& hs, Request& r) {
   const auto& auth = require_auth(hs, r);
   if (hs.accounts.role(auth.user_id) != "admin") throw http::forbidden("This needs an administrator's access token.");
+  if (hs.imports.closed()) throw http::forbidden("The import from the old system is closed on this instance.");
   return auth;
 }
 
@@ -522,12 +524,30 @@ awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
   co_return Response::json({{"user_id", s.user_id}, {"device_id", s.device_id}, {"access_token", s.access_token}});
 }
 
+// POST /import/close: the migration period is over. From now on the import API (and so the
+// bridge) can no longer write anything or speak for anyone; there is no reopening.
+awaitable<Response> post_close(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  const std::string bridge = "@" + std::string(core::kBridgeLocalpart) + ":" + hs.config.server_name;
+  {
+    store::WriteUnit unit(hs.db);
+    hs.imports.close(unit, now_ms());
+    // The bridge's devices go too: its tokens stop working and no key leaves its account again.
+    if (hs.accounts.role(bridge) == "bridge") remove_all_devices(hs, unit, bridge, std::nullopt);
+    hs.counseling.audit(unit, admin.user_id, "import.close", "");
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return empty_ok();
+}
+
 }  // namespace
 
 void register_import_routes(http::Router& router, Homeserver& hs) {
   const std::string base = "/_lotse/admin/v1/import";
   raw_route(router, verb::put, base + "/users/{localpart}", [&hs](Request& r) { return put_user(hs, r); });
   raw_route(router, verb::get, base + "/rooms/{roomId}/members", [&hs](Request& r) { return get_members(hs, r); });
+  raw_route(router, verb::post, base + "/close", [&hs](Request& r) { return post_close(hs, r); });
   raw_route(router, verb::post, base + "/bridge-device", [&hs](Request& r) { return post_bridge_device(hs, r); });
   raw_route(router, verb::put, base + "/rooms/{importId}", [&hs](Request& r) { return put_room(hs, r); });
   raw_route(router, verb::put, base + "/rooms/{roomId}/events/{txnId}", [&hs](Request& r) { return put_event(hs, r); });
