@@ -6,86 +6,16 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "bridge/decoders.hpp"
+#include "bridge/plan_builder.hpp"
 #include "e2ee/safe_json.hpp"
 
 namespace lotse::bridge {
+namespace plan_detail {
 namespace {
-
-using boost::json::object;
-using boost::json::value;
-
-std::string str(const object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-const object* obj(const object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_object() ? &v->get_object() : nullptr;
-}
-std::string get(const SqlRow& r, const char* key) {
-  auto it = r.find(key);
-  return it == r.end() ? std::string() : it->second;
-}
-bool has(const SqlRow& r, const char* key) { return r.count(key) && !r.at(key).empty(); }
-std::int64_t to_int(const std::string& s) {
-  try {
-    return s.empty() ? 0 : std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-std::optional<object> parse_object(std::string_view text) {
-  try {
-    auto v = e2ee::parse_limited(text);
-    if (v.is_object()) return v.as_object();
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
-// The texts of the old system's automatic events, as notices. German, the platform's language of
-// record; the notice carries `de.lotse.notice` (the event type) so an app can show it translated.
-std::string notice_text(const std::string& type, const object& details) {
-  if (type == "FURTHER_STEPS") return "So geht es weiter: Ihre Nachricht ist angekommen. Eine Beraterin oder ein Berater antwortet Ihnen hier.";
-  if (type == "UPDATE_SESSION_DATA") return "Die Angaben zur Beratung wurden aktualisiert.";
-  if (type == "E2EE_ACTIVATED") return "Diese Beratung wurde im alten System auf Ende-zu-Ende-Verschlüsselung umgestellt.";
-  if (type == "MASTER_KEY_LOST") return "Ein Mitglied dieser Beratung hatte im alten System seinen Schlüssel verloren.";
-  if (type == "FINISHED_CONVERSATION") return "Das Gespräch wurde beendet.";
-  if (type == "USER_MUTED") return "Eine teilnehmende Person wurde stummgeschaltet.";
-  if (type == "USER_UNMUTED") return "Eine teilnehmende Person darf wieder schreiben.";
-  if (type == "VIDEOCALL") {
-    auto ev = str(details, "eventType");
-    if (ev == "CALL_STARTED") return "Ein Videoanruf wurde gestartet.";
-    if (ev == "CALL_ENDED") return "Der Videoanruf wurde beendet.";
-    if (ev == "IGNORED_CALL") return "Ein Videoanruf wurde nicht angenommen.";
-    return "Videoanruf.";
-  }
-  if (type.starts_with("APPOINTMENT") || type == "INITIAL_APPOINTMENT_DEFINED") {
-    std::string when = str(details, "datetime"), what = str(details, "description");
-    std::string verb = type == "APPOINTMENT_CANCELLED"     ? "abgesagt"
-                       : type == "APPOINTMENT_RESCHEDULED" ? "verschoben"
-                                                           : "vereinbart";
-    std::string out = "Termin " + verb;
-    if (!when.empty()) out += ": " + when;
-    if (!what.empty()) out += " (" + what + ")";
-    return out + ".";
-  }
-  if (type == "REASSIGN_CONSULTANT") {
-    auto status = str(details, "status");
-    auto to = str(details, "toConsultantName");
-    if (status == "CONFIRMED") return "Die Beratung wurde an " + to + " übergeben.";
-    if (status == "REJECTED") return "Die Übergabe an " + to + " wurde abgelehnt.";
-    return "Die Übergabe an " + to + " wurde angefragt.";
-  }
-  return "Ereignis im alten System: " + type;
-}
-
-constexpr std::uintmax_t kMaxUploadBytes = 1ULL << 30;
 
 std::string lotse_status(std::int64_t code) { return code == 2 || code == 1 ? "open" : "closed"; }
 std::string old_status_name(std::int64_t code) {
@@ -93,580 +23,344 @@ std::string old_status_name(std::int64_t code) {
   return code >= 0 && code <= 4 ? names[code] : "UNKNOWN_" + std::to_string(code);
 }
 
-struct Builder {
-  const OldExport& ex;
-  const Secrets& secrets;
-  Plan plan;
-  std::set<std::string> technical_rc, bots;
-  std::map<std::string, const object*> room_by_id, upload_by_id;
-  std::map<std::string, std::vector<const object*>> subs_by_room, msgs_by_room;
-  std::set<std::string> referenced_rooms;
-  std::string dummy_suffix, technical_username;
-
-  void problem(std::string kind, std::string id, std::string detail) {
-    plan.problems.push_back({std::move(kind), std::move(id), std::move(detail)});
-  }
-  void count(const std::string& key, std::int64_t n = 1) { plan.counts[key] += n; }
-
-  void index() {
-    dummy_suffix = ex.properties.count("identity.email-dummy-suffix") ? ex.properties.at("identity.email-dummy-suffix") : "";
-    plan.system_user_rc = ex.properties.count("rocket.systemuser.id") ? ex.properties.at("rocket.systemuser.id") : "";
-    technical_username = ex.properties.count("rocket.technical.username") ? ex.properties.at("rocket.technical.username") : "";
-    // Ids are unique in a sound export; a document whose id was seen before is reported and left out,
-    // since everything the import does is keyed by these ids.
-    for (const auto& r : ex.rooms)
-      if (!room_by_id.emplace(str(r, "_id"), &r).second) problem("duplicate-id", str(r, "_id"), "a second room with this id; left out");
-    for (const auto& u : ex.uploads)
-      if (!upload_by_id.emplace(str(u, "_id"), &u).second) problem("duplicate-id", str(u, "_id"), "a second upload with this id; left out");
-    for (const auto& s : ex.subscriptions) subs_by_room[str(s, "rid")].push_back(&s);
-    std::set<std::string> message_ids;
-    for (const auto& m : ex.messages) {
-      if (!message_ids.insert(str(m, "_id")).second) {
-        problem("duplicate-id", str(m, "_id"), "a second message with this id; left out");
-        continue;
-      }
-      msgs_by_room[str(m, "rid")].push_back(&m);
-    }
-  }
-
-  void accounts() {
-    std::map<std::string, SqlRow> users, consultants;
-    for (auto& r : ex.table("user")) users[get(r, "user_id")] = r;
-    for (auto& r : ex.table("consultant")) consultants[get(r, "consultant_id")] = r;
-    std::map<std::string, std::vector<std::string>> languages;
-    for (auto& r : ex.table("language")) languages[get(r, "consultant_id")].push_back(get(r, "language_code"));
-    std::map<std::string, std::vector<std::int64_t>> agencies_of;
-    for (auto& r : ex.table("consultant_agency"))
-      if (!has(r, "delete_date")) agencies_of[get(r, "consultant_id")].push_back(to_int(get(r, "agency_id")));
-
-    std::map<std::string, std::string> localparts;  // localpart -> keycloak id
-    std::set<std::string> seen_kc;
-    for (const auto& v : ex.keycloak_users) {
-      if (!v.is_object()) continue;
-      const auto& k = v.as_object();
-      std::string id = str(k, "id");
-      std::set<std::string> roles;
-      if (auto* rr = k.if_contains("realmRoles"); rr && rr->is_array())
-        for (const auto& r : rr->as_array())
-          if (r.is_string()) roles.insert(std::string(r.get_string()));
-      if (roles.count("technical")) {
-        count("accounts.technical");
-        continue;
-      }
-      seen_kc.insert(id);
-      PlannedAccount a;
-      a.keycloak_id = id;
-      const SqlRow* row = nullptr;
-      if (consultants.count(id)) {
-        row = &consultants[id];
-        a.kind = "counselor";
-        a.display_name = get(*row, "first_name") + (has(*row, "last_name") ? " " + get(*row, "last_name") : "");
-        // The language of the counselor's own profile is one she counsels in, also where the
-        // language table has no row for it.
-        if (has(*row, "language_code")) a.languages.push_back(get(*row, "language_code"));
-        for (const auto& l : languages[id])
-          if (std::find(a.languages.begin(), a.languages.end(), l) == a.languages.end()) a.languages.push_back(l);
-        a.agency_ids = agencies_of[id];
-        if (a.agency_ids.size() > 1)
-          problem("counselor-several-agencies", id,
-                  "works for " + std::to_string(a.agency_ids.size()) + " agencies; Lotse keeps one per counselor (agency-" +
-                      std::to_string(a.agency_ids.front()) + "), her topics and postal codes cover all of them");
-        if (a.agency_ids.empty()) problem("counselor-without-agency", id, "works for no agency; imported without one");
-        if (get(*row, "is_absent") == "1") a.absence_message = get(*row, "absence_message");
-        for (const auto& r : roles)
-          if (r.find("consultant") != std::string::npos) a.roles.push_back(r);
-      } else if (users.count(id)) {
-        row = &users[id];
-        a.kind = roles.count("anonymous") ? "anonymous" : "seeker";
-      } else {
-        problem("account-without-profile", id, "Keycloak account with no userservice row; not imported");
-        continue;
-      }
-      auto stored = get(*row, "username");
-      if (stored.empty()) stored = str(k, "username");
-      auto name = decode_username(stored);
-      if (!name) {
-        problem("username-undecodable", id, "username '" + stored + "' does not decode; not imported");
-        continue;
-      }
-      a.name = *name;
-      if (a.display_name.empty() || a.display_name == " ") a.display_name = a.name;
-      a.localpart = localpart_for(a.name);
-      if (a.localpart.size() > 200) {
-        problem("username-too-long", id, "username longer than Lotse allows; not imported");
-        continue;
-      }
-      if (localparts.count(a.localpart)) {
-        std::string base = a.localpart;
-        int n = 2;
-        while (localparts.count(base + "." + std::to_string(n))) ++n;
-        a.localpart = base + "." + std::to_string(n);
-        problem("duplicate-username", id,
-                "'" + a.name + "' maps to the same Lotse name as " + localparts[base] + "; imported as " + a.localpart +
-                    " (tell the person their new login name)");
-      }
-      localparts[a.localpart] = id;
-      a.rc_user_id = get(*row, "rc_user_id");
-      a.email = get(*row, "email");
-      if (a.email.empty()) a.email = str(k, "email");
-      if (!dummy_suffix.empty() && a.email.ends_with(dummy_suffix)) a.email.clear();
-      a.language = get(*row, "language_code");
-      bool enabled = !k.contains("enabled") || (k.at("enabled").is_bool() && k.at("enabled").get_bool());
-      a.deactivated = !enabled || has(*row, "delete_date");
-      if (auto* ts = k.if_contains("createdTimestamp"); ts && ts->is_int64()) a.created_ms = ts->get_int64();
-      else a.created_ms = parse_sql_datetime(get(*row, "create_date")).value_or(0);
-      credentials(k, a);
-      count("accounts." + a.kind);
-      if (a.deactivated) count("accounts.deactivated");
-      plan.accounts.push_back(std::move(a));
-    }
-    for (const auto& [id, r] : users)
-      if (!seen_kc.count(id)) problem("profile-without-account", id, "userservice seeker without Keycloak account; not imported");
-    for (const auto& [id, r] : consultants)
-      if (!seen_kc.count(id)) problem("profile-without-account", id, "userservice counselor without Keycloak account; not imported");
-    for (std::size_t i = 0; i < plan.accounts.size(); ++i) {
-      plan.by_kc_[plan.accounts[i].keycloak_id] = i;
-      if (!plan.accounts[i].rc_user_id.empty()) plan.by_rc_[plan.accounts[i].rc_user_id] = i;
-    }
-    // Every Rocket.Chat account that is no person's: the system user, the technical user, bots, admins.
-    for (const auto& u : ex.rc_users) {
-      auto id = str(u, "_id");
-      if (!plan.by_rc_.count(id)) technical_rc.insert(id);
-      if (str(u, "type") == "bot") bots.insert(id);
-    }
-  }
-
-  void credentials(const object& k, PlannedAccount& a) {
-    auto* creds = k.if_contains("credentials");
-    if (!creds || !creds->is_array()) return;
-    for (const auto& c : creds->as_array()) {
-      if (!c.is_object()) continue;
-      auto type = str(c.as_object(), "type");
-      auto secret = parse_object(str(c.as_object(), "secretData"));
-      auto data = parse_object(str(c.as_object(), "credentialData"));
-      if (!secret || !data) {
-        problem("credential-unreadable", a.keycloak_id, "a " + type + " credential could not be read");
-        continue;
-      }
-      if (type == "password") {
-        auto alg = str(*data, "algorithm");
-        if (alg == "bcrypt") {
-          a.password = object{{"algorithm", "bcrypt"}, {"hash", str(*secret, "value")}};
-        } else if (alg == "pbkdf2-sha256") {
-          auto* it = data->if_contains("hashIterations");
-          a.password = object{{"algorithm", "pbkdf2-sha256"},
-                              {"iterations", it && it->is_int64() ? it->get_int64() : 27500},
-                              {"salt", str(*secret, "salt")},
-                              {"hash", str(*secret, "value")}};
-        } else {
-          problem("password-algorithm-unknown", a.keycloak_id, "password hashed with '" + alg + "': the person must reset it");
-        }
-      } else if (type == "otp") {
-        object t{{"secret", str(*secret, "value")}};
-        for (const char* f : {"subType", "algorithm"}) t[f] = str(*data, f);
-        for (const char* f : {"digits", "period"})
-          if (auto* v = data->if_contains(f); v && v->is_int64()) t[f] = v->get_int64();
-        a.totp = t;
-        count("accounts.totp");
-      }
-    }
-    if (a.password.empty() && !a.deactivated) problem("password-missing", a.keycloak_id, "no password credential: the person must get a new one");
-  }
-
-  void agencies_and_topics() {
-    std::map<std::int64_t, std::vector<std::pair<std::string, std::string>>> ranges;
-    for (auto& r : ex.table("agency_postcode_range"))
-      ranges[to_int(get(r, "agency_id"))].push_back({get(r, "postcode_from"), get(r, "postcode_to")});
-    for (auto& r : ex.table("agency")) {
-      PlannedAgency a;
-      a.id = to_int(get(r, "id"));
-      a.agency_id = "agency-" + std::to_string(a.id);
-      a.name = get(r, "name");
-      a.city = get(r, "city");
-      a.description = get(r, "description");
-      a.consulting_type = to_int(get(r, "consulting_type"));
-      a.postcode_ranges = ranges[a.id];
-      for (const auto& [from, to] : a.postcode_ranges) {
-        auto p = postcode_prefixes(from, to);
-        if (p.empty()) problem("postcode-range-unreadable", std::to_string(a.id), "postal-code range " + from + "-" + to + " is not two five-digit codes");
-        a.postal_prefixes.insert(a.postal_prefixes.end(), p.begin(), p.end());
-      }
-      a.offline = get(r, "is_offline") == "1";
-      a.team = get(r, "is_team_agency") == "1";
-      a.deleted = has(r, "delete_date");
-      if (get(r, "is_external") == "1") a.external_url = get(r, "url");
-      a.created_ms = parse_sql_datetime(get(r, "create_date")).value_or(0);
-      count("agencies");
-      plan.agencies.push_back(std::move(a));
-    }
-    for (const auto& ct : ex.consulting_types) {
-      PlannedTopic t;
-      auto* id = ct.if_contains("_id");
-      t.id = id && id->is_int64() ? id->get_int64() : 0;
-      t.topic_id = localpart_for(str(ct, "slug"));
-      if (t.topic_id.empty()) t.topic_id = "topic-" + std::to_string(t.id);
-      if (auto* titles = obj(ct, "titles")) t.name = str(*titles, "default");
-      if (t.name.empty()) t.name = str(ct, "description");
-      if (t.name.empty()) t.name = t.topic_id;
-      count("topics");
-      plan.topics.push_back(std::move(t));
-    }
-  }
-
-  std::vector<std::string> people_in(const std::string& rid, PlannedRoom& room) {
-    std::vector<std::string> out;
-    for (const auto* s : subs_by_room[rid]) {
-      const auto* u = obj(*s, "u");
-      auto id = u ? str(*u, "_id") : "";
-      if (technical_rc.count(id)) continue;
-      if (!plan.by_rc_.count(id)) {
-        problem("member-unknown", rid, "member " + id + " has no account; left out");
-        continue;
-      }
-      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
-      if (auto ls = extended_json_date(s->if_contains("ls"))) room.last_seen[id] = *ls;
-    }
-    return out;
-  }
-
-  PlannedRoom base_room(const object& r, const std::string& kind) {
-    PlannedRoom room;
-    room.rc_id = str(r, "_id");
-    room.kind = kind;
-    room.name = str(r, "fname").empty() ? str(r, "name") : str(r, "fname");
-    room.topic = str(r, "topic");
-    room.created_ms = extended_json_date(r.if_contains("ts")).value_or(0);
-    room.read_only = r.contains("ro") && r.at("ro").is_bool() && r.at("ro").get_bool();
-    room.e2e = r.contains("encrypted") && r.at("encrypted").is_bool() && r.at("encrypted").get_bool();
-    room.member_rc_ids = people_in(room.rc_id, room);
-    referenced_rooms.insert(room.rc_id);
-    return room;
-  }
-
-  void rooms() {
-    std::map<std::int64_t, std::string> topic_by_type;
-    for (const auto& t : plan.topics) topic_by_type[t.id] = t.topic_id;
-    std::map<std::string, std::string> reassigned_from;  // session id -> previous counselor ids, from events
-    for (auto& s : ex.table("session")) {
-      auto sid = to_int(get(s, "id"));
-      auto code = to_int(get(s, "status"));
-      auto status = old_status_name(code);
-      count("sessions." + status);
-      auto rid = get(s, "rc_group_id");
-      auto seeker = plan.account_by_kc(get(s, "user_id"));
-      if (rid.empty()) {
-        count("sessions.without_room");
-        continue;  // registered, never wrote: the account is imported, there is no conversation
-      }
-      if (!room_by_id.count(rid)) {
-        problem("room-missing", std::to_string(sid), "consultation room " + rid + " is not in the export; nothing to import");
-        continue;
-      }
-      if (!seeker) {
-        problem("session-seeker-unknown", std::to_string(sid), "the seeker of this consultation was not imported");
-        continue;
-      }
-      auto room = base_room(*room_by_id[rid], "consultation");
-      room.session_id = sid;
-      room.seeker_kc = seeker->keycloak_id;
-      room.agency = to_int(get(s, "agency_id"));
-      room.consulting_type = to_int(get(s, "consulting_type"));
-      room.old_status = status;
-      room.status = lotse_status(code);
-      if (room.status == "closed") room.closed_ms = parse_sql_datetime(get(s, "update_date"));
-      auto counselor = plan.account_by_kc(get(s, "consultant_id"));
-      if (counselor) {
-        room.counselor_kc = counselor->keycloak_id;
-      } else {
-        // An enquiry no counselor accepted: Lotse's consultation has one counselor, so the room is
-        // imported with the agency's counselors as members and no consultation record.
-        room.kind = "group";
-        problem("enquiry-not-accepted", std::to_string(sid),
-                "no counselor accepted this enquiry; imported as a room of the seeker with the counselors who could see it");
-      }
-      if (!room.seeker_kc.empty() && seeker && !seeker->rc_user_id.empty() &&
-          std::find(room.member_rc_ids.begin(), room.member_rc_ids.end(), seeker->rc_user_id) == room.member_rc_ids.end())
-        room.member_rc_ids.push_back(seeker->rc_user_id);
-      messages(room);
-      if (room.kind == "consultation") count("rooms.consultation." + room.status);
-      else count("rooms.unaccepted_enquiry");
-      plan.rooms.push_back(std::move(room));
-
-      auto fid = get(s, "rc_feedback_group_id");
-      if (!fid.empty()) {
-        if (!room_by_id.count(fid)) {
-          problem("room-missing", std::to_string(sid), "feedback room " + fid + " is not in the export");
-        } else {
-          auto fb = base_room(*room_by_id[fid], "counselors");
-          fb.session_id = sid;
-          fb.name = "Feedback · " + plan.rooms.back().name;
-          messages(fb);
-          count("rooms.feedback");
-          plan.rooms.push_back(std::move(fb));
-        }
-      }
-    }
-    for (auto& c : ex.table("chat")) {
-      auto rid = get(c, "rc_group_id");
-      if (rid.empty()) continue;
-      if (!room_by_id.count(rid)) {
-        problem("room-missing", "chat " + get(c, "id"), "group chat room " + rid + " is not in the export");
-        continue;
-      }
-      auto room = base_room(*room_by_id[rid], "group");
-      room.name = get(c, "topic");
-      room.topic = get(c, "hint_message");
-      messages(room);
-      count("rooms.group_chat");
-      plan.rooms.push_back(std::move(room));
-    }
-    for (const auto& r : ex.rooms) {
-      auto id = str(r, "_id");
-      if (referenced_rooms.count(id)) continue;
-      const auto* cf = obj(r, "customFields");
-      if (cf && str(*cf, "roomType") == "exchange") {
-        auto room = base_room(r, "exchange");
-        if (room.topic.empty()) room.topic = str(r, "description");
-        else if (!str(r, "description").empty()) room.topic += " — " + str(r, "description");
-        messages(room);
-        count("rooms.exchange");
-        plan.rooms.push_back(std::move(room));
-      } else {
-        problem("orphan-room", id,
-                "room '" + str(r, "name") + "' belongs to no consultation, chat or exchange (its consultation was deleted); not imported, " +
-                    std::to_string(msgs_by_room[id].size()) + " messages left behind");
-      }
-    }
-    for (const auto& [rid, msgs] : msgs_by_room)
-      if (!room_by_id.count(rid)) problem("messages-without-room", rid, std::to_string(msgs.size()) + " messages of an unknown room");
-  }
-
-  std::optional<std::string> decrypt_text(const std::string& msg, const std::string& rid, const std::string& id) {
-    if (is_server_encrypted(msg) && !secrets.present()) {
-      problem("secrets-missing", id, "server-side encrypted text and no --secrets file");
-      return std::nullopt;
-    }
-    auto plain = decrypt_server_text(msg, secrets.master_key, rid, secrets.app_key);
-    if (!plain) problem("text-undecryptable", id, "the server-side encrypted text does not decrypt with the given secrets");
-    return plain;
-  }
-
-  std::optional<PlannedAttachment> attachment(const object& m, const std::string& id) {
-    const auto* f = obj(m, "file");
-    if (!f) return std::nullopt;
-    PlannedAttachment a;
-    a.upload_id = str(*f, "_id");
-    a.name = str(*f, "name");
-    a.mime = str(*f, "type");
-    auto it = upload_by_id.find(a.upload_id);
-    if (it == upload_by_id.end()) {
-      problem("upload-missing", id, "message refers to upload " + a.upload_id + " which is not in the export");
-      return a;
-    }
-    const auto& u = *it->second;
-    if (a.name.empty()) a.name = str(u, "name");
-    if (a.mime.empty()) a.mime = str(u, "type");
-    if (auto* sz = u.if_contains("size"); sz && sz->is_int64()) a.size = sz->get_int64();
-    if (const auto* idf = obj(u, "identify"))
-      if (const auto* size = obj(*idf, "size")) {
-        if (auto* w = size->if_contains("width"); w && w->is_int64()) a.width = w->get_int64();
-        if (auto* h = size->if_contains("height"); h && h->is_int64()) a.height = h->get_int64();
-      }
-    a.kind = a.mime.starts_with("image/") ? "image" : a.mime.starts_with("audio/") ? "voice" : "document";
-    auto p = ex.upload_path(a.upload_id, str(u, "extension"));
-    std::error_code ec;
-    // The file itself, never what a link in the export points to (the bridge's key file, /etc/...).
-    auto st = p.empty() ? std::filesystem::file_status{} : std::filesystem::symlink_status(p, ec);
-    if (!p.empty() && std::filesystem::is_symlink(st)) {
-      problem("upload-not-a-file", a.upload_id, "uploads/ holds a link, not a file, for '" + a.name + "'; not followed, imported as a notice");
-    } else if (!p.empty() && std::filesystem::is_regular_file(st) && std::filesystem::file_size(p, ec) > kMaxUploadBytes) {
-      problem("upload-too-large", a.upload_id, "'" + a.name + "' is larger than 1 GiB; imported as a notice");
-    } else if (p.empty() || !std::filesystem::is_regular_file(st)) {
-      problem("upload-file-missing", a.upload_id, "the bytes of '" + a.name + "' are not in uploads/; imported as a notice");
-    } else {
-      a.path = p.string();
-    }
-    return a;
-  }
-
-  void messages(PlannedRoom& room) {
-    auto& list = msgs_by_room[room.rc_id];
-    std::vector<const object*> sorted(list.begin(), list.end());
-    std::stable_sort(sorted.begin(), sorted.end(), [](const object* a, const object* b) {
-      return extended_json_date(a->if_contains("ts")).value_or(0) < extended_json_date(b->if_contains("ts")).value_or(0);
-    });
-    // Room keys of the old end-to-end encryption that the export can open (tmp. form).
-    std::map<std::string, std::string> e2e_keys;
-    if (room.e2e)
-      for (const auto* s : subs_by_room[room.rc_id]) {
-        const auto* u = obj(*s, "u");
-        if (!u) continue;
-        if (auto jwk = open_tmp_room_key(str(*s, "E2EKey"), str(*u, "_id")))
-          if (auto kid = room_key_id(*jwk); kid && !e2e_keys.count(*kid)) e2e_keys[*kid] = *room_key_bytes(*jwk);
-      }
-    std::map<std::string, const object*> first_copy;  // edited message id -> its earliest history copy
-    for (const auto* m : sorted)
-      if (m->contains("_hidden") && !str(*m, "parent").empty() && !first_copy.count(str(*m, "parent")))
-        first_copy[str(*m, "parent")] = m;
-
-    for (const auto* mp : sorted) {
-      const auto& m = *mp;
-      auto id = str(m, "_id");
-      if (m.contains("_hidden")) {
-        count("messages.history_copy");
-        continue;
-      }
-      PlannedMessage pm;
-      pm.old_id = id;
-      pm.ts = extended_json_date(m.if_contains("ts")).value_or(room.created_ms);
-      const auto* u = obj(m, "u");
-      pm.sender_rc = u ? str(*u, "_id") : "";
-      bool technical = technical_rc.count(pm.sender_rc) > 0;
-      if (!technical && !plan.by_rc_.count(pm.sender_rc)) {
-        problem("sender-unknown", id, "sender " + pm.sender_rc + " has no account; the message is imported as the service user's notice");
-        technical = true;
-      }
-      bool member = std::find(room.member_rc_ids.begin(), room.member_rc_ids.end(), pm.sender_rc) != room.member_rc_ids.end();
-      bool former = std::find(room.former_rc_ids.begin(), room.former_rc_ids.end(), pm.sender_rc) != room.former_rc_ids.end();
-      if (!technical && !member && !former) room.former_rc_ids.push_back(pm.sender_rc);  // wrote here, left later
-      auto t = str(m, "t");
-      auto msg = str(m, "msg");
-      if (auto e = extended_json_date(m.if_contains("editedAt")); e && t != "rm") pm.edited_ms = e;
-
-      if (t == "rm") {
-        pm.kind = "deleted";
-        count("messages.deleted");
-      } else if (t == "uj" || t == "au" || t == "ru" || t == "ul" || t == "ujt" || t == "r" || t == "room_changed_privacy") {
-        count("messages.membership_dropped");
-        continue;  // membership is what the room's members say; the history of it is incomplete anyway
-      } else if (t == "user-muted" || t == "user-unmuted") {
-        pm.kind = "notice";
-        pm.from_service = true;
-        pm.message_type = t == "user-muted" ? "USER_MUTED" : "USER_UNMUTED";
-        pm.body = notice_text(pm.message_type, {});
-        count("messages.notice");
-      } else if (t == "e2e") {
-        pm.kind = "e2e";
-        pm.attachment = attachment(m, id);
-        if (pm.attachment) {
-          // An encrypted upload: its file holds key id + hex ciphertext text; the room key opens it.
-          if (!pm.attachment->path.empty()) {
-            std::ifstream in(pm.attachment->path, std::ios::binary);
-            std::string text((std::istreambuf_iterator<char>(in)), {});
-            auto fkid = e2e_key_id(text);
-            pm.attachment->e2e_key_id = fkid.value_or("?");
-            if (fkid && e2e_keys.count(*fkid) && decrypt_e2e(text, e2e_keys[*fkid])) {
-              pm.e2e_readable = true;
-              pm.attachment->e2e_room_key = e2e_keys[*fkid];
-            }
-          }
-        } else if (auto kid = e2e_key_id(msg); kid && e2e_keys.count(*kid)) {
-          if (auto plain = decrypt_e2e(msg, e2e_keys[*kid]); plain && is_valid_utf8(*plain)) {
-            pm.body = *plain;
-            pm.e2e_readable = true;
-          }
-        }
-        count(pm.attachment ? "messages.e2e_file" : "messages.e2e");
-        if (pm.e2e_readable) count("messages.e2e_decrypted");
-        else problem("e2e-unreadable", id, "end-to-end encrypted in the old system and no key in the export opens it; imported as a placeholder");
-      } else if (m.contains("alias") && !str(m, "alias").empty()) {
-        if (!event(m, room, pm)) continue;
-      } else if (m.contains("file")) {
-        pm.kind = "file";
-        pm.attachment = attachment(m, id);
-        if (auto caption = msg.empty() ? std::optional<std::string>("") : decrypt_text(msg, room.rc_id, id)) pm.body = *caption;
-        count("messages.file");
-      } else if (technical) {
-        pm.kind = "notice";
-        pm.from_service = true;
-        auto text = decrypt_text(msg, room.rc_id, id);
-        if (!text) continue;
-        pm.body = is_server_encrypted(msg) ? decode_html(*text) : *text;
-        count(bots.count(pm.sender_rc) ? "messages.bot" : "messages.notice");
-      } else {
-        pm.kind = "text";
-        auto text = decrypt_text(msg, room.rc_id, id);
-        if (!text) continue;
-        pm.body = is_server_encrypted(msg) ? decode_html(*text) : *text;
-        if (auto it = first_copy.find(id); it != first_copy.end()) {
-          auto old = str(*it->second, "msg");
-          if (auto o = decrypt_text(old, room.rc_id, str(*it->second, "_id")))
-            pm.original_body = is_server_encrypted(old) ? decode_html(*o) : *o;
-        }
-        count("messages.text");
-      }
-      if (technical) pm.from_service = true;
-      pm.pinned = m.contains("pinned") && m.at("pinned").is_bool() && m.at("pinned").get_bool() && pm.kind != "deleted";
-      if (pm.pinned) count("messages.pinned");
-      room.messages.push_back(std::move(pm));
-    }
-  }
-
-  // An automatic event (alias). Returns false for events that are dropped.
-  bool event(const object& m, PlannedRoom& room, PlannedMessage& pm) {
-    auto id = pm.old_id;
-    auto decoded = form_url_decode(str(m, "alias"));
-    auto alias = decoded ? parse_object(*decoded) : std::nullopt;
-    if (!alias) {
-      problem("event-unreadable", id, "the alias of this event is not URL-encoded JSON; dropped");
-      return false;
-    }
-    std::string type;
-    if (alias->contains("messageType") || alias->contains("forwardMessageDTO") || alias->contains("videoCallMessageDTO")) {
-      type = str(*alias, "messageType");
-      if (type.empty()) type = obj(*alias, "forwardMessageDTO") ? "FORWARD" : "VIDEOCALL";
-    } else if (alias->contains("message")) {
-      type = "FORWARD";  // the older shape: a bare forwarded message
-    } else {
-      problem("event-unknown", id, "an event of unknown shape; dropped");
-      return false;
-    }
-    pm.message_type = type;
-    if (type == "REASSIGN_CONSULTANT_RESET_LAST_MESSAGE") {
-      count("messages.technical_dropped");
-      return false;
-    }
-    if (type == "FORWARD") {
-      const object* fwd = obj(*alias, "forwardMessageDTO");
-      const object& f = fwd ? *fwd : *alias;
-      pm.kind = "forward";
-      pm.body = str(f, "message");
-      if (pm.body.empty()) {
-        auto text = decrypt_text(str(m, "msg"), room.rc_id, id);
-        pm.body = text ? decode_html(*text) : "";
-      }
-      pm.details = object{{"username", str(f, "username")}, {"timestamp", str(f, "timestamp")}, {"rc_user_id", str(f, "rcUserId")}};
-      if (auto name = decode_username(str(f, "username"))) pm.details["username"] = *name;
-      count("messages.forward");
-      return true;
-    }
-    pm.kind = "notice";
-    pm.from_service = true;
-    if (type == "VIDEOCALL") {
-      if (const auto* vc = obj(*alias, "videoCallMessageDTO")) pm.details = *vc;
-    } else if (type == "REASSIGN_CONSULTANT") {
-      auto text = decrypt_text(str(m, "msg"), room.rc_id, id);
-      if (auto args = text ? parse_object(*text) : std::nullopt) {
-        pm.details = *args;
-        if (str(*args, "status") == "CONFIRMED") {
-          auto from = plan.account_by_kc(str(*args, "fromConsultantId"));
-          if (from && std::find(room.previous_counselors_kc.begin(), room.previous_counselors_kc.end(), from->keycloak_id) ==
-                          room.previous_counselors_kc.end())
-            room.previous_counselors_kc.push_back(from->keycloak_id);
-        }
-      } else {
-        problem("event-unreadable", id, "hand-over event whose arguments do not decrypt");
-      }
-    } else if (auto content = str(*alias, "content"); !content.empty()) {
-      if (auto c = parse_object(content)) pm.details = *c;
-    }
-    pm.body = notice_text(type, pm.details);
-    count("messages.event." + type);
-    return true;
-  }
-};
-
 }  // namespace
+
+void PlanBuilder::index() {
+  dummy_suffix = ex.properties.count("identity.email-dummy-suffix") ? ex.properties.at("identity.email-dummy-suffix") : "";
+  plan.system_user_rc = ex.properties.count("rocket.systemuser.id") ? ex.properties.at("rocket.systemuser.id") : "";
+  technical_username = ex.properties.count("rocket.technical.username") ? ex.properties.at("rocket.technical.username") : "";
+  // Ids are unique in a sound export; a document whose id was seen before is reported and left out,
+  // since everything the import does is keyed by these ids.
+  for (const auto& r : ex.rooms)
+    if (!room_by_id.emplace(str(r, "_id"), &r).second) problem("duplicate-id", str(r, "_id"), "a second room with this id; left out");
+  for (const auto& u : ex.uploads)
+    if (!upload_by_id.emplace(str(u, "_id"), &u).second) problem("duplicate-id", str(u, "_id"), "a second upload with this id; left out");
+  for (const auto& s : ex.subscriptions) subs_by_room[str(s, "rid")].push_back(&s);
+  std::set<std::string> message_ids;
+  for (const auto& m : ex.messages) {
+    if (!message_ids.insert(str(m, "_id")).second) {
+      problem("duplicate-id", str(m, "_id"), "a second message with this id; left out");
+      continue;
+    }
+    msgs_by_room[str(m, "rid")].push_back(&m);
+  }
+}
+
+void PlanBuilder::accounts() {
+  std::map<std::string, SqlRow> users, consultants;
+  for (auto& r : ex.table("user")) users[get(r, "user_id")] = r;
+  for (auto& r : ex.table("consultant")) consultants[get(r, "consultant_id")] = r;
+  std::map<std::string, std::vector<std::string>> languages;
+  for (auto& r : ex.table("language")) languages[get(r, "consultant_id")].push_back(get(r, "language_code"));
+  std::map<std::string, std::vector<std::int64_t>> agencies_of;
+  for (auto& r : ex.table("consultant_agency"))
+    if (!has(r, "delete_date")) agencies_of[get(r, "consultant_id")].push_back(to_int(get(r, "agency_id")));
+
+  std::map<std::string, std::string> localparts;  // localpart -> keycloak id
+  std::set<std::string> seen_kc;
+  for (const auto& v : ex.keycloak_users) {
+    if (!v.is_object()) continue;
+    const auto& k = v.as_object();
+    std::string id = str(k, "id");
+    std::set<std::string> roles;
+    if (auto* rr = k.if_contains("realmRoles"); rr && rr->is_array())
+      for (const auto& r : rr->as_array())
+        if (r.is_string()) roles.insert(std::string(r.get_string()));
+    if (roles.count("technical")) {
+      count("accounts.technical");
+      continue;
+    }
+    seen_kc.insert(id);
+    PlannedAccount a;
+    a.keycloak_id = id;
+    const SqlRow* row = nullptr;
+    if (consultants.count(id)) {
+      row = &consultants[id];
+      a.kind = "counselor";
+      a.display_name = get(*row, "first_name") + (has(*row, "last_name") ? " " + get(*row, "last_name") : "");
+      // The language of the counselor's own profile is one she counsels in, also where the
+      // language table has no row for it.
+      if (has(*row, "language_code")) a.languages.push_back(get(*row, "language_code"));
+      for (const auto& l : languages[id])
+        if (std::find(a.languages.begin(), a.languages.end(), l) == a.languages.end()) a.languages.push_back(l);
+      a.agency_ids = agencies_of[id];
+      if (a.agency_ids.size() > 1)
+        problem("counselor-several-agencies", id,
+                "works for " + std::to_string(a.agency_ids.size()) + " agencies; Lotse keeps one per counselor (agency-" +
+                    std::to_string(a.agency_ids.front()) + "), her topics and postal codes cover all of them");
+      if (a.agency_ids.empty()) problem("counselor-without-agency", id, "works for no agency; imported without one");
+      if (get(*row, "is_absent") == "1") a.absence_message = get(*row, "absence_message");
+      for (const auto& r : roles)
+        if (r.find("consultant") != std::string::npos) a.roles.push_back(r);
+    } else if (users.count(id)) {
+      row = &users[id];
+      a.kind = roles.count("anonymous") ? "anonymous" : "seeker";
+    } else {
+      problem("account-without-profile", id, "Keycloak account with no userservice row; not imported");
+      continue;
+    }
+    auto stored = get(*row, "username");
+    if (stored.empty()) stored = str(k, "username");
+    auto name = decode_username(stored);
+    if (!name) {
+      problem("username-undecodable", id, "username '" + stored + "' does not decode; not imported");
+      continue;
+    }
+    a.name = *name;
+    if (a.display_name.empty() || a.display_name == " ") a.display_name = a.name;
+    a.localpart = localpart_for(a.name);
+    if (a.localpart.size() > 200) {
+      problem("username-too-long", id, "username longer than Lotse allows; not imported");
+      continue;
+    }
+    if (localparts.count(a.localpart)) {
+      std::string base = a.localpart;
+      int n = 2;
+      while (localparts.count(base + "." + std::to_string(n))) ++n;
+      a.localpart = base + "." + std::to_string(n);
+      problem("duplicate-username", id,
+              "'" + a.name + "' maps to the same Lotse name as " + localparts[base] + "; imported as " + a.localpart +
+                  " (tell the person their new login name)");
+    }
+    localparts[a.localpart] = id;
+    a.rc_user_id = get(*row, "rc_user_id");
+    a.email = get(*row, "email");
+    if (a.email.empty()) a.email = str(k, "email");
+    if (!dummy_suffix.empty() && a.email.ends_with(dummy_suffix)) a.email.clear();
+    a.language = get(*row, "language_code");
+    bool enabled = !k.contains("enabled") || (k.at("enabled").is_bool() && k.at("enabled").get_bool());
+    a.deactivated = !enabled || has(*row, "delete_date");
+    if (auto* ts = k.if_contains("createdTimestamp"); ts && ts->is_int64()) a.created_ms = ts->get_int64();
+    else a.created_ms = parse_sql_datetime(get(*row, "create_date")).value_or(0);
+    credentials(k, a);
+    count("accounts." + a.kind);
+    if (a.deactivated) count("accounts.deactivated");
+    plan.accounts.push_back(std::move(a));
+  }
+  for (const auto& [id, r] : users)
+    if (!seen_kc.count(id)) problem("profile-without-account", id, "userservice seeker without Keycloak account; not imported");
+  for (const auto& [id, r] : consultants)
+    if (!seen_kc.count(id)) problem("profile-without-account", id, "userservice counselor without Keycloak account; not imported");
+  for (std::size_t i = 0; i < plan.accounts.size(); ++i) {
+    plan.by_kc_[plan.accounts[i].keycloak_id] = i;
+    if (!plan.accounts[i].rc_user_id.empty()) plan.by_rc_[plan.accounts[i].rc_user_id] = i;
+  }
+  // Every Rocket.Chat account that is no person's: the system user, the technical user, bots, admins.
+  for (const auto& u : ex.rc_users) {
+    auto id = str(u, "_id");
+    if (!plan.by_rc_.count(id)) technical_rc.insert(id);
+    if (str(u, "type") == "bot") bots.insert(id);
+  }
+}
+
+void PlanBuilder::credentials(const object& k, PlannedAccount& a) {
+  auto* creds = k.if_contains("credentials");
+  if (!creds || !creds->is_array()) return;
+  for (const auto& c : creds->as_array()) {
+    if (!c.is_object()) continue;
+    auto type = str(c.as_object(), "type");
+    auto secret = parse_object(str(c.as_object(), "secretData"));
+    auto data = parse_object(str(c.as_object(), "credentialData"));
+    if (!secret || !data) {
+      problem("credential-unreadable", a.keycloak_id, "a " + type + " credential could not be read");
+      continue;
+    }
+    if (type == "password") {
+      auto alg = str(*data, "algorithm");
+      if (alg == "bcrypt") {
+        a.password = object{{"algorithm", "bcrypt"}, {"hash", str(*secret, "value")}};
+      } else if (alg == "pbkdf2-sha256") {
+        auto* it = data->if_contains("hashIterations");
+        a.password = object{{"algorithm", "pbkdf2-sha256"},
+                            {"iterations", it && it->is_int64() ? it->get_int64() : 27500},
+                            {"salt", str(*secret, "salt")},
+                            {"hash", str(*secret, "value")}};
+      } else {
+        problem("password-algorithm-unknown", a.keycloak_id, "password hashed with '" + alg + "': the person must reset it");
+      }
+    } else if (type == "otp") {
+      object t{{"secret", str(*secret, "value")}};
+      for (const char* f : {"subType", "algorithm"}) t[f] = str(*data, f);
+      for (const char* f : {"digits", "period"})
+        if (auto* v = data->if_contains(f); v && v->is_int64()) t[f] = v->get_int64();
+      a.totp = t;
+      count("accounts.totp");
+    }
+  }
+  if (a.password.empty() && !a.deactivated) problem("password-missing", a.keycloak_id, "no password credential: the person must get a new one");
+}
+
+void PlanBuilder::agencies_and_topics() {
+  std::map<std::int64_t, std::vector<std::pair<std::string, std::string>>> ranges;
+  for (auto& r : ex.table("agency_postcode_range"))
+    ranges[to_int(get(r, "agency_id"))].push_back({get(r, "postcode_from"), get(r, "postcode_to")});
+  for (auto& r : ex.table("agency")) {
+    PlannedAgency a;
+    a.id = to_int(get(r, "id"));
+    a.agency_id = "agency-" + std::to_string(a.id);
+    a.name = get(r, "name");
+    a.city = get(r, "city");
+    a.description = get(r, "description");
+    a.consulting_type = to_int(get(r, "consulting_type"));
+    a.postcode_ranges = ranges[a.id];
+    for (const auto& [from, to] : a.postcode_ranges) {
+      auto p = postcode_prefixes(from, to);
+      if (p.empty()) problem("postcode-range-unreadable", std::to_string(a.id), "postal-code range " + from + "-" + to + " is not two five-digit codes");
+      a.postal_prefixes.insert(a.postal_prefixes.end(), p.begin(), p.end());
+    }
+    a.offline = get(r, "is_offline") == "1";
+    a.team = get(r, "is_team_agency") == "1";
+    a.deleted = has(r, "delete_date");
+    if (get(r, "is_external") == "1") a.external_url = get(r, "url");
+    a.created_ms = parse_sql_datetime(get(r, "create_date")).value_or(0);
+    count("agencies");
+    plan.agencies.push_back(std::move(a));
+  }
+  for (const auto& ct : ex.consulting_types) {
+    PlannedTopic t;
+    auto* id = ct.if_contains("_id");
+    t.id = id && id->is_int64() ? id->get_int64() : 0;
+    t.topic_id = localpart_for(str(ct, "slug"));
+    if (t.topic_id.empty()) t.topic_id = "topic-" + std::to_string(t.id);
+    if (auto* titles = obj(ct, "titles")) t.name = str(*titles, "default");
+    if (t.name.empty()) t.name = str(ct, "description");
+    if (t.name.empty()) t.name = t.topic_id;
+    count("topics");
+    plan.topics.push_back(std::move(t));
+  }
+}
+
+std::vector<std::string> PlanBuilder::people_in(const std::string& rid, PlannedRoom& room) {
+  std::vector<std::string> out;
+  for (const auto* s : subs_by_room[rid]) {
+    const auto* u = obj(*s, "u");
+    auto id = u ? str(*u, "_id") : "";
+    if (technical_rc.count(id)) continue;
+    if (!plan.by_rc_.count(id)) {
+      problem("member-unknown", rid, "member " + id + " has no account; left out");
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    if (auto ls = extended_json_date(s->if_contains("ls"))) room.last_seen[id] = *ls;
+  }
+  return out;
+}
+
+PlannedRoom PlanBuilder::base_room(const object& r, const std::string& kind) {
+  PlannedRoom room;
+  room.rc_id = str(r, "_id");
+  room.kind = kind;
+  room.name = str(r, "fname").empty() ? str(r, "name") : str(r, "fname");
+  room.topic = str(r, "topic");
+  room.created_ms = extended_json_date(r.if_contains("ts")).value_or(0);
+  room.read_only = r.contains("ro") && r.at("ro").is_bool() && r.at("ro").get_bool();
+  room.e2e = r.contains("encrypted") && r.at("encrypted").is_bool() && r.at("encrypted").get_bool();
+  room.member_rc_ids = people_in(room.rc_id, room);
+  referenced_rooms.insert(room.rc_id);
+  return room;
+}
+
+void PlanBuilder::rooms() {
+  std::map<std::int64_t, std::string> topic_by_type;
+  for (const auto& t : plan.topics) topic_by_type[t.id] = t.topic_id;
+  std::map<std::string, std::string> reassigned_from;  // session id -> previous counselor ids, from events
+  for (auto& s : ex.table("session")) {
+    auto sid = to_int(get(s, "id"));
+    auto code = to_int(get(s, "status"));
+    auto status = old_status_name(code);
+    count("sessions." + status);
+    auto rid = get(s, "rc_group_id");
+    auto seeker = plan.account_by_kc(get(s, "user_id"));
+    if (rid.empty()) {
+      count("sessions.without_room");
+      continue;  // registered, never wrote: the account is imported, there is no conversation
+    }
+    if (!room_by_id.count(rid)) {
+      problem("room-missing", std::to_string(sid), "consultation room " + rid + " is not in the export; nothing to import");
+      continue;
+    }
+    if (!seeker) {
+      problem("session-seeker-unknown", std::to_string(sid), "the seeker of this consultation was not imported");
+      continue;
+    }
+    auto room = base_room(*room_by_id[rid], "consultation");
+    room.session_id = sid;
+    room.seeker_kc = seeker->keycloak_id;
+    room.agency = to_int(get(s, "agency_id"));
+    room.consulting_type = to_int(get(s, "consulting_type"));
+    room.old_status = status;
+    room.status = lotse_status(code);
+    if (room.status == "closed") room.closed_ms = parse_sql_datetime(get(s, "update_date"));
+    auto counselor = plan.account_by_kc(get(s, "consultant_id"));
+    if (counselor) {
+      room.counselor_kc = counselor->keycloak_id;
+    } else {
+      // An enquiry no counselor accepted: Lotse's consultation has one counselor, so the room is
+      // imported with the agency's counselors as members and no consultation record.
+      room.kind = "group";
+      problem("enquiry-not-accepted", std::to_string(sid),
+              "no counselor accepted this enquiry; imported as a room of the seeker with the counselors who could see it");
+    }
+    if (!room.seeker_kc.empty() && seeker && !seeker->rc_user_id.empty() &&
+        std::find(room.member_rc_ids.begin(), room.member_rc_ids.end(), seeker->rc_user_id) == room.member_rc_ids.end())
+      room.member_rc_ids.push_back(seeker->rc_user_id);
+    messages(room);
+    if (room.kind == "consultation") count("rooms.consultation." + room.status);
+    else count("rooms.unaccepted_enquiry");
+    plan.rooms.push_back(std::move(room));
+
+    auto fid = get(s, "rc_feedback_group_id");
+    if (!fid.empty()) {
+      if (!room_by_id.count(fid)) {
+        problem("room-missing", std::to_string(sid), "feedback room " + fid + " is not in the export");
+      } else {
+        auto fb = base_room(*room_by_id[fid], "counselors");
+        fb.session_id = sid;
+        fb.name = "Feedback · " + plan.rooms.back().name;
+        messages(fb);
+        count("rooms.feedback");
+        plan.rooms.push_back(std::move(fb));
+      }
+    }
+  }
+  for (auto& c : ex.table("chat")) {
+    auto rid = get(c, "rc_group_id");
+    if (rid.empty()) continue;
+    if (!room_by_id.count(rid)) {
+      problem("room-missing", "chat " + get(c, "id"), "group chat room " + rid + " is not in the export");
+      continue;
+    }
+    auto room = base_room(*room_by_id[rid], "group");
+    room.name = get(c, "topic");
+    room.topic = get(c, "hint_message");
+    messages(room);
+    count("rooms.group_chat");
+    plan.rooms.push_back(std::move(room));
+  }
+  for (const auto& r : ex.rooms) {
+    auto id = str(r, "_id");
+    if (referenced_rooms.count(id)) continue;
+    const auto* cf = obj(r, "customFields");
+    if (cf && str(*cf, "roomType") == "exchange") {
+      auto room = base_room(r, "exchange");
+      if (room.topic.empty()) room.topic = str(r, "description");
+      else if (!str(r, "description").empty()) room.topic += " — " + str(r, "description");
+      messages(room);
+      count("rooms.exchange");
+      plan.rooms.push_back(std::move(room));
+    } else {
+      problem("orphan-room", id,
+              "room '" + str(r, "name") + "' belongs to no consultation, chat or exchange (its consultation was deleted); not imported, " +
+                  std::to_string(msgs_by_room[id].size()) + " messages left behind");
+    }
+  }
+  for (const auto& [rid, msgs] : msgs_by_room)
+    if (!room_by_id.count(rid)) problem("messages-without-room", rid, std::to_string(msgs.size()) + " messages of an unknown room");
+}
+
+}  // namespace plan_detail
+
+using boost::json::object;
 
 Secrets read_secrets(const std::string& path) {
   Secrets s;
@@ -688,7 +382,7 @@ const PlannedAccount* Plan::account_by_kc(const std::string& kc_id) const {
 }
 
 Plan make_plan(const OldExport& ex, const Secrets& secrets) {
-  Builder b{ex, secrets};
+  plan_detail::PlanBuilder b{ex, secrets};
   b.plan.problems = ex.read_problems;
   b.index();
   b.accounts();
