@@ -292,10 +292,12 @@ void Importer::room(const PlannedRoom& r) {
     }
     todo.push_back(&m);
   }
-  auto account = e2ee::Account::unpickle(state_.pickle_key(), *state_.secret("bridge.olm_account"));
+  // The bridge's account is opened only for a room with something to send (a second run sends nothing).
+  std::optional<e2ee::Account> account;
   std::string bridge_device = *state_.meta("bridge.device");
   std::optional<e2ee::OutboundGroupSession> group;
   if (!todo.empty()) {
+    account.emplace(e2ee::Account::unpickle(state_.pickle_key(), *state_.secret("bridge.olm_account")));
     group.emplace();
     state_.begin();
     state_.add_megolm_key({group->id(), room_id, group->session_key()});
@@ -306,7 +308,7 @@ void Importer::room(const PlannedRoom& r) {
                   const std::optional<object>& relates_to) {
     object plain{{"type", "m.room.message"}, {"content", content}, {"room_id", room_id}};
     object encrypted{{"algorithm", client::kMegolmAlgorithm},
-                     {"sender_key", account.curve25519()},
+                     {"sender_key", account->curve25519()},
                      {"ciphertext", group->encrypt(boost::json::serialize(plain))},
                      {"session_id", group->id()},
                      {"device_id", bridge_device}};
@@ -408,11 +410,15 @@ void Importer::room(const PlannedRoom& r) {
     state_.map("left", room_id + "|" + u, "1");
   }
 
+  // The room's imported events with their times, looked up once for pins and read markers.
+  std::vector<std::pair<const PlannedMessage*, std::string>> imported;
+  for (const auto& m : r.messages)
+    if (auto e = state_.mapped("event", m.old_id)) imported.emplace_back(&m, *e);
+
   // 4. What was pinned stays pinned (the exchange's work materials).
   array pins;
-  for (const auto& m : r.messages)
-    if (m.pinned)
-      if (auto e = state_.mapped("event", m.old_id)) pins.push_back(boost::json::value(*e));
+  for (const auto& [m, event_id] : imported)
+    if (m->pinned) pins.push_back(boost::json::value(event_id));
   if (!pins.empty() && state_.mapped("pins", room_id) != boost::json::serialize(pins)) {
     call_with_retry(admin_, verb::put, "/_lotse/admin/v1/import/rooms/" + enc(room_id) + "/pins", object{{"pinned", pins}});
     state_.map("pins", room_id, boost::json::serialize(pins));
@@ -429,9 +435,8 @@ void Importer::room(const PlannedRoom& r) {
     auto u = user_of(rc);
     if (u.empty() || std::find(r.member_rc_ids.begin(), r.member_rc_ids.end(), rc) == r.member_rc_ids.end()) continue;
     std::string event_id;
-    for (const auto& m : r.messages)
-      if (m.ts <= seen)
-        if (auto e = state_.mapped("event", m.old_id)) event_id = *e;
+    for (const auto& [m, id] : imported)
+      if (m->ts <= seen) event_id = id;
     if (event_id.empty() || state_.mapped("read", room_id + "|" + u) == event_id) continue;
     call_with_retry(admin_, verb::post, "/_lotse/admin/v1/import/rooms/" + enc(room_id) + "/read",
                     object{{"sender", u}, {"event_id", event_id}});

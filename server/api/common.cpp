@@ -18,6 +18,12 @@ const http::Auth& require_auth(Homeserver& hs, Request& request) {
   return *request.auth;
 }
 
+const http::Auth& require_admin(Homeserver& hs, Request& r) {
+  const auto& auth = require_auth(hs, r);
+  if (hs.accounts.role(auth.user_id) != "admin") throw http::forbidden("This needs an administrator's access token.");
+  return auth;
+}
+
 void check_rate(Homeserver& hs, http::RateLimiter& limiter, const std::string& key) {
   if (!hs.config.rate_limits.enabled) return;
   std::int64_t retry = 0;

@@ -22,6 +22,8 @@ using verb = boost::beast::http::verb;
 
 // Validates the access token; fills request.auth. Throws M_MISSING_TOKEN / M_UNKNOWN_TOKEN (401).
 const http::Auth& require_auth(Homeserver& hs, Request& request);
+// require_auth, and the token must be an administrator's (403 otherwise): the admin APIs.
+const http::Auth& require_admin(Homeserver& hs, Request& request);
 // Throws M_LIMIT_EXCEEDED (429, retry_after_ms) when the limiter refuses `key`.
 void check_rate(Homeserver& hs, http::RateLimiter& limiter, const std::string& key);
 

@@ -24,12 +24,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-const http::Auth& require_admin(Homeserver& hs, Request& r) {
-  const auto& auth = require_auth(hs, r);
-  if (hs.accounts.role(auth.user_id) != "admin") throw http::forbidden("This needs an administrator's access token.");
-  return auth;
-}
-
 std::vector<std::string> string_list(const object& o, const char* key, bool required) {
   std::vector<std::string> out;
   auto* v = o.if_contains(key);

@@ -29,9 +29,8 @@ std::int64_t now_ms() {
 }
 
 // Every import call: an administrator's token, and the import not closed yet.
-const http::Auth& require_admin(Homeserver& hs, Request& r) {
-  const auto& auth = require_auth(hs, r);
-  if (hs.accounts.role(auth.user_id) != "admin") throw http::forbidden("This needs an administrator's access token.");
+const http::Auth& require_import_admin(Homeserver& hs, Request& r) {
+  const auto& auth = require_admin(hs, r);
   if (hs.imports.closed()) throw http::forbidden("The import from the old system is closed on this instance.");
   return auth;
 }
@@ -94,7 +93,7 @@ std::string imported_password_hash(const object& body) {
 // PUT /import/users/{localpart}: creates the account, or updates the profile of one the import made
 // earlier (its password hash is left alone: the person may have signed in and upgraded it).
 awaitable<Response> put_user(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   const auto localpart = r.param("localpart");
   if (!core::is_valid_new_localpart(localpart)) throw MatrixError(400, "M_INVALID_USERNAME", "Invalid username " + localpart + ".");
   const std::string user_id = "@" + localpart + ":" + hs.config.server_name;
@@ -200,7 +199,7 @@ core::StoredEvent join_member(Homeserver& hs, store::WriteUnit& unit, const core
 // that time. A second call with the same id answers the room made the first time (adding members that
 // are new in the export).
 awaitable<Response> put_room(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   const auto import_id = r.param("importId");
   if (!valid_import_id(import_id)) throw http::invalid_param("import id: 1 to 128 of A-Z a-z 0-9 . _ - :");
   const auto& body = r.json_object();
@@ -355,7 +354,7 @@ std::string require_imported_sender(Homeserver& hs, const object& body, const co
 // PUT /import/rooms/{roomId}/events/{txnId}: one message as its sender wrote it, at its time. Only
 // end-to-end encrypted events (the bridge encrypts) and redactions of deleted messages.
 awaitable<Response> put_event(Homeserver& hs, Request& r) {
-  require_admin(hs, r);
+  require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   const auto& txn_id = r.param("txnId");
   if (txn_id.empty() || txn_id.size() > 255) throw http::invalid_param("transaction id must be 1 to 255 bytes");
@@ -419,7 +418,7 @@ awaitable<Response> put_event(Homeserver& hs, Request& r) {
 // POST /import/rooms/{roomId}/leave: a member who wrote here in the old system and had left it (a
 // counselor after a hand-over) leaves again once her messages are in, at the time given.
 awaitable<Response> post_leave(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   const auto& body = r.json_object();
   auto user = require_imported_sender(hs, body, room);
@@ -439,7 +438,7 @@ awaitable<Response> post_leave(Homeserver& hs, Request& r) {
 // POST /import/rooms/{roomId}/read-only: once its history is in, a room the old system had made
 // read-only (a stopped group chat) takes messages from nobody but the service user.
 awaitable<Response> post_read_only(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   if (hs.counseling.consultation(room.room_id)) throw http::invalid_param("a consultation is closed, not made read-only");
   auto pl = hs.rooms.state_content(room.room_id, "m.room.power_levels", "").value_or(object{});
@@ -457,7 +456,7 @@ awaitable<Response> post_read_only(Homeserver& hs, Request& r) {
 
 // PUT /import/rooms/{roomId}/pins: the messages pinned in the old system (m.room.pinned_events).
 awaitable<Response> put_pins(Homeserver& hs, Request& r) {
-  require_admin(hs, r);
+  require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   const auto& body = r.json_object();
   auto* p = body.if_contains("pinned");
@@ -477,7 +476,7 @@ awaitable<Response> put_pins(Homeserver& hs, Request& r) {
 
 // POST /import/rooms/{roomId}/read: what a member had read in the old system stays read.
 awaitable<Response> post_read(Homeserver& hs, Request& r) {
-  require_admin(hs, r);
+  require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   const auto& body = r.json_object();
   auto user = require_imported_sender(hs, body, room);
@@ -497,7 +496,7 @@ awaitable<Response> post_read(Homeserver& hs, Request& r) {
 // GET /import/rooms/{roomId}/members: who is in an imported room now (join or invite), so that key
 // delivery follows Lotse's membership: someone removed since the import gets no more keys.
 awaitable<Response> get_members(Homeserver& hs, Request& r) {
-  require_admin(hs, r);
+  require_import_admin(hs, r);
   auto room = require_imported_room(hs, r.param("roomId"));
   array out;
   for (const auto& [user, membership] : hs.rooms.members(room.room_id))
@@ -508,7 +507,7 @@ awaitable<Response> get_members(Homeserver& hs, Request& r) {
 // POST /import/bridge-device: the bridge's own account (role "bridge": it reaches imported accounts
 // for key delivery and nothing else; no password) with a new device and access token.
 awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   const std::string user_id = "@" + std::string(core::kBridgeLocalpart) + ":" + hs.config.server_name;
   if (hs.accounts.user_exists(user_id) && hs.accounts.role(user_id) != "bridge")
     throw MatrixError(409, "M_USER_IN_USE", user_id + " exists and is not the bridge's account.");
@@ -527,7 +526,7 @@ awaitable<Response> post_bridge_device(Homeserver& hs, Request& r) {
 // POST /import/close: the migration period is over. From now on the import API (and so the
 // bridge) can no longer write anything or speak for anyone; there is no reopening.
 awaitable<Response> post_close(Homeserver& hs, Request& r) {
-  auto admin = require_admin(hs, r);
+  auto admin = require_import_admin(hs, r);
   const std::string bridge = "@" + std::string(core::kBridgeLocalpart) + ":" + hs.config.server_name;
   {
     store::WriteUnit unit(hs.db);
