@@ -20,6 +20,9 @@
 #include "server/core/counseling.hpp"
 #include "server/core/data_protection.hpp"
 #include "server/core/media.hpp"
+#include "server/core/notifications.hpp"
+#include "server/core/pushers.hpp"
+#include "server/push/push_delivery.hpp"
 #include "server/core/policy.hpp"
 #include "server/core/to_device.hpp"
 #include "server/core/notifier.hpp"
@@ -63,6 +66,9 @@ struct Homeserver {
   core::ConsultationRooms consultation_rooms;
   core::DataProtection data_protection;
   core::Imports imports;
+  core::Notifications notifications;
+  core::Pushers pushers;
+  push::PushDelivery push_delivery;  // the built-in Web Push gateway (VAPID key in data_dir)
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;

@@ -19,6 +19,13 @@ void register_metrics_routes(http::Router& router, Homeserver& hs, const http::H
                    static_cast<double>(f.media_bytes));
     Metrics::gauge(out, "lotse_http_open_connections", "Open client connections on the public listener.",
                    static_cast<double>(public_server.open_connections()));
+    const auto& push = hs.push_delivery.stats();
+    out += "# HELP lotse_push_deliveries_total Web Push deliveries by outcome.\n# TYPE lotse_push_deliveries_total counter\n";
+    for (const auto& [outcome, n] : {std::pair{"delivered", push.delivered}, std::pair{"failed", push.failed},
+                                     std::pair{"dropped", push.dropped}, std::pair{"subscription_gone", push.removed},
+                                     std::pair{"retried", push.retried}})
+      out += "lotse_push_deliveries_total{outcome=\"" + std::string(outcome) + "\"} " + std::to_string(n) + "\n";
+    Metrics::gauge(out, "lotse_push_in_flight", "Web Push deliveries queued or running.", static_cast<double>(push.in_flight));
     Response res;
     res.body = std::move(out);
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -16,6 +16,7 @@ void register_state_routes(http::Router&, Homeserver&);
 void register_message_routes(http::Router&, Homeserver&);
 void register_sync_routes(http::Router&, Homeserver&);
 void register_voip_routes(http::Router&, Homeserver&);
+void register_notification_routes(http::Router&, Homeserver&);
 void register_receipt_routes(http::Router&, Homeserver&);
 void register_account_data_routes(http::Router&, Homeserver&);
 void register_profile_routes(http::Router&, Homeserver&);
@@ -54,11 +55,21 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       data_protection(db, accounts, rooms, counseling, media, keys,
                       "@" + config.counseling.service_user + ":" + config.server_name),
       imports(db),
-      sync(db, rooms, account_data, receipts, typing, keys, to_device),
+      notifications(db, rooms, account_data, receipts),
+      pushers(db),
+      push_delivery(io, db, pushers, notifications, config),
+      sync(db, rooms, account_data, receipts, typing, keys, to_device, notifications),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
       message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst),
-      media_limiter(config.rate_limits.media.per_second, config.rate_limits.media.burst) {}
+      media_limiter(config.rate_limits.media.per_second, config.rate_limits.media.burst) {
+  rooms.set_append_observer([this](store::WriteUnit& unit, const core::RoomInfo& room, const core::StoredEvent& stored,
+                                   const boost::json::object& event) {
+    notifications.on_event(unit, room, stored, event);
+  });
+  notifications.set_sink([this](std::vector<core::PushJob> jobs) { push_delivery.enqueue(std::move(jobs)); });
+  account_data.set_push_rules_observer([this](const std::string& user_id) { notifications.rules_changed(user_id); });
+}
 
 void Homeserver::prepare_instance() {
   auto service = service_user_id();
@@ -85,6 +96,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_message_routes(router, hs);
   register_sync_routes(router, hs);
   register_voip_routes(router, hs);
+  register_notification_routes(router, hs);
   register_receipt_routes(router, hs);
   register_account_data_routes(router, hs);
   register_profile_routes(router, hs);

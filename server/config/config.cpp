@@ -95,8 +95,8 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "http", "metrics", "turn", "security", "media", "counseling", "web_client",
-                        "branding"});
+                        "rate_limits", "limits", "http", "metrics", "turn", "push", "security", "media", "counseling",
+                        "web_client", "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -171,6 +171,30 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     if (!c.turn.uris.empty() && c.turn.shared_secret.size() < 16)
       fail("turn.shared_secret", "needs at least 16 characters (the secret coturn's static-auth-secret has)");
   }
+  if (auto* t = sub_table(root, "push")) {
+    std::string p = "push.";
+    check_keys(*t, p, {"enabled", "endpoint_hosts", "allow_private_endpoints", "ca_file", "vapid_subject", "max_in_flight"});
+    c.push.enabled = get_bool(*t, p, "enabled", c.push.enabled);
+    if (auto node = (*t)["endpoint_hosts"]) {
+      auto* arr = node.as_array();
+      if (!arr) fail("push.endpoint_hosts", "must be a list of host names");
+      c.push.endpoint_hosts.clear();
+      for (const auto& v : *arr) {
+        auto h = v.value<std::string>();
+        if (!h || h->empty() || h->size() > 253 || h->find_first_of("/:@ ") != std::string::npos)
+          fail("push.endpoint_hosts", "entries must be host names such as \"fcm.googleapis.com\" or \".notify.windows.com\"");
+        c.push.endpoint_hosts.push_back(*h);
+      }
+    }
+    c.push.allow_private_endpoints = get_bool(*t, p, "allow_private_endpoints", c.push.allow_private_endpoints);
+    c.push.ca_file = get_string(*t, p, "ca_file", c.push.ca_file);
+    c.push.vapid_subject = get_string(*t, p, "vapid_subject", c.push.vapid_subject);
+    if (!c.push.vapid_subject.empty() && c.push.vapid_subject.rfind("mailto:", 0) != 0 &&
+        c.push.vapid_subject.rfind("https://", 0) != 0)
+      fail("push.vapid_subject", "must start with mailto: or https:// (RFC 8292)");
+    c.push.max_in_flight = get_int(*t, p, "max_in_flight", c.push.max_in_flight, 1, 1'000'000);
+  }
+  if (c.push.vapid_subject.empty()) c.push.vapid_subject = "mailto:postmaster@" + c.server_name;
   if (auto* t = sub_table(root, "metrics")) {
     std::string p = "metrics.";
     check_keys(*t, p, {"enabled", "listen_address", "listen_port"});

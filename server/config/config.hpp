@@ -80,6 +80,20 @@ struct Config {
   } turn;
 
   struct {
+    // Web Push through the built-in gateway (server/push). Subscriptions may name only push services
+    // whose host is listed ("host" exactly, ".example.com" for any subdomain); the defaults are the
+    // services of Chrome/Android, Firefox, Safari and Edge.
+    bool enabled = true;
+    std::vector<std::string> endpoint_hosts{"fcm.googleapis.com", "updates.push.services.mozilla.com",
+                                            "web.push.apple.com", ".notify.windows.com"};
+    // Whether a push service may resolve to a loopback, private or link-local address (tests only).
+    bool allow_private_endpoints = false;
+    std::string ca_file;        // extra CA certificates (PEM) for the push services' TLS; system ones always
+    std::string vapid_subject;  // "mailto:..." or "https://..." sent to push services; default mailto:postmaster@<server_name>
+    std::int64_t max_in_flight = 2000;  // deliveries queued or running; beyond, new ones are dropped (logged)
+  } push;
+
+  struct {
     // GET /metrics (Prometheus) on a listener of its own, never the public port.
     bool enabled = false;
     std::string listen_address = "127.0.0.1";

@@ -11,6 +11,10 @@ void AccountData::set(store::WriteUnit& unit, const std::string& user_id, const 
   st.bind_all(user_id, room_id, type, content_json, db_.next_stream_id());
   st.run();
   unit.after_commit([this, user_id] { notifier_.notify_user(user_id); });
+  if (type == "m.push_rules" && room_id.empty() && push_rules_observer_) {
+    push_rules_observer_(user_id);
+    unit.on_rollback([this, user_id] { push_rules_observer_(user_id); });
+  }
 }
 
 std::optional<std::string> AccountData::get(const std::string& user_id, const std::string& room_id,

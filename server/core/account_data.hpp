@@ -2,6 +2,7 @@
 #pragma once
 #include <boost/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,10 +27,13 @@ class AccountData {
   };
   // Entries changed after stream position `since` (all when since is 0).
   std::vector<Entry> changed_since(const std::string& user_id, std::int64_t since);
+  // Called when a user's m.push_rules change, and again if that write rolls back.
+  void set_push_rules_observer(std::function<void(const std::string& user_id)> fn) { push_rules_observer_ = std::move(fn); }
 
  private:
   store::Database& db_;
   Notifier& notifier_;
+  std::function<void(const std::string& user_id)> push_rules_observer_;
 };
 
 }  // namespace lotse::core

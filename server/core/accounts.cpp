@@ -98,7 +98,8 @@ void Accounts::delete_token(store::WriteUnit&, const std::string& token) {
 void Accounts::delete_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id) {
   for (auto* sql : {"DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?",
                     "DELETE FROM devices WHERE user_id = ? AND device_id = ?",
-                    "DELETE FROM transactions WHERE user_id = ? AND device_id = ?"}) {
+                    "DELETE FROM transactions WHERE user_id = ? AND device_id = ?",
+                    "DELETE FROM pushers WHERE user_id = ? AND access_token_device = ?"}) {
     auto st = db_.conn().prepare(sql);
     st.bind_all(user_id, device_id);
     st.run();

@@ -82,6 +82,17 @@ boost::json::object DataProtection::export_user(const std::string& user_id) {
                                           {"created_ts", st.int64(4)}});
   }
   out["media"] = std::move(media);
+  {
+    // Where notifications go: the push service each browser subscribed at (never the keys).
+    boost::json::array pushers;
+    auto st = db_.conn().prepare(
+        "SELECT app_id, device_display_name, lang, json_extract(data, '$.endpoint'), created_ts FROM pushers WHERE user_id = ?");
+    st.bind_all(user_id);
+    while (st.step())
+      pushers.push_back({{"app_id", st.text(0)}, {"device_display_name", st.text(1)}, {"lang", st.text(2)},
+                         {"endpoint", st.is_null(3) ? std::string() : st.text(3)}, {"created_ts", st.int64(4)}});
+    out["pushers"] = std::move(pushers);
+  }
   out["device_keys_stored"] = static_cast<std::int64_t>(keys_.all_device_keys(user_id).size());
   return out;
 }
@@ -124,6 +135,7 @@ void DataProtection::erase_user(store::WriteUnit& unit, const std::string& user_
                     "DELETE FROM room_key_backup_versions WHERE user_id = ?",
                     "DELETE FROM counselor_profiles WHERE user_id = ?",
                     "DELETE FROM imported_second_factors WHERE user_id = ?",
+                    "DELETE FROM pushers WHERE user_id = ?", "DELETE FROM event_push_actions WHERE user_id = ?",
                     "UPDATE users SET email = NULL WHERE user_id = ?"}) {
     auto st = db_.conn().prepare(sql);
     st.bind_all(user_id);
@@ -136,6 +148,7 @@ void DataProtection::purge_room(store::WriteUnit& unit, const std::string& room_
   for (auto* sql : {"DELETE FROM transactions WHERE event_id IN (SELECT event_id FROM events WHERE room_id = ?1)",
                     "DELETE FROM events WHERE room_id = ?1", "DELETE FROM current_state WHERE room_id = ?1",
                     "DELETE FROM memberships WHERE room_id = ?1", "DELETE FROM receipts WHERE room_id = ?1",
+                    "DELETE FROM event_push_actions WHERE room_id = ?1",
                     "DELETE FROM account_data WHERE room_id = ?1", "DELETE FROM consultations WHERE room_id = ?1",
                     "DELETE FROM rooms WHERE room_id = ?1"}) {
     auto st = db_.conn().prepare(sql);

@@ -75,6 +75,7 @@ EventFilter parse_event_filter(const boost::json::object& o) {
     f.limit = static_cast<std::size_t>(std::min<std::int64_t>(l->get_int64(), 1000));
   }
   f.lazy_load_members = get_bool(o, "lazy_load_members");
+  f.unread_thread_notifications = get_bool(o, "unread_thread_notifications");
   f.include_redundant_members = get_bool(o, "include_redundant_members");
   return f;
 }

@@ -19,6 +19,7 @@ struct EventFilter {
   std::optional<std::size_t> limit;
   bool lazy_load_members = false;
   bool include_redundant_members = false;
+  bool unread_thread_notifications = false;  // counts per thread in /sync
 
   bool matches(const std::string& type, const std::string& sender) const;
 };

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <optional>
@@ -78,6 +79,11 @@ class Rooms {
                      boost::json::object content, const std::optional<std::string>& state_key,
                      const std::optional<Transaction>& txn = std::nullopt);
 
+  // Called for every appended event (federation format) inside its write unit, after it is stored.
+  using AppendObserver = std::function<void(store::WriteUnit&, const RoomInfo&, const StoredEvent&,
+                                            const boost::json::object& event)>;
+  void set_append_observer(AppendObserver observer) { append_observer_ = std::move(observer); }
+
   // Event lookups
   std::optional<StoredEvent> event(const std::string& event_id);
   std::optional<StoredEvent> state_event(const std::string& room_id, const std::string& type,
@@ -145,6 +151,7 @@ class Rooms {
 
  private:
   std::optional<std::int64_t> backdate_;
+  AppendObserver append_observer_;
   std::int64_t event_time() const;
   struct CachedStateEvent {
     std::string event_id;

@@ -155,13 +155,21 @@ Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& 
     if (!ephemeral.empty()) section.has_content = true;
     b["ephemeral"] = {{"events", std::move(ephemeral)}};
 
-    std::int64_t read_pos = receipts_.read_up_to(room_id, user).value_or(0);
-    auto st = db_.conn().prepare(
-        "SELECT count(*) FROM events WHERE room_id = ? AND stream_ordering > ? AND sender != ? AND redacted_by IS NULL "
-        "AND type IN ('m.room.message', 'm.room.encrypted', 'm.sticker')");
-    st.bind_all(room_id, read_pos, user);
-    std::int64_t unread = st.step() ? st.int64(0) : 0;
-    b["unread_notifications"] = {{"notification_count", unread}, {"highlight_count", 0}};
+    // Counts from the push rules' decisions after the user's read receipt. With the filter's
+    // unread_thread_notifications, thread events are counted per thread and not in the room's count.
+    if (filter.timeline.unread_thread_notifications) {
+      Notifications::Counts main;
+      boost::json::object threads;
+      for (const auto& [thread, c] : notifications_.unread_by_thread(room_id, user)) {
+        if (thread == "main") main = c;
+        else threads[thread] = {{"notification_count", c.notifications}, {"highlight_count", c.highlights}};
+      }
+      b["unread_notifications"] = {{"notification_count", main.notifications}, {"highlight_count", main.highlights}};
+      b["unread_thread_notifications"] = std::move(threads);
+    } else {
+      auto c = notifications_.unread(room_id, user);
+      b["unread_notifications"] = {{"notification_count", c.notifications}, {"highlight_count", c.highlights}};
+    }
     b["summary"] = room_summary(room_id, user);
   }
   return section;

@@ -9,6 +9,7 @@
 #include "server/core/client_events.hpp"
 #include "server/core/filters.hpp"
 #include "server/core/keys.hpp"
+#include "server/core/notifications.hpp"
 #include "server/core/to_device.hpp"
 #include "server/core/receipts.hpp"
 #include "server/core/sync_token.hpp"
@@ -31,9 +32,9 @@ struct SyncResult {
 class Sync {
  public:
   Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing, Keys& keys,
-       ToDevice& to_device)
+       ToDevice& to_device, Notifications& notifications)
       : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing), keys_(keys),
-        to_device_(to_device) {}
+        to_device_(to_device), notifications_(notifications) {}
 
   SyncResult compute(const SyncRequest& request);
   // Users whose devices changed, or who came to share a room with the user, since `since` (changed),
@@ -58,6 +59,7 @@ class Sync {
   Typing& typing_;
   Keys& keys_;
   ToDevice& to_device_;
+  Notifications& notifications_;
 };
 
 }  // namespace lotse::core

@@ -32,6 +32,8 @@ test("metrics count requests by route, commits, users and consultations, and nam
     assert.match(text, /lotse_consultations_open 1/);
     assert.match(text, /lotse_sync_waiting 0/);
     assert.match(text, /lotse_http_open_connections \d+/);
+    assert.match(text, /lotse_push_deliveries_total\{outcome="delivered"\} \d+/);
+    assert.match(text, /lotse_push_in_flight \d+/);
     for (const id of [seeker.userId, counselor.userId, opened.body.room_id, seeker.accessToken])
       assert.ok(!text.includes(id), `metrics must not name ${id}`);
     assert.ok(!text.includes("@"), "no user ids at all");

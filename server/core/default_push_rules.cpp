@@ -1,9 +1,9 @@
 // The server-default push rules (client-server API "Push Rules", default override and underride rules).
-#include "server/api/client/push_rules.hpp"
+#include "server/core/push_rule_evaluator.hpp"
 
 #include <string>
 
-namespace lotse::api {
+namespace lotse::core {
 
 namespace {
 // Generated from the specification's rule definitions; USER_ID is replaced per user.
@@ -18,4 +18,4 @@ std::string default_push_rules(const std::string& user_id) {
   return text;
 }
 
-}  // namespace lotse::api
+}  // namespace lotse::core

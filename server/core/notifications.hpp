@@ -1,0 +1,80 @@
+// Notifications: every event appended to a room is evaluated against each recipient's push rules in
+// the write unit that stores it. What notifies is recorded (event_push_actions), which gives the
+// unread counts of /sync and GET /notifications (a read receipt at or past an event makes it read),
+// and after commit it is handed to the push delivery, which never runs on the send path.
+#pragma once
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/core/account_data.hpp"
+#include "server/core/receipts.hpp"
+#include "server/core/rooms.hpp"
+#include "server/store/database.hpp"
+
+namespace lotse::core {
+
+// One notifying event for one user, handed to the delivery after commit.
+struct PushJob {
+  std::string user_id;
+  std::string room_id;
+  std::string event_id;
+  std::int64_t stream = 0;
+  bool highlight = false;
+  boost::json::object tweaks;  // from the rule's set_tweak actions (sound, highlight)
+};
+
+class Notifications {
+ public:
+  Notifications(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts)
+      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts) {}
+
+  // Called by Rooms for every appended event (federation format), inside its write unit.
+  void on_event(store::WriteUnit& unit, const RoomInfo& room, const StoredEvent& stored,
+                const boost::json::object& event);
+  // The user's push rules changed: drop the parsed copy.
+  void rules_changed(const std::string& user_id) { rules_cache_.erase(user_id); }
+  // Where notifying events go after commit (the push delivery); none: they are only counted.
+  void set_sink(std::function<void(std::vector<PushJob>)> sink) { sink_ = std::move(sink); }
+
+  struct Counts {
+    std::int64_t notifications = 0;
+    std::int64_t highlights = 0;
+  };
+  // Unread counts in a room after the user's read receipt, all threads together or per thread
+  // ("main" for the main timeline).
+  Counts unread(const std::string& room_id, const std::string& user_id);
+  std::map<std::string, Counts> unread_by_thread(const std::string& room_id, const std::string& user_id);
+  // Unread notifications over all of the user's joined rooms (the badge number of a push).
+  std::int64_t unread_total(const std::string& user_id);
+
+  struct Item {
+    std::int64_t stream = 0;
+    std::string room_id;
+    std::string event_id;
+    bool highlight = false;
+    std::string actions_json;
+    std::int64_t ts = 0;
+    bool read = false;
+  };
+  // Newest first, with stream < `before` (0: from the newest), at most `limit`.
+  std::vector<Item> list(const std::string& user_id, std::int64_t before, std::size_t limit, bool only_highlight);
+
+ private:
+  const boost::json::object& rules_for(const std::string& user_id);
+
+  store::Database& db_;
+  Rooms& rooms_;
+  AccountData& account_data_;
+  Receipts& receipts_;
+  std::function<void(std::vector<PushJob>)> sink_;
+  std::unordered_map<std::string, boost::json::object> rules_cache_;  // user -> "global" of m.push_rules
+};
+
+}  // namespace lotse::core

@@ -1,0 +1,48 @@
+// Pushers (client-server API "Push Notifications"): where a user's notifications are delivered.
+// Only the built-in gateway is accepted (push_delivery), so no notification metadata ever goes to
+// a third-party gateway; the gateway delivers by Web Push to the browser's push service.
+#pragma once
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/store/database.hpp"
+
+namespace lotse::core {
+
+struct Pusher {
+  std::string user_id;
+  std::string app_id;
+  std::string pushkey;
+  std::string device_id;  // the device whose access token set it
+  std::string kind;
+  std::string app_display_name;
+  std::string device_display_name;
+  std::optional<std::string> profile_tag;
+  std::string lang;
+  boost::json::object data;
+  std::int64_t created_ts = 0;
+};
+
+class Pushers {
+ public:
+  explicit Pushers(store::Database& db) : db_(db) {}
+
+  // Adds or replaces the user's pusher (app_id, pushkey). Unless `append`, the same (app_id, pushkey)
+  // of other users is removed (one browser, one account).
+  void set(store::WriteUnit&, const Pusher& pusher, bool append);
+  bool remove(store::WriteUnit&, const std::string& user_id, const std::string& app_id, const std::string& pushkey);
+  // The push service said the subscription is gone: every pusher with this key goes.
+  void remove_pushkey(store::WriteUnit&, const std::string& app_id, const std::string& pushkey);
+  void remove_for_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id);
+  std::vector<Pusher> of_user(const std::string& user_id);
+  std::optional<Pusher> find(const std::string& app_id, const std::string& pushkey);
+  std::size_t count_of_user(const std::string& user_id);
+
+ private:
+  store::Database& db_;
+};
+
+}  // namespace lotse::core

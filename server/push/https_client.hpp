@@ -1,0 +1,53 @@
+// A minimal HTTPS POST for the push delivery: one request per connection, TLS verified against the
+// system's CAs (plus an optional CA file), the peer's address checked before connecting, time-limited.
+#pragma once
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace lotse::push {
+
+struct HttpsUrl {
+  std::string host;  // without brackets for IPv6
+  std::string port;  // "443" by default
+  std::string target;  // path and query, "/" at least
+  std::string origin() const;  // "https://host[:port]", the VAPID audience
+};
+// Parses an https:// URL with no user info or fragment; nullopt otherwise.
+std::optional<HttpsUrl> parse_https_url(const std::string& url);
+
+struct HttpsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct HttpsReply {
+  unsigned status = 0;
+  std::optional<std::int64_t> retry_after_seconds;
+};
+
+class HttpsClient {
+ public:
+  // `allow_private`: whether loopback/private/link-local addresses may be connected to.
+  HttpsClient(const std::string& extra_ca_file, bool allow_private);
+  // POSTs `body` with the given headers; throws HttpsError on connection, TLS or protocol failure.
+  // The arguments are references: the caller awaits the answer, and GCC 12 must not see temporaries
+  // in the co_await expression (PR 100611).
+  boost::asio::awaitable<HttpsReply> post(const HttpsUrl& url, const std::map<std::string, std::string>& headers,
+                                          const std::string& body, std::chrono::seconds timeout);
+
+ private:
+  boost::asio::ssl::context ctx_;
+  bool allow_private_;
+};
+
+// Whether an address is one the server must not be made to connect to (loopback, private,
+// link-local, unique-local, unspecified, multicast, IPv4-mapped forms of those).
+bool is_private_address(const std::string& ip);
+
+}  // namespace lotse::push

@@ -1,0 +1,156 @@
+// The built-in push gateway's delivery; see push_delivery.hpp.
+#include "server/push/push_delivery.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "server/log.hpp"
+
+namespace lotse::push {
+namespace asio = boost::asio;
+
+namespace {
+constexpr int kMaxAttempts = 5;
+
+bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed) {
+    if (a == host) return true;
+    if (a.size() > 1 && a[0] == '.' && host.size() > a.size() && host.compare(host.size() - a.size(), a.size(), a) == 0)
+      return true;
+  }
+  return false;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+PushDelivery::PushDelivery(asio::io_context& io, store::Database& db, core::Pushers& pushers,
+                           core::Notifications& notifications, const config::Config& config)
+    : io_(io),
+      db_(db),
+      pushers_(pushers),
+      notifications_(notifications),
+      config_(config),
+      vapid_(VapidKey::load_or_create(config.data_dir + "/push-vapid.pem")),
+      client_(config.push.ca_file, config.push.allow_private_endpoints) {}
+
+std::optional<std::string> PushDelivery::endpoint_refusal(const std::string& endpoint) const {
+  auto url = parse_https_url(endpoint);
+  if (!url) return "the push endpoint must be an https:// URL";
+  if (!host_allowed(url->host, config_.push.endpoint_hosts))
+    return "push service " + url->host + " is not one this server delivers to";
+  return std::nullopt;
+}
+
+std::string PushDelivery::payload(const core::PushJob& job, std::int64_t unread) {
+  // What a push service or anyone glancing at the phone could learn is nothing but that something
+  // arrived; the service worker shows a neutral text and opens the room on click.
+  return boost::json::serialize(boost::json::object{
+      {"room_id", job.room_id}, {"event_id", job.event_id}, {"unread", unread}, {"prio", job.highlight ? "high" : "low"}});
+}
+
+void PushDelivery::enqueue(std::vector<core::PushJob> jobs) {
+  if (!config_.push.enabled) return;
+  for (auto& job : jobs) {
+    if (stats_.in_flight >= config_.push.max_in_flight) {
+      ++stats_.dropped;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_drop_log_ > std::chrono::seconds(10)) {
+        last_drop_log_ = now;
+        log_line("warn", "push deliveries dropped: too many in flight (raise [push] max_in_flight or check the push services)",
+                 {{"in_flight", stats_.in_flight}, {"dropped_total", stats_.dropped}});
+      }
+      continue;
+    }
+    ++stats_.in_flight;
+    asio::co_spawn(io_, deliver(std::move(job)), asio::detached);
+  }
+}
+
+asio::awaitable<void> PushDelivery::deliver(core::PushJob job) {
+  try {
+    auto pushers = pushers_.of_user(job.user_id);
+    if (!pushers.empty()) {
+      auto body = payload(job, notifications_.unread_total(job.user_id));
+      for (const auto& p : pushers) co_await send(p, body);
+    }
+  } catch (const std::exception& e) {
+    ++stats_.failed;
+    log_line("error", "push delivery failed", {{"error", e.what()}});
+  }
+  --stats_.in_flight;
+}
+
+asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::string& body) {
+  auto* endpoint = pusher.data.if_contains("endpoint");
+  auto* auth = pusher.data.if_contains("auth");
+  if (!endpoint || !endpoint->is_string() || !auth || !auth->is_string()) co_return;  // not a Web Push pusher
+  std::string url_text(endpoint->get_string());
+  auto url = parse_https_url(url_text);
+  if (!url || endpoint_refusal(url_text)) co_return;  // the allow-list changed since it was registered
+  std::string encrypted;
+  try {
+    encrypted = encrypt_aes128gcm(body, base64url_decode(pusher.pushkey), base64url_decode(auth->get_string()));
+  } catch (const WebPushError& e) {
+    ++stats_.failed;
+    log_line("warn", "push subscription unusable", {{"app_id", pusher.app_id}, {"error", e.what()}});
+    co_return;
+  }
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    std::map<std::string, std::string> headers{
+        {"Content-Type", "application/octet-stream"},
+        {"Content-Encoding", "aes128gcm"},
+        {"TTL", "86400"},
+        {"Urgency", "high"},
+        {"Authorization", vapid_.authorization(url->origin(), config_.push.vapid_subject, unix_now() + 12 * 3600)}};
+    std::optional<HttpsReply> reply;
+    std::string error;
+    try {
+      reply = co_await client_.post(*url, headers, encrypted, std::chrono::seconds(10));
+    } catch (const HttpsError& e) {
+      error = e.what();
+    }
+    if (reply && reply->status >= 200 && reply->status < 300) {
+      ++stats_.delivered;
+      co_return;
+    }
+    if (reply && (reply->status == 404 || reply->status == 410)) {
+      co_await remove_subscription(pusher.app_id, pusher.pushkey);
+      co_return;
+    }
+    bool retryable = !reply || reply->status == 429 || reply->status >= 500;
+    if (!retryable || attempt == kMaxAttempts) {
+      ++stats_.failed;
+      log_line("warn", "push not delivered",
+               {{"push_service", url->host}, {"status", reply ? reply->status : 0}, {"error", error},
+                {"attempts", attempt}});
+      co_return;
+    }
+    ++stats_.retried;
+    auto wait = retry_base_ * (1 << (attempt - 1));
+    if (reply && reply->retry_after_seconds)
+      wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(std::min<std::int64_t>(*reply->retry_after_seconds, 600)));
+    asio::steady_timer timer(io_, wait);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> PushDelivery::remove_subscription(const std::string& app_id, const std::string& pushkey) {
+  {
+    store::WriteUnit unit(db_);
+    pushers_.remove_pushkey(unit, app_id, pushkey);
+    unit.release();
+  }
+  co_await db_.commit();
+  ++stats_.removed;
+  log_line("info", "push subscription gone at the push service: pusher removed", {{"app_id", app_id}});
+}
+
+}  // namespace lotse::push

@@ -1,0 +1,308 @@
+// Notifications: push rules evaluated server-side give /sync's unread counts and GET /notifications,
+// and the built-in gateway delivers by Web Push to a fake push service on loopback (real TLS with a
+// throwaway CA). The test decrypts what arrives with an independent implementation (npm http_ece),
+// checks the VAPID JWT with Node's crypto, and that no content, sender or name is in it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:https";
+import { execFileSync } from "node:child_process";
+import { createECDH, createPublicKey, randomBytes, verify } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ece from "http_ece";
+import { startServer, register, api, waitFor } from "./harness.mjs";
+
+const enc = encodeURIComponent;
+let server, push, certDir;
+const PUBLIC = "https://lotse.example.org";  // the instance's public URL: its gateway is PUBLIC + /_matrix/push/v1/notify
+
+// The fake push service: records every request; `respond` decides the answer (status, or null to
+// hold the request open until release()).
+function startPushService(cert, key) {
+  const received = [];
+  const held = [];
+  let respond = () => 201;
+  const srv = createServer({ cert, key }, (req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
+      received.push(entry);
+      const status = respond(entry);
+      if (status === null) { held.push(res); return; }
+      if (status === 429) res.setHeader("Retry-After", "1");
+      res.writeHead(status);
+      res.end();
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
+    port: srv.address().port, received, held,
+    set respond(fn) { respond = fn; },
+    release() { for (const r of held.splice(0)) { r.writeHead(201); r.end(); } },
+    close() { for (const r of held.splice(0)) r.destroy(); srv.close(); },
+  })));
+}
+
+before(async () => {
+  certDir = mkdtempSync(join(tmpdir(), "lotse-push-ca-"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")], { stdio: "ignore" });
+  push = await startPushService(readFileSync(join(certDir, "cert.pem")), readFileSync(join(certDir, "key.pem")));
+  server = await startServer({ topConfig: `public_baseurl = "${PUBLIC}"`, extraConfig: [
+    "[push]", `endpoint_hosts = ["127.0.0.1"]`, "allow_private_endpoints = true", `ca_file = "${join(certDir, "cert.pem")}"`,
+  ].join("\n") });
+});
+after(async () => { push.close(); await server.stop(); server.cleanup(); rmSync(certDir, { recursive: true, force: true }); });
+
+const sync = async (who, query = "") => (await api(server, "GET", `/_matrix/client/v3/sync${query}`, { token: who.accessToken })).body;
+const send = async (who, roomId, content, type = "m.room.message") => {
+  const res = await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/${type}/${randomBytes(6).toString("hex")}`, { token: who.accessToken, body: content });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.event_id;
+};
+const createRoom = async (who, invite, body = {}) => {
+  const res = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: who.accessToken, body: { invite: [invite.userId], ...body } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const joined = await api(server, "POST", `/_matrix/client/v3/join/${enc(res.body.room_id)}`, { token: invite.accessToken, body: {} });
+  assert.equal(joined.status, 200);
+  return res.body.room_id;
+};
+const counts = async (who, roomId, query = "") => (await sync(who, query)).rooms.join[roomId].unread_notifications;
+
+// A browser's subscription: the P-256 key pair and auth secret PushManager would make.
+function subscription(path = `/wpush/${randomBytes(8).toString("hex")}`) {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  return { ecdh, pushkey: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url"),
+           endpoint: `https://127.0.0.1:${push.port}${path}`, path };
+}
+const setPusher = (who, sub, overrides = {}) => api(server, "POST", "/_matrix/client/v3/pushers/set", { token: who.accessToken, body: {
+  kind: "http", app_id: "de.lotse.pwa", pushkey: sub.pushkey, app_display_name: "Lotse", device_display_name: "Phone", lang: "de",
+  data: { url: `${PUBLIC}/_matrix/push/v1/notify`, format: "event_id_only", endpoint: sub.endpoint, auth: sub.auth }, ...overrides } });
+
+function decrypt(sub, body) {
+  return JSON.parse(ece.decrypt(body, { version: "aes128gcm", privateKey: sub.ecdh, authSecret: sub.auth }).toString("utf8"));
+}
+
+test("pushers/set accepts only the built-in gateway, an allowed push service and a working key", async () => {
+  const alice = await register(server);
+  const sub = subscription();
+  const refused = [
+    [{ data: { url: "https://sygnal.example.org/_matrix/push/v1/notify", endpoint: sub.endpoint, auth: sub.auth } }, "M_INVALID_PARAM"],
+    [{ data: { url: `${PUBLIC}/_matrix/push/v1/notify`, endpoint: `http://127.0.0.1:${push.port}/x`, auth: sub.auth } }, "M_INVALID_PARAM"],
+    [{ data: { url: `${PUBLIC}/_matrix/push/v1/notify`, endpoint: "https://evil.example.org/x", auth: sub.auth } }, "M_INVALID_PARAM"],
+    [{ data: { url: `${PUBLIC}/_matrix/push/v1/notify`, endpoint: "https://user@127.0.0.1/x", auth: sub.auth } }, "M_INVALID_PARAM"],
+    [{ data: { url: `${PUBLIC}/_matrix/push/v1/notify`, endpoint: sub.endpoint, auth: "c2hvcnQ" } }, "M_INVALID_PARAM"],
+    [{ data: { url: `${PUBLIC}/_matrix/push/v1/notify`, format: "full", endpoint: sub.endpoint, auth: sub.auth } }, "M_INVALID_PARAM"],
+    [{ pushkey: Buffer.alloc(65, 4).toString("base64url") }, "M_INVALID_PARAM"],  // not a point on the curve
+    [{ pushkey: "" }, "M_INVALID_PARAM"],
+    [{ kind: "email" }, "M_INVALID_PARAM"],
+    [{ kind: 7 }, "M_BAD_JSON"],
+    [{ data: undefined }, "M_MISSING_PARAM"],
+    [{ app_id: "x".repeat(65) }, "M_INVALID_PARAM"],
+  ];
+  for (const [overrides, errcode] of refused) {
+    const res = await setPusher(alice, sub, overrides);
+    assert.equal(res.status, 400, `${JSON.stringify(overrides)}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.errcode, errcode, JSON.stringify(overrides));
+  }
+  assert.deepEqual((await api(server, "GET", "/_matrix/client/v3/pushers", { token: alice.accessToken })).body.pushers, []);
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  const listed = (await api(server, "GET", "/_matrix/client/v3/pushers", { token: alice.accessToken })).body.pushers;
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].pushkey, sub.pushkey);
+  assert.equal(listed[0].data.endpoint, sub.endpoint);
+  // kind null removes it.
+  assert.equal((await setPusher(alice, sub, { kind: null })).status, 200);
+  assert.deepEqual((await api(server, "GET", "/_matrix/client/v3/pushers", { token: alice.accessToken })).body.pushers, []);
+  // Without a token: 401.
+  assert.equal((await api(server, "GET", "/_matrix/client/v3/pushers")).status, 401);
+});
+
+test("a message reaches the push service encrypted, with a valid VAPID JWT and nothing but ids and a count", async () => {
+  const alice = await register(server), bob = await register(server, undefined, undefined, { display_name: "Bob Beratung" });
+  const roomId = await createRoom(bob, alice, { name: "Aufenthalt Kim" });
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  const vapid = (await api(server, "GET", "/_lotse/client/v1/push", { token: alice.accessToken })).body;
+  assert.equal(vapid.enabled, true);
+  assert.equal(Buffer.from(vapid.vapid_public_key, "base64url").length, 65);
+
+  const before = push.received.length;
+  const eventId = await send(bob, roomId, { msgtype: "m.text", body: "Geheim: Termin am Montag bei der Ausländerbehörde" });
+  await waitFor(() => push.received.slice(before).some((r) => r.url === sub.path), "the push request");
+  const req = push.received.slice(before).find((r) => r.url === sub.path);
+  assert.equal(req.method, "POST");
+  assert.equal(req.headers["content-encoding"], "aes128gcm");
+  assert.ok(Number(req.headers.ttl) > 0);
+
+  // VAPID (RFC 8292): t = an ES256 JWT for the push service's origin, k = the server's public key.
+  const m = /^vapid t=([^,]+), k=(.+)$/.exec(req.headers.authorization);
+  assert.ok(m, req.headers.authorization);
+  assert.equal(m[2], vapid.vapid_public_key);
+  const [h, c, s] = m[1].split(".");
+  assert.deepEqual(JSON.parse(Buffer.from(h, "base64url")), { typ: "JWT", alg: "ES256" });
+  const claims = JSON.parse(Buffer.from(c, "base64url"));
+  assert.equal(claims.aud, `https://127.0.0.1:${push.port}`);
+  const now = Date.now() / 1000;
+  assert.ok(claims.exp > now && claims.exp <= now + 24 * 3600, `exp ${claims.exp}`);
+  assert.match(claims.sub, /^(mailto:|https:)/);
+  const raw = Buffer.from(m[2], "base64url");
+  const key = createPublicKey({ key: { kty: "EC", crv: "P-256", x: raw.subarray(1, 33).toString("base64url"), y: raw.subarray(33).toString("base64url") }, format: "jwk" });
+  assert.ok(verify("sha256", Buffer.from(`${h}.${c}`), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url")), "VAPID signature");
+  // A tampered token does not verify (the check above can fail).
+  assert.ok(!verify("sha256", Buffer.from(`${h}.${c}x`), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url")));
+
+  // The body opens with the subscription's keys (RFC 8291) and holds ids and a count only.
+  const payload = decrypt(sub, req.body);
+  assert.equal(payload.room_id, roomId);
+  assert.equal(payload.event_id, eventId);
+  assert.ok(payload.unread >= 1);
+  const text = JSON.stringify(payload);
+  for (const leak of ["Geheim", "Montag", "Bob", bob.userId, alice.userId, "Aufenthalt", "Kim"])
+    assert.ok(!text.includes(leak), `payload contains ${leak}`);
+  assert.ok(!req.body.includes(Buffer.from("Geheim")));
+  // Another subscription's keys do not open it.
+  assert.throws(() => decrypt(subscription(), req.body));
+  // Her own messages never push to her.
+  const mine = push.received.length;
+  await send(alice, roomId, { msgtype: "m.text", body: "danke" });
+  await send(bob, roomId, { msgtype: "m.text", body: "marker" });
+  await waitFor(() => push.received.length > mine, "the marker push");
+  assert.equal(push.received.length, mine + 1);
+  await setPusher(alice, sub, { kind: null });
+});
+
+test("429 and 5xx are retried, 410 removes the pusher", async () => {
+  const alice = await register(server), bob = await register(server);
+  const roomId = await createRoom(bob, alice);
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  let calls = 0;
+  push.respond = (r) => (r.url === sub.path ? (++calls === 1 ? 429 : calls === 2 ? 503 : 201) : 201);
+  await send(bob, roomId, { msgtype: "m.text", body: "one" });
+  await waitFor(() => calls >= 3, "two retries", 20000);
+  const after = push.received.filter((r) => r.url === sub.path).length;
+
+  push.respond = (r) => (r.url === sub.path ? 410 : 201);
+  await send(bob, roomId, { msgtype: "m.text", body: "two" });
+  await waitFor(async () => (await api(server, "GET", "/_matrix/client/v3/pushers", { token: alice.accessToken })).body.pushers.length === 0,
+    "the pusher removed after 410");
+  assert.ok(server.lines.some((l) => l.includes("pusher removed")));
+  const gone = push.received.filter((r) => r.url === sub.path).length;
+  assert.equal(gone, after + 1, "410 is not retried");
+  await send(bob, roomId, { msgtype: "m.text", body: "three" });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(push.received.filter((r) => r.url === sub.path).length, gone, "nothing goes to a removed subscription");
+  push.respond = () => 201;
+});
+
+test("a push service that never answers does not hold up sending", async () => {
+  const alice = await register(server), bob = await register(server);
+  const roomId = await createRoom(bob, alice);
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  push.respond = (r) => (r.url === sub.path ? null : 201);
+  // Every send is answered while the push service still holds every push request open.
+  for (let i = 0; i < 20; i++) await send(bob, roomId, { msgtype: "m.text", body: `m${i}` });
+  await waitFor(() => push.held.length >= 1, "held push requests");
+  const s = await sync(alice);
+  assert.ok(s.rooms.join[roomId].timeline.events.length > 0);
+  assert.equal(push.received.filter((r) => r.url === sub.path).length, push.held.length, "no push was answered yet");
+  push.respond = () => 201;
+  push.release();
+  await setPusher(alice, sub, { kind: null });
+});
+
+test("unread counts follow the push rules: a mention highlights, a notice and a muted room do not count, a receipt resets", async () => {
+  const alice = await register(server), bob = await register(server);
+  const roomId = await createRoom(bob, alice);
+  assert.deepEqual(await counts(alice, roomId), { notification_count: 0, highlight_count: 0 });
+  await send(bob, roomId, { msgtype: "m.text", body: "hallo" });
+  const mention = await send(bob, roomId, { msgtype: "m.text", body: "schau mal", "m.mentions": { user_ids: [alice.userId] } });
+  await send(bob, roomId, { msgtype: "m.notice", body: "automatische Nachricht" });
+  await send(bob, roomId, { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AAAA", sender_key: "x", session_id: "y", device_id: "D" }, "m.room.encrypted");
+  assert.deepEqual(await counts(alice, roomId), { notification_count: 3, highlight_count: 1 });
+  // Bob's own messages do not count for him.
+  assert.deepEqual(await counts(bob, roomId), { notification_count: 0, highlight_count: 0 });
+
+  // GET /notifications: newest first, the mention highlighted, unread.
+  const list = (await api(server, "GET", "/_matrix/client/v3/notifications", { token: alice.accessToken })).body.notifications;
+  assert.equal(list.length, 3);
+  assert.ok(list.every((n) => n.room_id === roomId && n.read === false && n.event && n.ts > 0));
+  const only = (await api(server, "GET", "/_matrix/client/v3/notifications?only=highlight", { token: alice.accessToken })).body.notifications;
+  assert.deepEqual(only.map((n) => n.event.event_id), [mention]);
+  const page = (await api(server, "GET", "/_matrix/client/v3/notifications?limit=2", { token: alice.accessToken })).body;
+  assert.equal(page.notifications.length, 2);
+  const rest = (await api(server, "GET", `/_matrix/client/v3/notifications?from=${page.next_token}`, { token: alice.accessToken })).body;
+  assert.equal(rest.notifications.length, 1);
+  assert.equal((await api(server, "GET", "/_matrix/client/v3/notifications?from=abc", { token: alice.accessToken })).status, 400);
+
+  // A read receipt on the newest event resets both counts.
+  const last = await send(bob, roomId, { msgtype: "m.text", body: "noch was" });
+  assert.equal((await counts(alice, roomId)).notification_count, 4);
+  assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(last)}`, { token: alice.accessToken, body: {} })).status, 200);
+  assert.deepEqual(await counts(alice, roomId), { notification_count: 0, highlight_count: 0 });
+  assert.ok((await api(server, "GET", "/_matrix/client/v3/notifications", { token: alice.accessToken })).body.notifications.every((n) => n.read));
+
+  // Muted as Element mutes a room: an override rule on the room id with no actions.
+  const rule = await api(server, "PUT", `/_matrix/client/v3/pushrules/global/override/${enc(roomId)}`, { token: alice.accessToken,
+    body: { conditions: [{ kind: "event_match", key: "room_id", pattern: roomId }], actions: [] } });
+  assert.equal(rule.status, 200);
+  await send(bob, roomId, { msgtype: "m.text", body: "stumm", "m.mentions": { user_ids: [alice.userId] } });
+  assert.deepEqual(await counts(alice, roomId), { notification_count: 0, highlight_count: 0 });
+  // Unmuted again, it counts.
+  await api(server, "DELETE", `/_matrix/client/v3/pushrules/global/override/${enc(roomId)}`, { token: alice.accessToken });
+  await send(bob, roomId, { msgtype: "m.text", body: "wieder laut" });
+  assert.equal((await counts(alice, roomId)).notification_count, 1);
+});
+
+test("thread counts when the filter asks for them", async () => {
+  const alice = await register(server), bob = await register(server);
+  const roomId = await createRoom(bob, alice);
+  const root = await send(bob, roomId, { msgtype: "m.text", body: "root" });
+  await send(bob, roomId, { msgtype: "m.text", body: "in thread", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+  await send(bob, roomId, { msgtype: "m.text", body: "in thread 2", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+  assert.equal((await counts(alice, roomId)).notification_count, 3);
+  const filter = enc(JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } }));
+  const room = (await sync(alice, `?filter=${filter}`)).rooms.join[roomId];
+  assert.deepEqual(room.unread_notifications, { notification_count: 1, highlight_count: 0 });
+  assert.deepEqual(room.unread_thread_notifications, { [root]: { notification_count: 2, highlight_count: 0 } });
+});
+
+test("the gateway endpoint delivers only for pushers registered here and events their owner may see", async () => {
+  const alice = await register(server), bob = await register(server), eve = await register(server);
+  const roomId = await createRoom(bob, alice);
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  const eventId = await send(bob, roomId, { msgtype: "m.text", body: "x" });
+  await waitFor(() => push.received.some((r) => r.url === sub.path), "the regular push");
+  const before = push.received.filter((r) => r.url === sub.path).length;
+  const notify = (devices, ev = eventId, room = roomId) =>
+    api(server, "POST", "/_matrix/push/v1/notify", { body: { notification: { event_id: ev, room_id: room, devices } } });
+  // An unknown key, or an event of a room the pusher's owner is not in, is rejected.
+  const eveRoom = await createRoom(eve, bob);
+  const eveEvent = await send(eve, eveRoom, { msgtype: "m.text", body: "y" });
+  let res = await notify([{ app_id: "de.lotse.pwa", pushkey: "unknown" }, { app_id: "de.lotse.pwa", pushkey: sub.pushkey }], eveEvent, eveRoom);
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.rejected, ["unknown", sub.pushkey]);
+  res = await notify([{ app_id: "de.lotse.pwa", pushkey: sub.pushkey }]);
+  assert.deepEqual(res.body.rejected, []);
+  await waitFor(() => push.received.filter((r) => r.url === sub.path).length === before + 1, "the gateway's push");
+  assert.equal((await api(server, "POST", "/_matrix/push/v1/notify", { body: { notification: {} } })).status, 400);
+});
+
+test("logout removes the device's pushers; the data export names the push service", async () => {
+  const alice = await register(server);
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  const exported = await api(server, "GET", `/_lotse/admin/v1/users/${enc(alice.userId)}/export`, { token: server.admin.accessToken });
+  assert.equal(exported.status, 200);
+  assert.deepEqual(exported.body.pushers.map((p) => p.endpoint), [sub.endpoint]);
+  assert.ok(!JSON.stringify(exported.body).includes(sub.auth), "the export holds no subscription secret");
+  assert.equal((await api(server, "POST", "/_matrix/client/v3/logout", { token: alice.accessToken, body: {} })).status, 200);
+  const again = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: alice.password } });
+  assert.deepEqual((await api(server, "GET", "/_matrix/client/v3/pushers", { token: again.body.access_token })).body.pushers, []);
+});
