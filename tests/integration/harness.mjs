@@ -169,7 +169,8 @@ export async function sdk() {
 }
 
 // A started matrix-js-sdk client for a registered user; resolves once the first sync is done.
-export async function startClient(server, session, opts = {}, withCrypto = false) {
+// `createOpts` go to createClient (e.g. cryptoCallbacks).
+export async function startClient(server, session, opts = {}, withCrypto = false, createOpts = {}) {
   const matrix = await sdk();
   const client = matrix.createClient({
     baseUrl: server.baseUrl,
@@ -177,6 +178,7 @@ export async function startClient(server, session, opts = {}, withCrypto = false
     accessToken: session.accessToken,
     deviceId: session.deviceId,
     logger: quietLogger(),
+    ...createOpts,
   });
   if (withCrypto) await client.initRustCrypto({ useIndexedDB: false });
   const ready = new Promise((resolve, reject) => {
@@ -209,8 +211,8 @@ export async function waitFor(fn, what = "condition", timeoutMs = 10000) {
 }
 
 // A started client with matrix-js-sdk's Rust crypto (keys in memory, as a fresh device).
-export async function startCryptoClient(server, session, opts = {}) {
-  return startClient(server, session, { lazyLoadMembers: false, ...opts }, true);
+export async function startCryptoClient(server, session, opts = {}, createOpts = {}) {
+  return startClient(server, session, { lazyLoadMembers: false, ...opts }, true, createOpts);
 }
 
 // Logs in a new device of an existing user with the password flow.

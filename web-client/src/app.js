@@ -5,7 +5,7 @@ import { LANGUAGES, isRtl, translator, errorKey } from "./i18n.js";
 import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount } from "./session.js";
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
-import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow } from "./outbox.js";
+import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
 import { Chat } from "./chat.js";
 
 function LanguagePick({ languages, onPick }) {
@@ -73,7 +73,7 @@ function Directory({ t, session, lang, onOpened }) {
   const open = async (counselor) => {
     try {
       const c = await lotseApi(session, "POST", "/consultations", { counselor: counselor.user_id, topic: filters.topic || counselor.topics[0] });
-      onOpened(c.room_id, counselor.display_name);
+      onOpened(c.room_id, { id: counselor.user_id, name: counselor.display_name });
     } catch (e) {
       setError(t(errorKey(e)));  // in the seeker's language, never the server's English
     }
@@ -132,14 +132,15 @@ function DeleteAccount({ t, client, onDeleted }) {
 function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
   const [consultations, setConsultations] = useState([]);
   const [roomId, setRoomId] = useState(null);
-  const [openedName, setOpenedName] = useState(null);
+  const [opened, setOpened] = useState(null);  // { id, name } of the counselor just chosen in the directory
   const [showDirectory, setShowDirectory] = useState(false);
   const reload = useCallback(() => lotseApi(session, "GET", "/consultations").then((r) => setConsultations(r.consultations)).catch(() => {}), [session]);
   useEffect(() => { reload(); }, [tick === 0]);
   if (roomId && client.getRoom(roomId)) {
-    const name = consultations.find((c) => c.room_id === roomId)?.counselor_display_name ?? openedName;
-    return html`<${Chat} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorName=${name} tick=${tick}
-      onBack=${() => { setRoomId(null); reload(); }} />`;
+    const listed = consultations.find((c) => c.room_id === roomId);
+    const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
+    return html`<${Chat} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
+      onCounselorChanged=${reload} onBack=${() => { setRoomId(null); reload(); }} />`;
   }
   return html`<${TopBar} t=${t} client=${client} title=${brand} /><main>
     <div class="row" style="justify-content:space-between"><h1>${t("consultations.title")}</h1>
@@ -148,7 +149,7 @@ function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
     ${consultations.map((c) => html`<div class="card consultation"><button class="secondary" onClick=${() => setRoomId(c.room_id)}>
       <bdi>${c.counselor_display_name ?? c.counselor}</bdi> · <bdi>${c.topic}</bdi>${c.unread_count ? ` (${c.unread_count})` : ""}</button></div>`)}
     ${showDirectory || consultations.length === 0
-      ? html`<${Directory} t=${t} session=${session} lang=${lang} onOpened=${(id, name) => { reload(); setOpenedName(name); setRoomId(id); }} />`
+      ? html`<${Directory} t=${t} session=${session} lang=${lang} onOpened=${(id, known) => { reload(); setOpened(known); setRoomId(id); }} />`
       : html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}
     <hr />
     <${ChangePassword} t=${t} client=${client} />
@@ -212,7 +213,17 @@ export function App({ branding }) {
   const pick = (l) => { localStorage.setItem("lotse.lang", l); setLang(l); };
   const onSession = (s) => { localStorage.removeItem("lotse.locked"); leaving.current = false; setRevoked(null); setSession(s); };
   const [signedOut, setSignedOut] = useState(false);  // in memory only: a shared phone keeps no trace
-  const leave = async (deleted) => { leaving.current = true; stopOutbox(); await logoutEverywhere(client); forgetOutbox(); setSignedOut(!deleted); setClient(null); setSession(null); };
+  // A logout first lets the outbox deliver what is on its way (up to 20 s); a deletion does not wait.
+  const leave = async (deleted) => {
+    leaving.current = true;
+    if (!deleted) await whenDrained(20000);
+    stopOutbox();
+    await logoutEverywhere(client);
+    forgetOutbox();
+    setSignedOut(!deleted);
+    setClient(null);
+    setSession(null);
+  };
   const logout = () => leave(false);
 
   const bar = html`<${TopBar} t=${t} client=${client} title=${branding.name} />`;

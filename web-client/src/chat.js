@@ -13,12 +13,15 @@ export const drafts = new Map();
 const TYPING_EVERY_MS = 4000;
 
 // The counselor of a consultation: from the room's de.lotse.consultation state, with her
-// membership (invite until she accepts, then join) and a display name.
-export function counselorOf(room, knownName) {
+// membership (invite until she accepts, then join) and a display name. `known` ({ id, name }, from
+// the consultation list) names her only while she is still the room's counselor: after a hand-over
+// the room's state names the new one first.
+export function counselorOf(room, known) {
   const id = room?.currentState.getStateEvents("de.lotse.consultation", "")?.getContent()?.counselor;
   if (!id) return null;
   const member = room.getMember(id);
   const displayname = member?.events.member?.getContent()?.displayname;
+  const knownName = known?.id === id ? known.name : null;
   return { id, membership: member?.membership ?? "invite", name: knownName || displayname || id.slice(1).split(":")[0] };
 }
 
@@ -52,7 +55,7 @@ function QueuedFile({ item }) {
   return html`<span class="file-name">📎 ${item.name}${seconds}</span>`;
 }
 
-export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
+export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, tick }) {
   const [text, setText] = useState(drafts.get(roomId) ?? "");
   const [error, setError] = useState(null);
   const [, rerender] = useReducer((n) => n + 1, 0);
@@ -63,7 +66,10 @@ export function Chat({ t, lang, client, roomId, counselorName, onBack, tick }) {
   // Lazy-loaded members: the counselor's invite may be older than the loaded timeline.
   useEffect(() => { room?.loadMembersIfNeeded().then(rerender).catch(() => {}); }, [roomId]);
   const me = client.getUserId();
-  const counselor = counselorOf(room, counselorName);
+  const counselor = counselorOf(room, counselorKnown);
+  // Handed over to another counselor: the consultation list (her display name) is reloaded.
+  useEffect(() => { if (counselor && counselorKnown && counselor.id !== counselorKnown.id) onCounselorChanged?.(); },
+    [counselor?.id, counselorKnown?.id]);
   const shown = (e) => (e.getType() === "m.room.message" || e.isDecryptionFailure()) && (e.status === null || e.status === "sent");
   const all = room?.getLiveTimeline().getEvents() ?? [];
   const position = new Map(all.map((e, i) => [e.getId(), i]));

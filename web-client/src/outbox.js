@@ -101,6 +101,19 @@ export function stopOutbox() {
   timer = null;
 }
 
+// Resolves once nothing is on its way any more (every item sent, failed for good, or waiting for a
+// counselor without a device), or after `timeoutMs`: a logout lets what is being sent arrive first.
+export function whenDrained(timeoutMs) {
+  const busy = () => client && navigator.onLine && items.some((i) => i.state !== "failed" && i.state !== "awaiting");
+  if (!busy()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(t); listeners.delete(check); resolve(); };
+    const check = () => { if (!busy()) done(); };
+    const t = setTimeout(done, timeoutMs);
+    listeners.add(check);
+  });
+}
+
 // After logout (the database itself is deleted with the others).
 export function forgetOutbox() {
   stopOutbox();
@@ -169,9 +182,11 @@ async function kick() {
   if (running || !client) return;
   running = true;
   try {
+    // Rooms whose counselor has no device yet: their messages wait, the others' go on.
+    const held = new Set();
     for (;;) {
       const c = client;
-      const item = items.find((i) => i.state !== "failed");
+      const item = items.find((i) => i.state !== "failed" && !held.has(i.roomId));
       if (!item || !c) break;
       if (!navigator.onLine) {
         for (const i of items) if (i.state === "sending") i.state = "waiting";
@@ -179,11 +194,10 @@ async function kick() {
         break;  // the 'online' event calls retryNow
       }
       if (!(await counselorHasDevice(c, item.roomId).catch(() => true))) {
-        update(item, { state: "awaiting" });
-        clearTimeout(timer);
-        timer = setTimeout(() => { timer = null; kick(); }, delay);
-        delay = Math.min(delay * 2, MAX_DELAY);
-        break;
+        held.add(item.roomId);
+        for (const i of items) if (i.roomId === item.roomId && i.state !== "failed") i.state = "awaiting";
+        notify();
+        continue;
       }
       update(item, { state: "sending" });
       const slow = setTimeout(() => item.state === "sending" && update(item, { state: "waiting" }), SLOW_MS);
@@ -209,6 +223,10 @@ async function kick() {
         timer = setTimeout(() => { timer = null; kick(); }, wait);
         break;
       }
+    }
+    if (held.size && !timer) {
+      timer = setTimeout(() => { timer = null; kick(); }, delay);
+      delay = Math.min(delay * 2, MAX_DELAY);
     }
   } finally {
     running = false;

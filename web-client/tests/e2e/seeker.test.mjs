@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
+import { findContent, downloadAndDecrypt } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../../dist");
@@ -27,25 +27,6 @@ before(async () => {
   });
 });
 after(async () => { await browser?.close(); await server.stop(); server.cleanup(); });
-
-// The first decrypted event of a msgtype in a room, as the counselor's client sees it.
-async function findContent(client, roomId, msgtype, what) {
-  return waitFor(async () => {
-    for (const e of client.getRoom(roomId).getLiveTimeline().getEvents()) {
-      await client.decryptEventIfNeeded(e);
-      if (e.getClearContent()?.msgtype === msgtype) return e.getClearContent();
-    }
-    return null;
-  }, what, 30000);
-}
-
-// Downloads an encrypted attachment over authenticated media and decrypts it (AES-CTR, JWK key).
-async function downloadAndDecrypt(client, token, file) {
-  const url = client.mxcUrlToHttp(file.url, undefined, undefined, undefined, false, true, true);
-  const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).arrayBuffer());
-  const key = await webcrypto.subtle.importKey("jwk", file.key, { name: "AES-CTR" }, false, ["decrypt"]);
-  return Buffer.from(await webcrypto.subtle.decrypt({ name: "AES-CTR", counter: Buffer.from(file.iv, "base64"), length: 64 }, key, cipher));
-}
 
 const GERMAN = { name: "Fantasiename", password: "Passwort", submit: "Konto anlegen" };
 const ENGLISH = { name: "Pseudonym", password: "Password", submit: "Create account" };
