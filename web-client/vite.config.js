@@ -18,7 +18,7 @@ export default defineConfig({
     VitePWA({
       registerType: "autoUpdate",
       injectRegister: null,  // registered in src/main.js so errors are visible
-      includeAssets: ["icon-192.png", "icon-512.png", "neutral.html"],
+      includeAssets: ["icon-192.png", "icon-512.png", "neutral.html", "push-sw.js"],
       manifest: {
         id: "/",
         lang: "de",
@@ -41,6 +41,7 @@ export default defineConfig({
         globPatterns: ["**/*.{js,css,html,png,svg,wasm}"],
         maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
         navigateFallbackDenylist: [/^\/_matrix/, /^\/_lotse/],
+        importScripts: ["/push-sw.js"],  // Web Push: the neutral notification (public/push-sw.js)
       },
     }),
   ],

@@ -4,57 +4,19 @@
 // checks the VAPID JWT with Node's crypto, and that no content, sender or name is in it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:https";
-import { execFileSync } from "node:child_process";
-import { createECDH, createPublicKey, randomBytes, verify } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import ece from "http_ece";
+import { createPublicKey, randomBytes, verify } from "node:crypto";
 import { startServer, register, api, waitFor } from "./harness.mjs";
+import { startPushService, decryptPush } from "./web_push_receiver.mjs";
 
 const enc = encodeURIComponent;
-let server, push, certDir;
+let server, push;
 const PUBLIC = "https://lotse.example.org";  // the instance's public URL: its gateway is PUBLIC + /_matrix/push/v1/notify
 
-// The fake push service: records every request; `respond` decides the answer (status, or null to
-// hold the request open until release()).
-function startPushService(cert, key) {
-  const received = [];
-  const held = [];
-  let respond = () => 201;
-  const srv = createServer({ cert, key }, (req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) };
-      received.push(entry);
-      const status = respond(entry);
-      if (status === null) { held.push(res); return; }
-      if (status === 429) res.setHeader("Retry-After", "1");
-      res.writeHead(status);
-      res.end();
-    });
-  });
-  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
-    port: srv.address().port, received, held,
-    set respond(fn) { respond = fn; },
-    release() { for (const r of held.splice(0)) { r.writeHead(201); r.end(); } },
-    close() { for (const r of held.splice(0)) r.destroy(); srv.close(); },
-  })));
-}
-
 before(async () => {
-  certDir = mkdtempSync(join(tmpdir(), "lotse-push-ca-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-    "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")], { stdio: "ignore" });
-  push = await startPushService(readFileSync(join(certDir, "cert.pem")), readFileSync(join(certDir, "key.pem")));
-  server = await startServer({ topConfig: `public_baseurl = "${PUBLIC}"`, extraConfig: [
-    "[push]", `endpoint_hosts = ["127.0.0.1"]`, "allow_private_endpoints = true", `ca_file = "${join(certDir, "cert.pem")}"`,
-  ].join("\n") });
+  push = await startPushService();
+  server = await startServer({ topConfig: `public_baseurl = "${PUBLIC}"`, extraConfig: push.config });
 });
-after(async () => { push.close(); await server.stop(); server.cleanup(); rmSync(certDir, { recursive: true, force: true }); });
+after(async () => { push.close(); await server.stop(); server.cleanup(); });
 
 const sync = async (who, query = "") => (await api(server, "GET", `/_matrix/client/v3/sync${query}`, { token: who.accessToken })).body;
 const send = async (who, roomId, content, type = "m.room.message") => {
@@ -71,20 +33,12 @@ const createRoom = async (who, invite, body = {}) => {
 };
 const counts = async (who, roomId, query = "") => (await sync(who, query)).rooms.join[roomId].unread_notifications;
 
-// A browser's subscription: the P-256 key pair and auth secret PushManager would make.
-function subscription(path = `/wpush/${randomBytes(8).toString("hex")}`) {
-  const ecdh = createECDH("prime256v1");
-  ecdh.generateKeys();
-  return { ecdh, pushkey: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url"),
-           endpoint: `https://127.0.0.1:${push.port}${path}`, path };
-}
+const subscription = () => push.subscription();
 const setPusher = (who, sub, overrides = {}) => api(server, "POST", "/_matrix/client/v3/pushers/set", { token: who.accessToken, body: {
   kind: "http", app_id: "de.lotse.pwa", pushkey: sub.pushkey, app_display_name: "Lotse", device_display_name: "Phone", lang: "de",
   data: { url: `${PUBLIC}/_matrix/push/v1/notify`, format: "event_id_only", endpoint: sub.endpoint, auth: sub.auth }, ...overrides } });
 
-function decrypt(sub, body) {
-  return JSON.parse(ece.decrypt(body, { version: "aes128gcm", privateKey: sub.ecdh, authSecret: sub.auth }).toString("utf8"));
-}
+const decrypt = (sub, body) => JSON.parse(decryptPush(sub, body));
 
 test("pushers/set accepts only the built-in gateway, an allowed push service and a working key", async () => {
   const alice = await register(server);

@@ -6,6 +6,7 @@ import { savedSession, register, login, unlock, startClient, lotseApi, logoutEve
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
 import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
+import { pushState, enablePush, disablePush, dismissPush, storePushText } from "./push.js";
 import { Chat } from "./chat.js";
 
 function LanguagePick({ languages, onPick }) {
@@ -129,6 +130,31 @@ function DeleteAccount({ t, client, onDeleted }) {
   </form>`;
 }
 
+// The offer to be notified: after login (never on the first screen), with what a notification will
+// show; on iOS outside the home screen, how to get there first.
+function PushOffer({ t, brand, session, client, lang }) {
+  const [state, setState] = useState(pushState());
+  const [error, setError] = useState(null);
+  // The notification's words follow the app's language.
+  useEffect(() => { if (state === "enabled") storePushText(t("push.title"), brand); }, [lang, brand, state]);
+  if (state === "ios-install") return html`<p class="card push-offer">${t("push.ios")}</p>`;
+  if (state !== "offer") return null;
+  const enable = async () => {
+    try {
+      await enablePush(client, session, lang, t("push.title"), brand);
+      setState("enabled");
+    } catch (err) {
+      if (err?.code === "denied") return setState("denied");
+      setError(t("push.failed"));
+    }
+  };
+  return html`<section class="card push-offer" aria-live="polite"><p>${t("push.offer")}</p>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <p class="row"><button onClick=${enable}>${t("push.enable")}</button>
+      <button class="secondary" onClick=${() => { dismissPush(); setState("dismissed"); }}>${t("push.later")}</button></p>
+  </section>`;
+}
+
 function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
   const [consultations, setConsultations] = useState([]);
   const [roomId, setRoomId] = useState(null);
@@ -136,6 +162,15 @@ function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
   const [showDirectory, setShowDirectory] = useState(false);
   const reload = useCallback(() => lotseApi(session, "GET", "/consultations").then((r) => setConsultations(r.consultations)).catch(() => {}), [session]);
   useEffect(() => { reload(); }, [tick === 0]);
+  // A tapped notification opens its consultation: ?room= when the app starts, a message when it runs.
+  useEffect(() => {
+    const fromUrl = new URLSearchParams(location.search).get("room");
+    if (fromUrl) { setRoomId(fromUrl); history.replaceState(null, "", "/"); }
+    const onMessage = (e) => { if (e.data?.type === "lotse-open-room" && e.data.room_id) setRoomId(e.data.room_id); };
+    navigator.serviceWorker?.addEventListener("message", onMessage);
+    navigator.clearAppBadge?.().catch(() => {});
+    return () => navigator.serviceWorker?.removeEventListener("message", onMessage);
+  }, []);
   if (roomId && client.getRoom(roomId)) {
     const listed = consultations.find((c) => c.room_id === roomId);
     const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
@@ -145,6 +180,7 @@ function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
   return html`<${TopBar} t=${t} client=${client} title=${brand} /><main>
     <div class="row" style="justify-content:space-between"><h1>${t("consultations.title")}</h1>
       <button class="secondary" onClick=${onLogout}>${t("logout")}</button></div>
+    <${PushOffer} t=${t} brand=${brand} session=${session} client=${client} lang=${lang} />
     ${consultations.length === 0 && html`<p>${t("consultations.empty")}</p>`}
     ${consultations.map((c) => html`<div class="card consultation"><button class="secondary" onClick=${() => setRoomId(c.room_id)}>
       <bdi>${c.counselor_display_name ?? c.counselor}</bdi> · <bdi>${c.topic}</bdi>${c.unread_count ? ` (${c.unread_count})` : ""}</button></div>`)}
@@ -218,6 +254,7 @@ export function App({ branding }) {
     leaving.current = true;
     if (!deleted) await whenDrained(20000);
     stopOutbox();
+    await disablePush(client);
     await logoutEverywhere(client);
     forgetOutbox();
     setSignedOut(!deleted);
