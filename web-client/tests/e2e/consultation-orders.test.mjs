@@ -454,6 +454,10 @@ test("5. the counselor reads the history on a new session through Element's reco
       for (const id of earlier) await b.decryptEventIfNeeded(b.getRoom(roomId).findEventById(id));
       return earlier.every((id) => b.getRoom(roomId).findEventById(id).isDecryptionFailure());
     }, "the history undecryptable before the restore", 20000);
+    // Her own identity must be known before the private keys from secret storage can be checked
+    // against it (Element waits for this first key query too; without it the import fails at random).
+    await cryptoB.getUserDeviceInfo([reg.userId], true);
+    await waitFor(async () => (await cryptoB.getCrossSigningStatus()).publicKeysOnDevice, "her cross-signing identity downloaded", 20000);
     await cryptoB.bootstrapCrossSigning({ authUploadDeviceSigningKeys: passwordUia(reg.userId) });  // keys from secret storage
     assert.equal(await cryptoB.isCrossSigningReady(), true, "the new session has the cross-signing keys from secret storage");
     assert.equal((await cryptoB.getDeviceVerificationStatus(reg.userId, sessionB.deviceId))?.signedByOwner, true, "and signed itself");
