@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     IoContext io(1);
     lotse::api::Homeserver hs(io, cfg, std::move(key));
     hs.prepare_instance();
+    hs.start_background_tasks();
     lotse::http::Router router;
     lotse::api::register_routes(router, hs);
     lotse::http::ServerLimits limits;

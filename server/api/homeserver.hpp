@@ -81,6 +81,8 @@ struct Homeserver {
   std::string service_user_id() const { return "@" + config.counseling.service_user + ":" + config.server_name; }
   // Creates the service user on first start; writes data_dir/admin-bootstrap.token while no admin exists.
   void prepare_instance();
+  // Housekeeping on the network thread: notification decisions older than 30 days go (every 6 h).
+  void start_background_tasks();
 
   core::PasswordCost password_cost() const {
     return config.security.password_hash == "minimal" ? core::PasswordCost::minimal : core::PasswordCost::interactive;

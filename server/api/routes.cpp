@@ -1,6 +1,9 @@
 // The route table: every API area registers its own endpoints.
 #include "server/api/homeserver.hpp"
 
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <filesystem>
 #include <fstream>
 
@@ -55,7 +58,9 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       data_protection(db, accounts, rooms, counseling, media, keys,
                       "@" + config.counseling.service_user + ":" + config.server_name),
       imports(db),
-      notifications(db, rooms, account_data, receipts),
+      notifications(db, rooms, account_data,
+                    {"@" + config.counseling.service_user + ":" + config.server_name,
+                     "@" + std::string(core::kBridgeLocalpart) + ":" + config.server_name}),
       pushers(db),
       push_delivery(io, db, pushers, notifications, config),
       sync(db, rooms, account_data, receipts, typing, keys, to_device, notifications),
@@ -69,6 +74,27 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
   });
   notifications.set_sink([this](std::vector<core::PushJob> jobs) { push_delivery.enqueue(std::move(jobs)); });
   account_data.set_push_rules_observer([this](const std::string& user_id) { notifications.rules_changed(user_id); });
+}
+
+namespace {
+boost::asio::awaitable<void> prune_notifications(Homeserver& hs) {
+  boost::asio::steady_timer timer(hs.io);
+  for (;;) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    {
+      store::WriteUnit unit(hs.db);
+      hs.notifications.prune(unit, (now - std::chrono::hours(24 * 30)).count());
+      unit.release();
+    }
+    co_await hs.db.commit();
+    timer.expires_after(std::chrono::hours(6));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
+}
+}  // namespace
+
+void Homeserver::start_background_tasks() {
+  boost::asio::co_spawn(io, prune_notifications(*this), boost::asio::detached);
 }
 
 void Homeserver::prepare_instance() {

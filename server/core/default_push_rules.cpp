@@ -1,6 +1,8 @@
 // The server-default push rules (client-server API "Push Rules", default override and underride rules).
 #include "server/core/push_rule_evaluator.hpp"
 
+#include <boost/json.hpp>
+
 #include <string>
 
 namespace lotse::core {
@@ -13,8 +15,11 @@ constexpr std::string_view kDefaultRules = R"json({"global":{"override":[{"rule_
 std::string default_push_rules(const std::string& user_id) {
   std::string text(kDefaultRules);
   const std::string placeholder = "[the user's Matrix ID]";
+  // The id goes into JSON strings: escaped as JSON (an odd imported id cannot break the rule set).
+  auto quoted = boost::json::serialize(boost::json::value(user_id));
+  const std::string escaped = quoted.substr(1, quoted.size() - 2);
   for (auto pos = text.find(placeholder); pos != std::string::npos; pos = text.find(placeholder, pos))
-    text.replace(pos, placeholder.size(), user_id), pos += user_id.size();
+    text.replace(pos, placeholder.size(), escaped), pos += escaped.size();
   return text;
 }
 

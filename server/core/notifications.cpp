@@ -28,10 +28,14 @@ const boost::json::object& Notifications::rules_for(const std::string& user_id) 
   std::optional<boost::json::object> rules;
   if (text) rules = read_stored_object(*text, "m.push_rules", user_id);
   if (!rules) rules = read_stored_object(default_push_rules(user_id), "default push rules", user_id);
+  auto* g = rules ? rules->if_contains("global") : nullptr;
+  if (!g || !g->is_object()) {  // as GET /pushrules does: a document without rules means the defaults
+    rules = read_stored_object(default_push_rules(user_id), "default push rules", user_id);
+    g = rules ? rules->if_contains("global") : nullptr;
+  }
   boost::json::object global;
-  if (rules)
-    if (auto* g = rules->if_contains("global"); g && g->is_object()) global = g->get_object();
-  if (rules_cache_.size() > 20000) rules_cache_.clear();  // a bound, not an eviction policy
+  if (g && g->is_object()) global = g->get_object();
+  if (rules_cache_.size() > 5000) rules_cache_.clear();  // a bound, not an eviction policy
   return rules_cache_.emplace(user_id, std::move(global)).first->second;
 }
 
@@ -56,7 +60,7 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
   std::vector<PushJob> jobs;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     const auto& user = recipients[i];
-    if (user == stored.sender) continue;
+    if (user == stored.sender || unnotified_.count(user)) continue;
     ctx.user_id = user;
     ctx.display_name.clear();
     if (auto* m = state("m.room.member", user))
@@ -85,42 +89,77 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
   if (!jobs.empty() && sink_) unit.after_commit([this, jobs = std::move(jobs)]() mutable { sink_(std::move(jobs)); });
 }
 
-Notifications::Counts Notifications::unread(const std::string& room_id, const std::string& user_id) {
-  auto read = receipts_.read_up_to(room_id, user_id).value_or(0);
+// Read positions in a room: the unthreaded receipt covers everything up to it; a threaded one
+// (thread_id "main" or a root's id) only its thread (client-server API "Threaded read receipts").
+Notifications::ReadPositions Notifications::read_positions(const std::string& room_id, const std::string& user_id) {
+  ReadPositions pos;
   auto st = db_.conn().prepare(
-      "SELECT count(*), coalesce(sum(highlight), 0) FROM event_push_actions "
-      "WHERE room_id = ? AND user_id = ? AND stream_ordering > ?");
-  st.bind_all(room_id, user_id, read);
-  Counts c;
-  if (st.step()) c = {st.int64(0), st.int64(1)};
-  return c;
+      "SELECT r.thread_id, max(e.stream_ordering) FROM receipts r JOIN events e ON e.event_id = r.event_id "
+      "WHERE r.room_id = ? AND r.user_id = ? AND r.receipt_type IN ('m.read', 'm.read.private') GROUP BY r.thread_id");
+  st.bind_all(room_id, user_id);
+  while (st.step()) {
+    if (st.text(0).empty()) pos.unthreaded = st.int64(1);
+    else pos.threads[st.text(0)] = st.int64(1);
+  }
+  return pos;
 }
 
 std::map<std::string, Notifications::Counts> Notifications::unread_by_thread(const std::string& room_id,
                                                                              const std::string& user_id) {
-  auto read = receipts_.read_up_to(room_id, user_id).value_or(0);
+  auto pos = read_positions(room_id, user_id);
+  // Everything after the unthreaded receipt, then each row against its thread's own receipt.
   auto st = db_.conn().prepare(
-      "SELECT thread_id, count(*), coalesce(sum(highlight), 0) FROM event_push_actions "
-      "WHERE room_id = ? AND user_id = ? AND stream_ordering > ? GROUP BY thread_id");
-  st.bind_all(room_id, user_id, read);
+      "SELECT a.thread_id, a.stream_ordering, a.highlight FROM event_push_actions a "
+      "JOIN events e ON e.stream_ordering = a.stream_ordering "
+      "WHERE a.room_id = ? AND a.user_id = ? AND a.stream_ordering > ? AND e.redacted_by IS NULL");
+  st.bind_all(room_id, user_id, pos.unthreaded);
   std::map<std::string, Counts> out;
-  while (st.step()) out[st.text(0)] = {st.int64(1), st.int64(2)};
+  while (st.step()) {
+    auto thread = st.text(0);
+    auto it = pos.threads.find(thread);
+    if (it != pos.threads.end() && st.int64(1) <= it->second) continue;
+    auto& c = out[thread];
+    ++c.notifications;
+    c.highlights += st.int64(2) != 0;
+  }
   return out;
 }
 
-std::int64_t Notifications::unread_total(const std::string& user_id) {
-  std::int64_t total = 0;
-  for (const auto& r : rooms_.rooms_of(user_id))
-    if (r.membership == "join") total += unread(r.room_id, user_id).notifications;
+Notifications::Counts Notifications::unread(const std::string& room_id, const std::string& user_id) {
+  Counts total;
+  for (const auto& [thread, c] : unread_by_thread(room_id, user_id)) {
+    total.notifications += c.notifications;
+    total.highlights += c.highlights;
+  }
   return total;
+}
+
+std::int64_t Notifications::unread_total(const std::string& user_id) {
+  // The badge: unread notifications in the rooms the user is joined to, after each room's
+  // unthreaded receipt (threaded receipts are not looked at for this one number).
+  auto st = db_.conn().prepare(
+      "SELECT count(*) FROM event_push_actions a JOIN events e ON e.stream_ordering = a.stream_ordering "
+      "WHERE a.user_id = ?1 AND e.redacted_by IS NULL "
+      "AND a.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?1 AND membership = 'join') "
+      "AND a.stream_ordering > coalesce((SELECT max(e2.stream_ordering) FROM receipts r JOIN events e2 ON e2.event_id = r.event_id "
+      "WHERE r.room_id = a.room_id AND r.user_id = ?1 AND r.thread_id = '' AND r.receipt_type IN ('m.read', 'm.read.private')), 0)");
+  st.bind_all(user_id);
+  return st.step() ? st.int64(0) : 0;
+}
+
+void Notifications::prune(store::WriteUnit&, std::int64_t older_than_ts) {
+  auto st = db_.conn().prepare("DELETE FROM event_push_actions WHERE ts < ?");
+  st.bind_all(older_than_ts);
+  st.run();
 }
 
 std::vector<Notifications::Item> Notifications::list(const std::string& user_id, std::int64_t before,
                                                      std::size_t limit, bool only_highlight) {
   auto st = db_.conn().prepare(
-      "SELECT stream_ordering, room_id, event_id, highlight, actions, ts FROM event_push_actions "
-      "WHERE user_id = ?1 AND (?2 = 0 OR stream_ordering < ?2) AND (?3 = 0 OR highlight = 1) "
-      "ORDER BY stream_ordering DESC LIMIT ?4");
+      "SELECT a.stream_ordering, a.room_id, a.event_id, a.highlight, a.actions, a.ts FROM event_push_actions a "
+      "JOIN events e ON e.stream_ordering = a.stream_ordering "
+      "WHERE a.user_id = ?1 AND (?2 = 0 OR a.stream_ordering < ?2) AND (?3 = 0 OR a.highlight = 1) "
+      "AND e.redacted_by IS NULL ORDER BY a.stream_ordering DESC LIMIT ?4");
   st.bind_all(user_id, before, only_highlight ? 1 : 0, static_cast<std::int64_t>(limit));
   std::vector<Item> out;
   std::map<std::string, std::int64_t> read_pos;
@@ -128,7 +167,7 @@ std::vector<Notifications::Item> Notifications::list(const std::string& user_id,
     Item item{st.int64(0), st.text(1), st.text(2), st.int64(3) != 0, st.text(4), st.int64(5), false};
     auto it = read_pos.find(item.room_id);
     if (it == read_pos.end())
-      it = read_pos.emplace(item.room_id, receipts_.read_up_to(item.room_id, user_id).value_or(0)).first;
+      it = read_pos.emplace(item.room_id, read_positions(item.room_id, user_id).unthreaded).first;
     item.read = item.stream <= it->second;
     out.push_back(std::move(item));
   }

@@ -9,12 +9,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "server/core/account_data.hpp"
-#include "server/core/receipts.hpp"
 #include "server/core/rooms.hpp"
 #include "server/store/database.hpp"
 
@@ -32,8 +32,10 @@ struct PushJob {
 
 class Notifications {
  public:
-  Notifications(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts)
-      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts) {}
+  // `unnotified`: accounts that never get notifications (the service user, the bridge), so their
+  // rows do not pile up for every message of the instance.
+  Notifications(store::Database& db, Rooms& rooms, AccountData& account_data, std::set<std::string> unnotified)
+      : db_(db), rooms_(rooms), account_data_(account_data), unnotified_(std::move(unnotified)) {}
 
   // Called by Rooms for every appended event (federation format), inside its write unit.
   void on_event(store::WriteUnit& unit, const RoomInfo& room, const StoredEvent& stored,
@@ -53,6 +55,9 @@ class Notifications {
   std::map<std::string, Counts> unread_by_thread(const std::string& room_id, const std::string& user_id);
   // Unread notifications over all of the user's joined rooms (the badge number of a push).
   std::int64_t unread_total(const std::string& user_id);
+  // Drops decisions older than `older_than_ts` (ms): the counts of a room nobody read for that long
+  // start again from zero, as Synapse's do after a month.
+  void prune(store::WriteUnit&, std::int64_t older_than_ts);
 
   struct Item {
     std::int64_t stream = 0;
@@ -68,11 +73,16 @@ class Notifications {
 
  private:
   const boost::json::object& rules_for(const std::string& user_id);
+  struct ReadPositions {
+    std::int64_t unthreaded = 0;
+    std::map<std::string, std::int64_t> threads;
+  };
+  ReadPositions read_positions(const std::string& room_id, const std::string& user_id);
 
   store::Database& db_;
   Rooms& rooms_;
   AccountData& account_data_;
-  Receipts& receipts_;
+  std::set<std::string> unnotified_;
   std::function<void(std::vector<PushJob>)> sink_;
   std::unordered_map<std::string, boost::json::object> rules_cache_;  // user -> "global" of m.push_rules
 };

@@ -27,6 +27,8 @@ std::vector<std::uint32_t> folded_code_points(std::string_view s) {
 
 // Wildcards outside the Unicode range, so a literal '*' or '?' in a pattern can never be confused with them.
 constexpr std::uint32_t kStar = 0xFFFFFFFF, kAnyOne = 0xFFFFFFFE;
+constexpr std::size_t kMaxPatternBytes = 256;
+constexpr std::int64_t kMaxSafeInteger = (std::int64_t{1} << 53) - 1;  // canonical JSON's integer range
 
 std::vector<std::uint32_t> pattern_code_points(std::string_view pattern, bool literal) {
   auto p = folded_code_points(pattern);
@@ -48,7 +50,13 @@ void add_state(const std::vector<std::uint32_t>& p, std::vector<char>& states, s
   }
 }
 
-bool glob_match(const std::vector<std::uint32_t>& p, std::string_view value, bool word_boundary);
+// `budget`: steps (value length x pattern length) left for this evaluation; a match that would
+// exceed it fails. nullptr: unlimited.
+bool glob_match(const std::vector<std::uint32_t>& p, std::string_view value, bool word_boundary, std::int64_t* budget);
+bool budgeted_match(std::string_view pattern, std::string_view value, bool word_boundary, std::int64_t& budget) {
+  if (pattern.size() > kMaxPatternBytes) return false;
+  return glob_match(pattern_code_points(pattern, false), value, word_boundary, &budget);
+}
 
 bool equal_scalar(const boost::json::value& a, const boost::json::value& b) {
   if (a.is_string() && b.is_string()) return a.get_string() == b.get_string();
@@ -61,7 +69,7 @@ bool equal_scalar(const boost::json::value& a, const boost::json::value& b) {
     return false;
   };
   std::int64_t x = 0, y = 0;
-  return as_int(a, x) && as_int(b, y) && x == y;
+  return as_int(a, x) && as_int(b, y) && x == y && x >= -kMaxSafeInteger && x <= kMaxSafeInteger;
 }
 
 bool is_scalar(const boost::json::value& v) {
@@ -89,7 +97,8 @@ bool member_count_matches(const std::string& is, std::int64_t count) {
   return count >= n;
 }
 
-bool condition_holds(const boost::json::object& cond, const boost::json::object& event, const PushContext& ctx) {
+bool condition_holds(const boost::json::object& cond, const boost::json::object& event, const PushContext& ctx,
+                     std::int64_t& budget) {
   auto* kind = cond.if_contains("kind");
   if (!kind || !kind->is_string()) return false;
   const auto& k = kind->get_string();
@@ -98,7 +107,7 @@ bool condition_holds(const boost::json::object& cond, const boost::json::object&
   if (k == "event_match") {
     auto* pattern = cond.if_contains("pattern");
     if (!prop || !prop->is_string() || !pattern || !pattern->is_string()) return false;
-    return push_glob_match(pattern->get_string(), prop->get_string(), key->get_string() == "content.body");
+    return budgeted_match(pattern->get_string(), prop->get_string(), key->get_string() == "content.body", budget);
   }
   if (k == "event_property_is") {
     auto* value = cond.if_contains("value");
@@ -114,7 +123,8 @@ bool condition_holds(const boost::json::object& cond, const boost::json::object&
   if (k == "contains_display_name") {
     auto* body = event_property(event, "content.body");
     if (ctx.display_name.empty() || !body || !body->is_string()) return false;
-    return glob_match(pattern_code_points(ctx.display_name, true), body->get_string(), true);
+    if (ctx.display_name.size() > kMaxPatternBytes) return false;
+    return glob_match(pattern_code_points(ctx.display_name, true), body->get_string(), true, &budget);
   }
   if (k == "room_member_count") {
     auto* is = cond.if_contains("is");
@@ -128,7 +138,7 @@ bool condition_holds(const boost::json::object& cond, const boost::json::object&
 }
 
 bool rule_matches(const std::string& kind, const boost::json::object& rule, const boost::json::object& event,
-                  const PushContext& ctx) {
+                  const PushContext& ctx, std::int64_t& budget) {
   auto* id = rule.if_contains("rule_id");
   if (!id || !id->is_string()) return false;
   if (kind == "room") {
@@ -143,13 +153,13 @@ bool rule_matches(const std::string& kind, const boost::json::object& rule, cons
     auto* pattern = rule.if_contains("pattern");
     auto* body = event_property(event, "content.body");
     return pattern && pattern->is_string() && body && body->is_string() &&
-           push_glob_match(pattern->get_string(), body->get_string(), true);
+           budgeted_match(pattern->get_string(), body->get_string(), true, budget);
   }
   auto* conditions = rule.if_contains("conditions");
   if (conditions && !conditions->is_array()) return false;
   if (conditions)
     for (const auto& c : conditions->get_array())
-      if (!c.is_object() || !condition_holds(c.get_object(), event, ctx)) return false;
+      if (!c.is_object() || !condition_holds(c.get_object(), event, ctx, budget)) return false;
   return true;
 }
 
@@ -198,13 +208,22 @@ const boost::json::value* event_property(const boost::json::object& event, std::
 }
 
 bool push_glob_match(std::string_view pattern, std::string_view value, bool word_boundary) {
-  return glob_match(pattern_code_points(pattern, false), value, word_boundary);
+  // The API stores no longer pattern (push_rules.cpp); one that got in another way never matches,
+  // so no rule can make the evaluation of other people's events expensive.
+  if (pattern.size() > kMaxPatternBytes) return false;
+  return glob_match(pattern_code_points(pattern, false), value, word_boundary, nullptr);
 }
 
 namespace {
 // A simulation of the pattern's automaton over the value: linear in value × pattern, so a long body
 // or a pattern full of '*' cannot make it backtrack exponentially.
-bool glob_match(const std::vector<std::uint32_t>& p, std::string_view value_text, bool word_boundary) {
+bool glob_match(const std::vector<std::uint32_t>& p, std::string_view value_text, bool word_boundary,
+                std::int64_t* budget) {
+  if (budget) {
+    auto cost = static_cast<std::int64_t>((value_text.size() + 1) * (p.size() + 1));
+    if (cost > *budget) return false;
+    *budget -= cost;
+  }
   auto v = folded_code_points(value_text);
   std::vector<char> states(p.size() + 1, 0), next(p.size() + 1, 0);
   auto starts_here = [&](std::size_t i) { return !word_boundary ? i == 0 : i == 0 || !word_char(v[i - 1]); };
@@ -230,6 +249,9 @@ PushDecision evaluate_push_rules(const boost::json::object& rules, const boost::
                                  const PushContext& ctx) {
   auto* sender = event.if_contains("sender");
   if (sender && sender->is_string() && sender->get_string() == ctx.user_id) return {};
+  // What matching may cost for one recipient of one event: the defaults need a few hundred steps, a
+  // hostile rule set hits the limit (its remaining glob conditions then do not match).
+  std::int64_t budget = 2'000'000;
   for (const std::string kind : {"override", "content", "room", "sender", "underride"}) {
     auto* list = rules.if_contains(kind);
     if (!list || !list->is_array()) continue;
@@ -238,7 +260,7 @@ PushDecision evaluate_push_rules(const boost::json::object& rules, const boost::
       const auto& rule = r.get_object();
       auto* enabled = rule.if_contains("enabled");
       if (enabled && enabled->is_bool() && !enabled->get_bool()) continue;
-      if (rule_matches(kind, rule, event, ctx)) return decide(rule);
+      if (rule_matches(kind, rule, event, ctx, budget)) return decide(rule);
     }
   }
   return {};

@@ -21,8 +21,12 @@ Pusher read_pusher(Statement& st) {
 
 void Pushers::set(store::WriteUnit&, const Pusher& p, bool append) {
   if (!append) {
-    auto del = db_.conn().prepare("DELETE FROM pushers WHERE app_id = ? AND pushkey = ? AND user_id != ?");
-    del.bind_all(p.app_id, p.pushkey, p.user_id);
+    // The pushkey is the browser's public key, not a secret: another user's pusher goes only when
+    // it also names the same push endpoint (the same browser subscription).
+    auto del = db_.conn().prepare(
+        "DELETE FROM pushers WHERE app_id = ? AND pushkey = ? AND user_id != ? AND json_extract(data, '$.endpoint') = ?");
+    auto* endpoint = p.data.if_contains("endpoint");
+    del.bind_all(p.app_id, p.pushkey, p.user_id, endpoint && endpoint->is_string() ? std::string(endpoint->get_string()) : std::string());
     del.run();
   }
   auto st = db_.conn().prepare(
@@ -41,16 +45,10 @@ bool Pushers::remove(store::WriteUnit&, const std::string& user_id, const std::s
   return db_.conn().changes() > 0;
 }
 
-void Pushers::remove_pushkey(store::WriteUnit&, const std::string& app_id, const std::string& pushkey) {
-  auto st = db_.conn().prepare("DELETE FROM pushers WHERE app_id = ? AND pushkey = ?");
-  st.bind_all(app_id, pushkey);
-  st.run();
-}
-
-void Pushers::remove_for_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id) {
-  auto st = db_.conn().prepare("DELETE FROM pushers WHERE user_id = ? AND access_token_device = ?");
-  st.bind_all(user_id, device_id);
-  st.run();
+bool Pushers::exists(const std::string& user_id, const std::string& app_id, const std::string& pushkey) {
+  auto st = db_.conn().prepare("SELECT 1 FROM pushers WHERE user_id = ? AND app_id = ? AND pushkey = ?");
+  st.bind_all(user_id, app_id, pushkey);
+  return st.step();
 }
 
 std::vector<Pusher> Pushers::of_user(const std::string& user_id) {

@@ -31,12 +31,10 @@ class Pushers {
   explicit Pushers(store::Database& db) : db_(db) {}
 
   // Adds or replaces the user's pusher (app_id, pushkey). Unless `append`, the same (app_id, pushkey)
-  // of other users is removed (one browser, one account).
+  // of other users is removed when it names the same endpoint (one browser, one account).
   void set(store::WriteUnit&, const Pusher& pusher, bool append);
   bool remove(store::WriteUnit&, const std::string& user_id, const std::string& app_id, const std::string& pushkey);
-  // The push service said the subscription is gone: every pusher with this key goes.
-  void remove_pushkey(store::WriteUnit&, const std::string& app_id, const std::string& pushkey);
-  void remove_for_device(store::WriteUnit&, const std::string& user_id, const std::string& device_id);
+  bool exists(const std::string& user_id, const std::string& app_id, const std::string& pushkey);
   std::vector<Pusher> of_user(const std::string& user_id);
   std::optional<Pusher> find(const std::string& app_id, const std::string& pushkey);
   std::size_t count_of_user(const std::string& user_id);

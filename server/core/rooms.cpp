@@ -223,7 +223,8 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
     ts.bind_all(txn->user_id, txn->device_id, txn->txn_id, event_id);
     ts.run();
   }
-  if (append_observer_) append_observer_(unit, room, stored, ev);
+  // Imported history (backdated) was read in the old system: it neither counts nor pushes.
+  if (append_observer_ && !backdate_) append_observer_(unit, room, stored, ev);
   notify_room_after_commit(unit, room.room_id, type == "m.room.member" ? state_key : std::nullopt);
   return stored;
 }

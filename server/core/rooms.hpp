@@ -79,7 +79,8 @@ class Rooms {
                      boost::json::object content, const std::optional<std::string>& state_key,
                      const std::optional<Transaction>& txn = std::nullopt);
 
-  // Called for every appended event (federation format) inside its write unit, after it is stored.
+  // Called for every appended event (federation format) inside its write unit, after it is stored;
+  // not for backdated (imported) events.
   using AppendObserver = std::function<void(store::WriteUnit&, const RoomInfo&, const StoredEvent&,
                                             const boost::json::object& event)>;
   void set_append_observer(AppendObserver observer) { append_observer_ = std::move(observer); }

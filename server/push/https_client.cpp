@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <vector>
 
 namespace lotse::push {
@@ -66,12 +67,25 @@ bool is_private_address(const std::string& ip) {
     auto v6 = a.to_v6();
     if (v6.is_v4_mapped()) return is_private_address(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string());
     auto b = v6.to_bytes();
-    return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() || v6.is_site_local() ||
-           (b[0] & 0xFE) == 0xFC /* fc00::/7 unique local */ || (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8);
+    auto embedded_v4 = [&](int at) {
+      return is_private_address(asio::ip::address_v4({b[at], b[at + 1], b[at + 2], b[at + 3]}).to_string());
+    };
+    bool zeros96 = std::all_of(b.begin(), b.begin() + 12, [](unsigned char c) { return c == 0; });
+    if (zeros96) return true;  // ::/96, IPv4-compatible (deprecated) and ::1, ::
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) return true;  // 64:ff9b::/96, /48 NAT64: never needed
+    if (b[0] == 0x20 && b[1] == 0x02) return embedded_v4(2);                          // 2002::/16 6to4
+    if (b[0] == 0x01 && b[1] == 0x00 && std::all_of(b.begin() + 2, b.begin() + 8, [](unsigned char c) { return c == 0; }))
+      return true;  // 100::/64 discard
+    // Anything else must be global unicast (2000::/3) and not a documentation prefix.
+    return (b[0] & 0xE0) != 0x20 || (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) ||
+           v6.is_link_local() || v6.is_multicast() || v6.is_site_local();
   }
   auto b = a.to_v4().to_bytes();
   return b[0] == 0 || b[0] == 10 || b[0] == 127 || (b[0] == 169 && b[1] == 254) || (b[0] == 172 && (b[1] & 0xF0) == 16) ||
-         (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xC0) == 64) /* CGNAT */ || b[0] >= 224;
+         (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xC0) == 64) /* CGNAT */ ||
+         (b[0] == 192 && b[1] == 0 && b[2] == 0) || (b[0] == 198 && (b[1] & 0xFE) == 18) /* benchmarking */ ||
+         (b[0] == 192 && b[1] == 0 && b[2] == 2) || (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
+         (b[0] == 203 && b[1] == 0 && b[2] == 113) /* documentation */ || b[0] >= 224;
 }
 
 HttpsClient::HttpsClient(const std::string& extra_ca_file, bool allow_private)

@@ -16,6 +16,8 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr int kMaxAttempts = 5;
+constexpr std::int64_t kMaxConnections = 64;  // concurrent requests to push services
+constexpr int kMaxRefusals = 10;             // consecutive permanent refusals before a pusher goes
 
 bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
   for (const auto& a : allowed) {
@@ -46,6 +48,7 @@ std::optional<std::string> PushDelivery::endpoint_refusal(const std::string& end
   if (!url) return "the push endpoint must be an https:// URL";
   if (!host_allowed(url->host, config_.push.endpoint_hosts))
     return "push service " + url->host + " is not one this server delivers to";
+  if (url->port != "443" && !config_.push.allow_private_endpoints) return "push services are reached on port 443 only";
   return std::nullopt;
 }
 
@@ -58,37 +61,50 @@ std::string PushDelivery::payload(const core::PushJob& job, std::int64_t unread)
 
 void PushDelivery::enqueue(std::vector<core::PushJob> jobs) {
   if (!config_.push.enabled) return;
-  for (auto& job : jobs) {
-    if (stats_.in_flight >= config_.push.max_in_flight) {
-      ++stats_.dropped;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_drop_log_ > std::chrono::seconds(10)) {
-        last_drop_log_ = now;
-        log_line("warn", "push deliveries dropped: too many in flight (raise [push] max_in_flight or check the push services)",
-                 {{"in_flight", stats_.in_flight}, {"dropped_total", stats_.dropped}});
+  for (const auto& job : jobs) {
+    auto pushers = pushers_.of_user(job.user_id);  // most recipients have none: nothing is started for them
+    if (pushers.empty()) continue;
+    auto body = payload(job, notifications_.unread_total(job.user_id));
+    for (auto& p : pushers) {
+      if (stats_.in_flight >= config_.push.max_in_flight) {
+        ++stats_.dropped;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_drop_log_ > std::chrono::seconds(10)) {
+          last_drop_log_ = now;
+          log_line("warn", "push deliveries dropped: too many in flight (raise [push] max_in_flight or check the push services)",
+                   {{"in_flight", stats_.in_flight}, {"dropped_total", stats_.dropped}});
+        }
+        continue;
       }
-      continue;
+      ++stats_.in_flight;
+      asio::co_spawn(io_, send(std::move(p), body), asio::detached);
     }
-    ++stats_.in_flight;
-    asio::co_spawn(io_, deliver(std::move(job)), asio::detached);
   }
 }
 
-asio::awaitable<void> PushDelivery::deliver(core::PushJob job) {
+namespace {
+// Counts a value up for the lifetime of a scope (also when a suspended coroutine is destroyed).
+struct CountedIn {
+  explicit CountedIn(std::int64_t& n) : n_(n) { ++n_; }
+  ~CountedIn() { --n_; }
+  CountedIn(const CountedIn&) = delete;
+  CountedIn& operator=(const CountedIn&) = delete;
+  std::int64_t& n_;
+};
+}  // namespace
+
+asio::awaitable<void> PushDelivery::send(core::Pusher pusher, std::string body) {
+  --stats_.in_flight;  // counted in enqueue, now by the guard
+  CountedIn flight(stats_.in_flight);
   try {
-    auto pushers = pushers_.of_user(job.user_id);
-    if (!pushers.empty()) {
-      auto body = payload(job, notifications_.unread_total(job.user_id));
-      for (const auto& p : pushers) co_await send(p, body);
-    }
+    co_await send_with_retries(pusher, body);
   } catch (const std::exception& e) {
     ++stats_.failed;
     log_line("error", "push delivery failed", {{"error", e.what()}});
   }
-  --stats_.in_flight;
 }
 
-asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::string& body) {
+asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher, const std::string& body) {
   auto* endpoint = pusher.data.if_contains("endpoint");
   auto* auth = pusher.data.if_contains("auth");
   if (!endpoint || !endpoint->is_string() || !auth || !auth->is_string()) co_return;  // not a Web Push pusher
@@ -103,7 +119,15 @@ asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::
     log_line("warn", "push subscription unusable", {{"app_id", pusher.app_id}, {"error", e.what()}});
     co_return;
   }
+  const std::string key = pusher.user_id + '\n' + pusher.app_id + '\n' + pusher.pushkey;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    // Gone since (logout, a hand-over of the phone): nothing more goes to it, not even a retry.
+    if (!pushers_.exists(pusher.user_id, pusher.app_id, pusher.pushkey)) co_return;
+    asio::steady_timer wait_for_slot(io_);
+    while (connections_ >= kMaxConnections) {
+      wait_for_slot.expires_after(std::chrono::milliseconds(20));
+      co_await wait_for_slot.async_wait(asio::use_awaitable);
+    }
     std::map<std::string, std::string> headers{
         {"Content-Type", "application/octet-stream"},
         {"Content-Encoding", "aes128gcm"},
@@ -113,16 +137,18 @@ asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::
     std::optional<HttpsReply> reply;
     std::string error;
     try {
+      CountedIn connection(connections_);
       reply = co_await client_.post(*url, headers, encrypted, std::chrono::seconds(10));
     } catch (const HttpsError& e) {
       error = e.what();
     }
     if (reply && reply->status >= 200 && reply->status < 300) {
       ++stats_.delivered;
+      refusals_.erase(key);
       co_return;
     }
     if (reply && (reply->status == 404 || reply->status == 410)) {
-      co_await remove_subscription(pusher.app_id, pusher.pushkey);
+      co_await remove_pusher(pusher, "push subscription gone at the push service: pusher removed");
       co_return;
     }
     bool retryable = !reply || reply->status == 429 || reply->status >= 500;
@@ -131,6 +157,11 @@ asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::
       log_line("warn", "push not delivered",
                {{"push_service", url->host}, {"status", reply ? reply->status : 0}, {"error", error},
                 {"attempts", attempt}});
+      // Refused for good again and again (e.g. 403 after the VAPID key was lost): the pusher goes.
+      if (reply && !retryable && ++refusals_[key] >= kMaxRefusals) {
+        refusals_.erase(key);
+        co_await remove_pusher(pusher, "push service keeps refusing: pusher removed");
+      }
       co_return;
     }
     ++stats_.retried;
@@ -142,15 +173,15 @@ asio::awaitable<void> PushDelivery::send(const core::Pusher& pusher, const std::
   }
 }
 
-asio::awaitable<void> PushDelivery::remove_subscription(const std::string& app_id, const std::string& pushkey) {
+asio::awaitable<void> PushDelivery::remove_pusher(const core::Pusher& pusher, const char* why) {
   {
     store::WriteUnit unit(db_);
-    pushers_.remove_pushkey(unit, app_id, pushkey);
+    pushers_.remove(unit, pusher.user_id, pusher.app_id, pusher.pushkey);
     unit.release();
   }
   co_await db_.commit();
   ++stats_.removed;
-  log_line("info", "push subscription gone at the push service: pusher removed", {{"app_id", app_id}});
+  log_line("info", why, {{"app_id", pusher.app_id}});
 }
 
 }  // namespace lotse::push

@@ -1,8 +1,10 @@
 // The built-in push gateway: delivers notifying events to the browsers of the user's pushers by Web
-// Push (RFC 8030 with RFC 8291 encryption and RFC 8292 VAPID). Each delivery runs as its own
-// coroutine after the event's commit, so a slow or dead push service never delays a send. Only
+// Push (RFC 8030 with RFC 8291 encryption and RFC 8292 VAPID). Each delivery (one event, one
+// pusher) runs as its own coroutine after the event's commit, so a slow or dead push service never
+// delays a send; at most 64 requests to push services run at once. Only
 // event-id-only data goes out (room id, event id, unread count), encrypted for the browser.
-// A push service's 404/410 removes the subscription; 429 and 5xx are retried with back-off.
+// A push service's 404/410 removes the pusher; 429 and 5xx are retried with back-off; a pusher
+// removed meanwhile gets nothing more.
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -46,10 +49,10 @@ class PushDelivery {
   void set_retry_base(std::chrono::milliseconds base) { retry_base_ = base; }
 
  private:
-  boost::asio::awaitable<void> deliver(core::PushJob job);
-  // References to the caller's values, which it keeps while awaiting (no temporaries in co_await, GCC PR 100611).
-  boost::asio::awaitable<void> send(const core::Pusher& pusher, const std::string& payload);
-  boost::asio::awaitable<void> remove_subscription(const std::string& app_id, const std::string& pushkey);
+  // One delivery (spawned, so by value); its attempts, awaited with references to its values.
+  boost::asio::awaitable<void> send(core::Pusher pusher, std::string body);
+  boost::asio::awaitable<void> send_with_retries(const core::Pusher& pusher, const std::string& body);
+  boost::asio::awaitable<void> remove_pusher(const core::Pusher& pusher, const char* why);
 
   boost::asio::io_context& io_;
   store::Database& db_;
@@ -61,6 +64,8 @@ class PushDelivery {
   Stats stats_;
   std::chrono::milliseconds retry_base_{1000};
   std::chrono::steady_clock::time_point last_drop_log_{};
+  std::int64_t connections_ = 0;
+  std::unordered_map<std::string, int> refusals_;  // consecutive permanent refusals per pusher
 };
 
 }  // namespace lotse::push

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <vector>
@@ -141,8 +142,11 @@ std::string encrypt_aes128gcm(std::string_view plaintext, std::string_view ua_pu
   auto cek = hmac_sha256(prk, std::string("Content-Encoding: aes128gcm") + '\0' + '\x01').substr(0, 16);
   auto nonce = hmac_sha256(prk, std::string("Content-Encoding: nonce") + '\0' + '\x01').substr(0, 12);
 
+  // The last (and only) record's delimiter, then zeros up to a multiple of 256 bytes: the push
+  // service sees the same length whatever the room id, unread count or priority (RFC 8188 padding).
   std::string record(plaintext);
-  record += '\x02';  // the last (and only) record's delimiter, no padding
+  record += '\x02';
+  record.resize(std::min<std::size_t>((record.size() + 255) / 256 * 256, 4096 - 86 - 16), '\0');  // body <= 4096
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
   std::string cipher(record.size() + 16, '\0');
   int len = 0, tail = 0;

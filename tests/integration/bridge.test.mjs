@@ -246,6 +246,12 @@ test("the server's database holds no imported plaintext", () => {
   assert.equal(haystack.indexOf(someFile.subarray(100, 164)), -1);
 });
 
+test("imported history was read in the old system: it neither counts as unread nor pushes", () => {
+  const imported = Number(sqlite(join(server.dir, "data", "lotse.db"), "SELECT count(*) FROM events WHERE type = 'm.room.encrypted'").trim());
+  assert.ok(imported > 1000, `${imported} imported messages`);
+  assert.equal(sqlite(join(server.dir, "data", "lotse.db"), "SELECT count(*) FROM event_push_actions").trim(), "0");
+});
+
 test("members who sign in on a new device read every imported message, decrypted, in order, with identical attachments", async () => {
   const matrix = await sdk();
   const serve = spawn(BRIDGE, ["serve", "--server", server.baseUrl, "--state", state, "--interval", "1"],

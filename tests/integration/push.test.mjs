@@ -226,26 +226,65 @@ test("thread counts when the filter asks for them", async () => {
   assert.deepEqual(room.unread_thread_notifications, { [root]: { notification_count: 2, highlight_count: 0 } });
 });
 
-test("the gateway endpoint delivers only for pushers registered here and events their owner may see", async () => {
-  const alice = await register(server), bob = await register(server), eve = await register(server);
+test("a redacted message no longer counts; a threaded receipt clears only its thread", async () => {
+  const alice = await register(server), bob = await register(server);
+  const roomId = await createRoom(bob, alice);
+  const gone = await send(bob, roomId, { msgtype: "m.text", body: "versehentlich" });
+  const root = await send(bob, roomId, { msgtype: "m.text", body: "root" });
+  const inThread = await send(bob, roomId, { msgtype: "m.text", body: "reply", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+  await send(bob, roomId, { msgtype: "m.text", body: "main again" });
+  assert.equal((await counts(alice, roomId)).notification_count, 4);
+  const red = await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(gone)}/r1`, { token: bob.accessToken, body: {} });
+  assert.equal(red.status, 200);
+  assert.equal((await counts(alice, roomId)).notification_count, 3);
+  assert.ok(!(await api(server, "GET", "/_matrix/client/v3/notifications", { token: alice.accessToken })).body.notifications.some((n) => n.event.event_id === gone));
+  // Reading the thread (a receipt with its thread_id) leaves the main timeline unread.
+  const r = await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(inThread)}`, { token: alice.accessToken, body: { thread_id: root } });
+  assert.equal(r.status, 200);
+  const filter = enc(JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } }));
+  const room = (await sync(alice, `?filter=${filter}`)).rooms.join[roomId];
+  assert.deepEqual(room.unread_notifications, { notification_count: 2, highlight_count: 0 });
+  assert.deepEqual(room.unread_thread_notifications, {});
+  assert.equal((await counts(alice, roomId)).notification_count, 2);
+});
+
+test("push rules are bounded: long patterns, many conditions, many rules and large actions are refused", async () => {
+  const alice = await register(server);
+  const put = (id, body, kind = "override") => api(server, "PUT", `/_matrix/client/v3/pushrules/global/${kind}/${enc(id)}`, { token: alice.accessToken, body });
+  const cond = (pattern) => ({ kind: "event_match", key: "content.body", pattern });
+  for (const [body, kind] of [
+    [{ conditions: [cond("*" + "a".repeat(300))], actions: ["notify"] }, "override"],
+    [{ pattern: "x".repeat(257), actions: ["notify"] }, "content"],
+    [{ conditions: Array.from({ length: 17 }, () => cond("a")), actions: [] }, "override"],
+    [{ conditions: [], actions: [{ set_tweak: "sound", value: "x".repeat(1100) }] }, "override"],
+  ]) {
+    const res = await put("big", body, kind);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.errcode, "M_INVALID_PARAM");
+  }
+  for (let i = 0; i < 100; i++) assert.equal((await put(`r${i}`, { conditions: [cond(`w${i}`)], actions: [] })).status, 200);
+  const over = await put("r100", { conditions: [cond("w")], actions: [] });
+  assert.equal(over.status, 400);
+  assert.equal(over.body.errcode, "M_LIMIT_EXCEEDED");
+  // Replacing one of the 100 still works.
+  assert.equal((await put("r5", { conditions: [cond("v")], actions: [] })).status, 200);
+});
+
+test("the push gateway API endpoint is not served: nobody outside can make the server send pushes", async () => {
+  const alice = await register(server), bob = await register(server);
   const roomId = await createRoom(bob, alice);
   const sub = subscription();
   assert.equal((await setPusher(alice, sub)).status, 200);
   const eventId = await send(bob, roomId, { msgtype: "m.text", body: "x" });
   await waitFor(() => push.received.some((r) => r.url === sub.path), "the regular push");
-  const before = push.received.filter((r) => r.url === sub.path).length;
-  const notify = (devices, ev = eventId, room = roomId) =>
-    api(server, "POST", "/_matrix/push/v1/notify", { body: { notification: { event_id: ev, room_id: room, devices } } });
-  // An unknown key, or an event of a room the pusher's owner is not in, is rejected.
-  const eveRoom = await createRoom(eve, bob);
-  const eveEvent = await send(eve, eveRoom, { msgtype: "m.text", body: "y" });
-  let res = await notify([{ app_id: "de.lotse.pwa", pushkey: "unknown" }, { app_id: "de.lotse.pwa", pushkey: sub.pushkey }], eveEvent, eveRoom);
-  assert.equal(res.status, 200);
-  assert.deepEqual(res.body.rejected, ["unknown", sub.pushkey]);
-  res = await notify([{ app_id: "de.lotse.pwa", pushkey: sub.pushkey }]);
-  assert.deepEqual(res.body.rejected, []);
-  await waitFor(() => push.received.filter((r) => r.url === sub.path).length === before + 1, "the gateway's push");
-  assert.equal((await api(server, "POST", "/_matrix/push/v1/notify", { body: { notification: {} } })).status, 400);
+  const before = push.received.length;
+  const res = await api(server, "POST", "/_matrix/push/v1/notify", { body: { notification: { event_id: eventId, room_id: roomId,
+    devices: Array.from({ length: 50 }, () => ({ app_id: "de.lotse.pwa", pushkey: sub.pushkey })) } } });
+  assert.equal(res.status, 404);
+  assert.equal(res.body.errcode, "M_UNRECOGNIZED");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(push.received.length, before);
+  await setPusher(alice, sub, { kind: null });
 });
 
 test("logout removes the device's pushers; the data export names the push service", async () => {

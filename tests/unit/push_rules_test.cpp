@@ -154,3 +154,23 @@ TEST_CASE("user rules: a muted room (Element's override), a room rule, a disable
   rules["override"].as_array()[0].as_object()["enabled"] = true;
   CHECK_FALSE(evaluate_push_rules(rules, enc, ctx("@me:x")).notify);
 }
+
+TEST_CASE("a hostile rule set is bounded: long patterns never match, the work per event has a ceiling") {
+  CHECK_FALSE(push_glob_match(std::string(300, '*'), "anything", false));
+  auto rules = global_rules("@me:x");
+  std::string pattern = "*";
+  for (int i = 0; i < 127; ++i) pattern += "a*";  // 255 bytes
+  for (int i = 0; i < 100; ++i) {
+    boost::json::object rule{{"rule_id", "h" + std::to_string(i)}, {"default", false}, {"enabled", true},
+                             {"actions", boost::json::array{"notify"}},
+                             {"conditions", boost::json::array{boost::json::object{
+                                                {"kind", "event_match"}, {"key", "content.body"}, {"pattern", pattern}}}}};
+    rules["override"].as_array().push_back(std::move(rule));
+  }
+  boost::json::object event{{"type", "m.room.message"}, {"sender", "@o:x"}, {"room_id", "!r:x"},
+                            {"content", boost::json::object{{"msgtype", "m.text"}, {"body", std::string(60000, 'b')}}}};
+  // 100 rules x 60,000 characters x 256 states would be 1.5e9 steps; the budget stops at 2e6, so
+  // this returns at once (no timing asserted) and the hostile rules do not match.
+  auto d = evaluate_push_rules(rules, event, ctx("@me:x", 5));
+  CHECK(d.rule_id.rfind("h", 0) != 0);
+}

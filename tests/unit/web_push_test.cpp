@@ -23,7 +23,9 @@ TEST_CASE("aes128gcm: salt, record size 4096, the sender's key as key id, one re
   auto ua = VapidKey::generate();  // any P-256 key stands in for the browser's
   auto ua_public = base64url_decode(ua.public_key_base64url());
   auto body = encrypt_aes128gcm(R"({"room_id":"!r:x"})", ua_public, std::string(16, 'a'));
-  REQUIRE(body.size() == 16 + 4 + 1 + 65 + 18 + 1 + 16);
+  REQUIRE(body.size() == 16 + 4 + 1 + 65 + 256 + 16);  // padded to 256
+  // Payloads of different lengths look alike to the push service.
+  CHECK(encrypt_aes128gcm(R"({"room_id":"!r:x","unread":12345,"prio":"high"})", ua_public, std::string(16, 'a')).size() == body.size());
   CHECK(body.substr(16, 4) == std::string("\x00\x00\x10\x00", 4));
   CHECK(static_cast<unsigned char>(body[20]) == 65);
   CHECK(body[21] == '\x04');
@@ -72,8 +74,11 @@ TEST_CASE("https URLs: only https, no user info, ports checked, the origin for V
 TEST_CASE("internal addresses are refused, public ones are not") {
   for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
                          "0.0.0.0", "100.64.0.1", "224.0.0.1", "::1", "::", "fe80::1", "fc00::1", "fd12::1",
-                         "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not an ip"})
+                         "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::7f00:1", "64:ff9b::a00:1", "64:ff9b:1::1",
+                         "2002:7f00:1::1", "2002:a00:1::1", "100::1", "192.0.0.8", "198.18.0.1", "203.0.113.5",
+                         "2001:db8::1", "4000::1", "not an ip"})
     CHECK_MESSAGE(is_private_address(ip), ip);
-  for (const char* ip : {"142.250.185.74", "172.32.0.1", "8.8.8.8", "2a00:1450:4001:80b::200a", "::ffff:8.8.8.8"})
+  for (const char* ip : {"142.250.185.74", "172.32.0.1", "8.8.8.8", "2a00:1450:4001:80b::200a", "::ffff:8.8.8.8",
+                         "2002:808:808::1"})
     CHECK_MESSAGE(!is_private_address(ip), ip);
 }

@@ -1,10 +1,12 @@
 // Push notifications (client-server API "Push Notifications"): GET /pushers, POST /pushers/set,
-// GET /notifications; the built-in gateway's POST /_matrix/push/v1/notify (push gateway API) and
-// GET /_lotse/client/v1/push, which gives the PWA the VAPID key to subscribe with.
+// GET /notifications, and GET /_lotse/client/v1/push, which gives the PWA the VAPID key to
+// subscribe with.
 //
-// Only pushers that point at this server's own gateway are accepted: a notification's metadata
-// (that a message arrived, when) never reaches a third-party gateway. The gateway delivers by Web
-// Push to the browser's push service, which must be one of [push] endpoint_hosts.
+// Only pushers that name this server's own gateway (its /_matrix/push/v1/notify) are accepted: a
+// notification's metadata (that a message arrived, when) never reaches a third-party gateway. The
+// gateway is built in and called directly after commit (server/push); its push gateway API endpoint
+// is not served, because nothing needs it and, unauthenticated, it could only be abused to send
+// pushes. It delivers by Web Push to the browser's push service, one of [push] endpoint_hosts.
 #include "server/api/common.hpp"
 #include "server/core/client_events.hpp"
 #include "server/core/stored_json.hpp"
@@ -148,36 +150,6 @@ awaitable<Response> get_notifications(Homeserver& hs, Request& r) {
   co_return Response::json(std::move(res));
 }
 
-// The push gateway API, for pushers that name this server's gateway by URL. It delivers only to
-// pushers registered here, and only for an event of a room their owner is joined to: it cannot be
-// used to send anything to anyone else.
-awaitable<Response> gateway_notify(Homeserver& hs, Request& r) {
-  const auto& body = r.json_object();
-  const auto& n = req_object(body, "notification");
-  auto event_id = opt_string(n, "event_id");
-  auto room_id = opt_string(n, "room_id");
-  boost::json::array rejected;
-  auto* devices = n.if_contains("devices");
-  if (!devices || !devices->is_array()) throw http::bad_json("notification.devices must be an array");
-  if (devices->get_array().size() > 50) throw http::invalid_param("at most 50 devices per notification");
-  std::optional<core::StoredEvent> ev;
-  if (event_id) ev = hs.rooms.event(*event_id);
-  for (const auto& d : devices->get_array()) {
-    if (!d.is_object()) throw http::bad_json("notification.devices entries must be objects");
-    auto app_id = req_string(d.get_object(), "app_id");
-    auto pushkey = req_string(d.get_object(), "pushkey");
-    auto pusher = hs.pushers.find(app_id, pushkey);
-    bool ok = pusher && ev && room_id && ev->room_id == *room_id &&
-              hs.rooms.membership(*room_id, pusher->user_id) == "join" && ev->sender != pusher->user_id;
-    if (!ok) {
-      rejected.push_back(boost::json::value(pushkey));
-      continue;
-    }
-    hs.push_delivery.enqueue({core::PushJob{pusher->user_id, ev->room_id, ev->event_id, ev->stream, false, {}}});
-  }
-  co_return Response::json({{"rejected", std::move(rejected)}});
-}
-
 }  // namespace
 
 void register_notification_routes(http::Router& router, Homeserver& hs) {
@@ -189,7 +161,6 @@ void register_notification_routes(http::Router& router, Homeserver& hs) {
   });
   client_route(router, verb::post, "/pushers/set", [&hs](Request& r) { return set_pusher(hs, r); });
   client_route(router, verb::get, "/notifications", [&hs](Request& r) { return get_notifications(hs, r); });
-  raw_route(router, verb::post, std::string(kGatewayPath), [&hs](Request& r) { return gateway_notify(hs, r); });
   raw_route(router, verb::get, "/_lotse/client/v1/push", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
     co_return Response::json({{"enabled", hs.config.push.enabled},

@@ -42,6 +42,38 @@ boost::json::object* find_rule(boost::json::object& rules, const std::string& ki
   return nullptr;
 }
 
+// Every event anyone sends into a room is evaluated against each member's rules on the request
+// thread, so what a user may store is bounded: short patterns and keys, few conditions, few rules.
+constexpr std::size_t kMaxPattern = 256, kMaxConditions = 16, kMaxUserRules = 100, kMaxActionsBytes = 1024;
+
+void check_rule_limits(const boost::json::object& rule) {
+  auto short_string = [](const boost::json::value* v, const char* what) {
+    if (v && v->is_string() && v->get_string().size() > kMaxPattern)
+      throw http::invalid_param(std::string(what) + " must be at most 256 bytes");
+  };
+  short_string(rule.if_contains("pattern"), "pattern");
+  if (auto* c = rule.if_contains("conditions"); c && c->is_array()) {
+    if (c->get_array().size() > kMaxConditions) throw http::invalid_param("at most 16 conditions per rule");
+    for (const auto& cond : c->get_array()) {
+      if (!cond.is_object()) throw http::bad_json("conditions must be objects");
+      for (const char* k : {"pattern", "key", "is", "kind"}) short_string(cond.get_object().if_contains(k), k);
+      if (auto* v = cond.get_object().if_contains("value"); v && v->is_string() && v->get_string().size() > kMaxPattern)
+        throw http::invalid_param("value must be at most 256 bytes");
+    }
+  }
+  if (boost::json::serialize(rule.at("actions")).size() > kMaxActionsBytes)
+    throw http::invalid_param("actions must be at most 1 KiB");
+}
+
+std::size_t user_rule_count(boost::json::object& rules) {
+  std::size_t n = 0;
+  for (auto* kind : kKinds)
+    for (auto& r : kind_array(rules, kind))
+      if (r.is_object() && !(r.as_object()["rule_id"].is_string() && r.as_object()["rule_id"].as_string().starts_with(".")))
+        ++n;
+  return n;
+}
+
 void check_scope(const Request& r) {
   if (r.param("scope") != "global") throw http::invalid_param("Only the global scope is supported.");
   if (!valid_kind(r.param("kind"))) throw http::invalid_param("Unknown rule kind " + r.param("kind"));
@@ -65,6 +97,8 @@ awaitable<Response> put_rule(Homeserver& hs, Request& r) {
   } else if (kind == "content") {
     rule["pattern"] = req_string(body, "pattern");
   }
+  if (id.empty() || id.size() > 255) throw http::invalid_param("rule_id must be 1 to 255 bytes");
+  check_rule_limits(rule);
   auto rules = load_rules(hs, auth.user_id);
   auto& arr = kind_array(rules, kind);
   for (auto it = arr.begin(); it != arr.end(); ++it)
@@ -72,6 +106,7 @@ awaitable<Response> put_rule(Homeserver& hs, Request& r) {
       arr.erase(it);
       break;
     }
+  if (user_rule_count(rules) >= kMaxUserRules) throw MatrixError(400, "M_LIMIT_EXCEEDED", "At most 100 push rules of your own.");
   // Without before/after a new user rule gets the highest priority of its kind (below .m.rule.master).
   auto pos = arr.begin();
   if (kind == "override" && !arr.empty() && arr.front().as_object()["rule_id"] == boost::json::value(".m.rule.master"))
@@ -108,6 +143,8 @@ awaitable<Response> rule_attribute(Homeserver& hs, Request& r, std::string attr,
   if (!v || (attr == "enabled" && !v->is_bool()) || (attr == "actions" && !v->is_array()))
     throw http::bad_json("missing or invalid '" + attr + "'");
   (*rule)[attr] = *v;
+  if (attr == "actions" && boost::json::serialize(*v).size() > kMaxActionsBytes)
+    throw http::invalid_param("actions must be at most 1 KiB");
   co_await save_rules(hs, auth.user_id, rules);
   co_return empty_ok();
 }
