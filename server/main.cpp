@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
       // Let in-flight requests finish their commit, then stop.
       drain.expires_after(std::chrono::milliseconds(200));
       drain.async_wait([&](const boost::system::error_code&) {
+        hs.push_delivery.stop();  // its thread must not post to this io_context once that is gone
         hs.db.commit_now();
         io.stop();
       });

@@ -97,8 +97,8 @@ HttpsClient::HttpsClient(const std::string& extra_ca_file, bool allow_private)
                    asio::ssl::context::no_tlsv1_1);
 }
 
-asio::awaitable<HttpsReply> HttpsClient::post(const HttpsUrl& url, const std::map<std::string, std::string>& headers,
-                                              const std::string& body, std::chrono::seconds timeout) {
+asio::awaitable<std::unique_ptr<HttpsClient::Stream>> HttpsClient::connect(const HttpsUrl& url,
+                                                                          std::chrono::seconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   boost::system::error_code ec;
@@ -111,44 +111,83 @@ asio::awaitable<HttpsReply> HttpsClient::post(const HttpsUrl& url, const std::ma
     if (allow_private_ || !is_private_address(r.endpoint().address().to_string())) endpoints.push_back(r.endpoint());
   if (endpoints.empty()) throw HttpsError(url.host + " resolves only to internal addresses");
 
-  beast::ssl_stream<beast::tcp_stream> stream(ex, ctx_);
+  auto stream = std::make_unique<Stream>(ex, ctx_);
   boost::system::error_code not_an_ip;
   (void)asio::ip::make_address(url.host, not_an_ip);
-  if (not_an_ip && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()))  // SNI for names only
+  if (not_an_ip && !SSL_set_tlsext_host_name(stream->native_handle(), url.host.c_str()))  // SNI for names only
     throw HttpsError("cannot set the TLS server name");
-  stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  stream->set_verify_callback(asio::ssl::host_name_verification(url.host));
+  beast::get_lowest_layer(*stream).expires_after(timeout);
+  co_await beast::get_lowest_layer(*stream).async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw HttpsError("cannot connect to " + url.origin() + ": " + ec.message());
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  co_await stream.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  beast::get_lowest_layer(*stream).expires_after(timeout);
+  co_await stream->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) throw HttpsError("TLS with " + url.origin() + " failed: " + ec.message());
+  co_return stream;
+}
 
+std::unique_ptr<HttpsClient::Stream> HttpsClient::take_idle(const std::string& origin) {
+  auto it = idle_.find(origin);
+  if (it == idle_.end()) return nullptr;
+  auto now = std::chrono::steady_clock::now();
+  while (!it->second.empty()) {
+    auto entry = std::move(it->second.back());
+    it->second.pop_back();
+    if (now - entry.since < kIdleFor) return std::move(entry.stream);
+  }
+  return nullptr;
+}
+
+void HttpsClient::keep(const std::string& origin, std::unique_ptr<Stream> stream) {
+  auto& list = idle_[origin];
+  if (list.size() >= kIdlePerOrigin) return;  // closed when it goes out of scope
+  list.push_back({std::move(stream), std::chrono::steady_clock::now()});
+}
+
+asio::awaitable<HttpsReply> HttpsClient::post(const HttpsUrl& url, const std::map<std::string, std::string>& headers,
+                                              const std::string& body, std::chrono::seconds timeout) {
   beast::http::request<beast::http::string_body> req{beast::http::verb::post, url.target, 11};
-  req.set(beast::http::field::host, url.origin().substr(8));
+  const auto origin = url.origin();
+  req.set(beast::http::field::host, origin.substr(8));
   req.set(beast::http::field::user_agent, "Lotse");
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
+  req.keep_alive(true);
   req.prepare_payload();
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  co_await beast::http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw HttpsError("sending to " + url.origin() + " failed: " + ec.message());
-  beast::flat_buffer buffer;
-  beast::http::response_parser<beast::http::string_body> parser;
-  parser.body_limit(64 * 1024);
-  parser.header_limit(16 * 1024);
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  co_await beast::http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) throw HttpsError("no answer from " + url.origin() + ": " + ec.message());
-  HttpsReply reply;
-  const auto& res = parser.get();
-  reply.status = res.result_int();
-  auto ra = res[beast::http::field::retry_after];
-  if (!ra.empty() && ra.size() <= 9 && ra.find_first_not_of("0123456789") == std::string_view::npos)
-    reply.retry_after_seconds = std::stoll(std::string(ra));
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-  co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));  // errors here do not matter
-  co_return reply;
+  // A kept connection is tried first; if the push service closed it meanwhile, once more on a new one.
+  auto stream = take_idle(origin);
+  bool reused = stream != nullptr;
+  for (;;) {
+    if (!stream) stream = co_await connect(url, timeout);
+    boost::system::error_code ec;
+    beast::get_lowest_layer(*stream).expires_after(timeout);
+    co_await beast::http::async_write(*stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    beast::flat_buffer buffer;
+    beast::http::response_parser<beast::http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    parser.header_limit(16 * 1024);
+    if (!ec) {
+      beast::get_lowest_layer(*stream).expires_after(timeout);
+      co_await beast::http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec && reused) {
+      stream.reset();
+      reused = false;
+      continue;
+    }
+    if (ec) throw HttpsError("no answer from " + origin + ": " + ec.message());
+    HttpsReply reply;
+    const auto& res = parser.get();
+    reply.status = res.result_int();
+    auto ra = res[beast::http::field::retry_after];
+    if (!ra.empty() && ra.size() <= 9 && ra.find_first_not_of("0123456789") == std::string_view::npos)
+      reply.retry_after_seconds = std::stoll(std::string(ra));
+    if (res.keep_alive() && buffer.size() == 0) {
+      beast::get_lowest_layer(*stream).expires_never();
+      keep(origin, std::move(stream));
+    }
+    co_return reply;
+  }
 }
 
 }  // namespace lotse::push

@@ -1,12 +1,18 @@
-// A minimal HTTPS POST for the push delivery: one request per connection, TLS verified against the
-// system's CAs (plus an optional CA file), the peer's address checked before connecting, time-limited.
+// A minimal HTTPS POST for the push delivery: TLS verified against the system's CAs (plus an optional
+// CA file), the peer's address checked before connecting, time-limited; connections are kept per
+// origin for reuse (a push service takes many requests on one connection: no handshake per push).
 #pragma once
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,8 +48,20 @@ class HttpsClient {
                                           const std::string& body, std::chrono::seconds timeout);
 
  private:
+  using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  static constexpr std::size_t kIdlePerOrigin = 64;  // as many as may run at once (push_delivery)
+  static constexpr std::chrono::seconds kIdleFor{50};  // push services close idle connections after about a minute
+  boost::asio::awaitable<std::unique_ptr<Stream>> connect(const HttpsUrl& url, std::chrono::seconds timeout);
+  std::unique_ptr<Stream> take_idle(const std::string& origin);
+  void keep(const std::string& origin, std::unique_ptr<Stream> stream);
+
   boost::asio::ssl::context ctx_;
   bool allow_private_;
+  struct Idle {
+    std::unique_ptr<Stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::string, std::vector<Idle>> idle_;
 };
 
 // Whether an address is one the server must not be made to connect to (loopback, private,

@@ -18,6 +18,7 @@ namespace {
 constexpr int kMaxAttempts = 5;
 constexpr std::int64_t kMaxConnections = 64;  // concurrent requests to push services
 constexpr int kMaxRefusals = 10;             // consecutive permanent refusals before a pusher goes
+constexpr std::chrono::milliseconds kRetryBase{1000};  // back-off: 1, 2, 4, 8 s
 
 bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
   for (const auto& a : allowed) {
@@ -41,7 +42,22 @@ PushDelivery::PushDelivery(asio::io_context& io, store::Database& db, core::Push
       notifications_(notifications),
       config_(config),
       vapid_(VapidKey::load_or_create(config.data_dir + "/push-vapid.pem")),
-      client_(config.push.ca_file, config.push.allow_private_endpoints) {}
+      client_(config.push.ca_file, config.push.allow_private_endpoints),
+      push_work_(boost::asio::make_work_guard(push_io_)),
+      push_thread_([this] { push_io_.run(); }) {}
+
+PushDelivery::~PushDelivery() { stop(); }
+
+void PushDelivery::stop() {
+  push_work_.reset();
+  push_io_.stop();
+  if (push_thread_.joinable()) push_thread_.join();
+}
+
+PushDelivery::Stats PushDelivery::stats() const {
+  return {stats_.delivered.load(), stats_.failed.load(), stats_.dropped.load(), stats_.removed.load(),
+          stats_.retried.load(), stats_.in_flight.load()};
+}
 
 std::optional<std::string> PushDelivery::endpoint_refusal(const std::string& endpoint) const {
   auto url = parse_https_url(endpoint);
@@ -66,36 +82,37 @@ void PushDelivery::enqueue(std::vector<core::PushJob> jobs) {
     if (pushers.empty()) continue;
     auto body = payload(job, notifications_.unread_total(job.user_id));
     for (auto& p : pushers) {
-      if (stats_.in_flight >= config_.push.max_in_flight) {
+      if (stats_.in_flight.load() >= config_.push.max_in_flight) {
         ++stats_.dropped;
         auto now = std::chrono::steady_clock::now();
         if (now - last_drop_log_ > std::chrono::seconds(10)) {
           last_drop_log_ = now;
           log_line("warn", "push deliveries dropped: too many in flight (raise [push] max_in_flight or check the push services)",
-                   {{"in_flight", stats_.in_flight}, {"dropped_total", stats_.dropped}});
+                   {{"in_flight", stats_.in_flight.load()}, {"dropped_total", stats_.dropped.load()}});
         }
         continue;
       }
       ++stats_.in_flight;
-      asio::co_spawn(io_, send(std::move(p), body), asio::detached);
+      asio::co_spawn(push_io_, send(std::move(p), body), asio::detached);
     }
   }
 }
 
 namespace {
 // Counts a value up for the lifetime of a scope (also when a suspended coroutine is destroyed).
+template <typename N>
 struct CountedIn {
-  explicit CountedIn(std::int64_t& n) : n_(n) { ++n_; }
+  explicit CountedIn(N& n) : n_(n) { ++n_; }
   ~CountedIn() { --n_; }
   CountedIn(const CountedIn&) = delete;
   CountedIn& operator=(const CountedIn&) = delete;
-  std::int64_t& n_;
+  N& n_;
 };
 }  // namespace
 
 asio::awaitable<void> PushDelivery::send(core::Pusher pusher, std::string body) {
   --stats_.in_flight;  // counted in enqueue, now by the guard
-  CountedIn flight(stats_.in_flight);
+  CountedIn<std::atomic<std::int64_t>> flight(stats_.in_flight);
   try {
     co_await send_with_retries(pusher, body);
   } catch (const std::exception& e) {
@@ -113,7 +130,8 @@ asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher
   if (!url || endpoint_refusal(url_text)) co_return;  // the allow-list changed since it was registered
   std::string encrypted;
   try {
-    encrypted = encrypt_aes128gcm(body, base64url_decode(pusher.pushkey), base64url_decode(auth->get_string()));
+    // The key was checked in full when the pusher was registered (pushers/set).
+    encrypted = encrypt_aes128gcm(body, base64url_decode(pusher.pushkey), base64url_decode(auth->get_string()), true);
   } catch (const WebPushError& e) {
     ++stats_.failed;
     log_line("warn", "push subscription unusable", {{"app_id", pusher.app_id}, {"error", e.what()}});
@@ -122,8 +140,12 @@ asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher
   const std::string key = pusher.user_id + '\n' + pusher.app_id + '\n' + pusher.pushkey;
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
     // Gone since (logout, a hand-over of the phone): nothing more goes to it, not even a retry.
-    if (!pushers_.exists(pusher.user_id, pusher.app_id, pusher.pushkey)) co_return;
-    asio::steady_timer wait_for_slot(io_);
+    if (attempt > 1) {
+      auto check = still_registered(pusher);
+      bool registered = co_await asio::co_spawn(io_, std::move(check), asio::use_awaitable);
+      if (!registered) co_return;
+    }
+    asio::steady_timer wait_for_slot(push_io_);
     while (connections_ >= kMaxConnections) {
       wait_for_slot.expires_after(std::chrono::milliseconds(20));
       co_await wait_for_slot.async_wait(asio::use_awaitable);
@@ -133,11 +155,11 @@ asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher
         {"Content-Encoding", "aes128gcm"},
         {"TTL", "86400"},
         {"Urgency", "high"},
-        {"Authorization", vapid_.authorization(url->origin(), config_.push.vapid_subject, unix_now() + 12 * 3600)}};
+        {"Authorization", vapid_header(url->origin())}};
     std::optional<HttpsReply> reply;
     std::string error;
     try {
-      CountedIn connection(connections_);
+      CountedIn<std::int64_t> connection(connections_);
       reply = co_await client_.post(*url, headers, encrypted, std::chrono::seconds(10));
     } catch (const HttpsError& e) {
       error = e.what();
@@ -148,7 +170,8 @@ asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher
       co_return;
     }
     if (reply && (reply->status == 404 || reply->status == 410)) {
-      co_await remove_pusher(pusher, "push subscription gone at the push service: pusher removed");
+      auto removal = remove_pusher(pusher, "push subscription gone at the push service: pusher removed");
+      co_await asio::co_spawn(io_, std::move(removal), asio::use_awaitable);
       co_return;
     }
     bool retryable = !reply || reply->status == 429 || reply->status >= 500;
@@ -160,17 +183,33 @@ asio::awaitable<void> PushDelivery::send_with_retries(const core::Pusher& pusher
       // Refused for good again and again (e.g. 403 after the VAPID key was lost): the pusher goes.
       if (reply && !retryable && ++refusals_[key] >= kMaxRefusals) {
         refusals_.erase(key);
-        co_await remove_pusher(pusher, "push service keeps refusing: pusher removed");
+        auto removal = remove_pusher(pusher, "push service keeps refusing: pusher removed");
+        co_await asio::co_spawn(io_, std::move(removal), asio::use_awaitable);
       }
       co_return;
     }
     ++stats_.retried;
-    auto wait = retry_base_ * (1 << (attempt - 1));
+    auto wait = kRetryBase * (1 << (attempt - 1));
     if (reply && reply->retry_after_seconds)
       wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(std::min<std::int64_t>(*reply->retry_after_seconds, 600)));
-    asio::steady_timer timer(io_, wait);
+    asio::steady_timer timer(push_io_, wait);
     co_await timer.async_wait(asio::use_awaitable);
   }
+}
+
+asio::awaitable<bool> PushDelivery::still_registered(const core::Pusher& pusher) {
+  co_return pushers_.exists(pusher.user_id, pusher.app_id, pusher.pushkey);
+}
+
+const std::string& PushDelivery::vapid_header(const std::string& origin) {
+  // One signed token per push service for an hour (valid for 12): no signature per push.
+  auto now = unix_now();
+  auto& [header, made] = vapid_cache_[origin];
+  if (header.empty() || now - made > 3600) {
+    header = vapid_.authorization(origin, config_.push.vapid_subject, now + 12 * 3600);
+    made = now;
+  }
+  return header;
 }
 
 asio::awaitable<void> PushDelivery::remove_pusher(const core::Pusher& pusher, const char* why) {

@@ -52,9 +52,15 @@ std::string random_bytes(std::size_t n) {
 }
 
 Pkey generate_p256() {
-  Pkey key(EVP_EC_gen("P-256"));
-  if (!key) fail("cannot generate a P-256 key");
-  return key;
+  // One key generation context for the thread: EVP_EC_gen looks the algorithm up every time.
+  thread_local std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx = [] {
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> c(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    if (!c || EVP_PKEY_keygen_init(c.get()) != 1 || EVP_PKEY_CTX_set_group_name(c.get(), "P-256") != 1) c.reset();
+    return c;
+  }();
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_keygen(ctx.get(), &raw) != 1) fail("cannot generate a P-256 key");
+  return Pkey(raw);
 }
 
 std::string raw_public(EVP_PKEY* key) {
@@ -79,10 +85,12 @@ Pkey public_from_raw(std::string_view raw, EVP_PKEY* same_group) {
   return peer;
 }
 
-std::string ecdh(EVP_PKEY* ours, EVP_PKEY* peer) {
+// `validate`: the full public key check (about as costly as the derivation itself); needed once for
+// a subscription's key, when it is registered.
+std::string ecdh(EVP_PKEY* ours, EVP_PKEY* peer, bool validate) {
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(ours, nullptr));
   std::size_t len = 0;
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer) != 1 ||
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer_ex(ctx.get(), peer, validate ? 1 : 0) != 1 ||
       EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1)
     fail("ECDH failed");
   std::string secret(len, '\0');
@@ -124,13 +132,14 @@ std::string base64url_decode(std::string_view text) {
   return out;
 }
 
-std::string encrypt_aes128gcm(std::string_view plaintext, std::string_view ua_public, std::string_view auth_secret) {
+std::string encrypt_aes128gcm(std::string_view plaintext, std::string_view ua_public, std::string_view auth_secret,
+                              bool key_checked) {
   if (auth_secret.size() != 16) fail("the subscription's auth secret must be 16 bytes");
   if (plaintext.size() > 3993) fail("payload too large for one record");  // 4096 - 16 tag - 86 header - 1
   auto as_key = generate_p256();
   auto peer = public_from_raw(ua_public, as_key.get());
   const auto as_public = raw_public(as_key.get());
-  const auto secret = ecdh(as_key.get(), peer.get());
+  const auto secret = ecdh(as_key.get(), peer.get(), !key_checked);
 
   // RFC 8291 section 3.4: the input keying material from the ECDH secret and the auth secret.
   auto prk_key = hmac_sha256(auth_secret, secret);

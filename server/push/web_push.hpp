@@ -20,7 +20,9 @@ std::string base64url_decode(std::string_view text);
 // Encrypts `plaintext` for a subscription: `ua_public` is the browser's P-256 key (65 bytes,
 // uncompressed), `auth_secret` its 16-byte secret. Returns the request body (header + one record,
 // padded to a multiple of 256 bytes so its length says nothing about the content).
-std::string encrypt_aes128gcm(std::string_view plaintext, std::string_view ua_public, std::string_view auth_secret);
+// `key_checked`: the key passed the full check before (at registration), which is then skipped.
+std::string encrypt_aes128gcm(std::string_view plaintext, std::string_view ua_public, std::string_view auth_secret,
+                              bool key_checked = false);
 
 // The application server's VAPID key pair (P-256).
 class VapidKey {
