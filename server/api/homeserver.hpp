@@ -22,6 +22,8 @@
 #include "server/core/media.hpp"
 #include "server/core/notifications.hpp"
 #include "server/core/pushers.hpp"
+#include "server/core/email_digests.hpp"
+#include "server/push/email_digest.hpp"
 #include "server/push/push_delivery.hpp"
 #include "server/core/policy.hpp"
 #include "server/core/to_device.hpp"
@@ -69,6 +71,8 @@ struct Homeserver {
   core::Notifications notifications;
   core::Pushers pushers;
   push::PushDelivery push_delivery;  // the built-in Web Push gateway (VAPID key in data_dir)
+  core::EmailDigests email_digests;
+  push::EmailDigest email_digest;    // [email]: digests of unread messages, never content
   core::Sync sync;
   http::RateLimiter register_limiter;
   http::RateLimiter login_limiter;
@@ -81,7 +85,8 @@ struct Homeserver {
   std::string service_user_id() const { return "@" + config.counseling.service_user + ":" + config.server_name; }
   // Creates the service user on first start; writes data_dir/admin-bootstrap.token while no admin exists.
   void prepare_instance();
-  // Housekeeping on the network thread: notification decisions older than 30 days go (every 6 h).
+  // Housekeeping on the network thread: notification decisions older than 30 days go (every 6 h);
+  // e-mail digests when [email] is configured.
   void start_background_tasks();
 
   core::PasswordCost password_cost() const {

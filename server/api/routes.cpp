@@ -63,6 +63,8 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
                      "@" + std::string(core::kBridgeLocalpart) + ":" + config.server_name}),
       pushers(db),
       push_delivery(io, db, pushers, notifications, config),
+      email_digests(db),
+      email_digest(io, db, email_digests, config),
       sync(db, rooms, account_data, receipts, typing, keys, to_device, notifications),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
@@ -95,6 +97,7 @@ boost::asio::awaitable<void> prune_notifications(Homeserver& hs) {
 
 void Homeserver::start_background_tasks() {
   boost::asio::co_spawn(io, prune_notifications(*this), boost::asio::detached);
+  email_digest.start();
 }
 
 void Homeserver::prepare_instance() {

@@ -12,6 +12,14 @@
 namespace lotse::config {
 namespace {
 
+// An address for the From header: one "@", nothing that could end or fold a header line.
+bool valid_from_address(const std::string& a) {
+  if (a.size() < 3 || a.size() > 254 || a.find('@') == std::string::npos || a.find('@') != a.rfind('@')) return false;
+  for (unsigned char c : a)
+    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>' || c == '"' || c == ',' || c == ';' || c == '\\') return false;
+  return true;
+}
+
 [[noreturn]] void fail(const std::string& key, const std::string& what) {
   throw ConfigError("config key '" + key + "': " + what);
 }
@@ -95,8 +103,8 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   }
   Config c;
   check_keys(root, "", {"server_name", "listen_address", "listen_port", "data_dir", "public_baseurl", "registration",
-                        "rate_limits", "limits", "http", "metrics", "turn", "push", "security", "media", "counseling",
-                        "web_client", "branding"});
+                        "rate_limits", "limits", "http", "metrics", "turn", "push", "email", "security", "media",
+                        "counseling", "web_client", "branding"});
   c.server_name = get_string(root, "", "server_name", c.server_name);
   if (!valid_server_name(c.server_name)) fail("server_name", "is not a valid Matrix server name");
   c.listen_address = get_string(root, "", "listen_address", c.listen_address);
@@ -195,6 +203,30 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     c.push.max_in_flight = get_int(*t, p, "max_in_flight", c.push.max_in_flight, 1, 1'000'000);
   }
   if (c.push.vapid_subject.empty()) c.push.vapid_subject = "mailto:postmaster@" + c.server_name;
+  if (auto* t = sub_table(root, "email")) {
+    std::string p = "email.";
+    check_keys(*t, p, {"host", "port", "starttls", "user", "password", "password_file", "from", "interval_seconds",
+                       "delay_seconds", "check_seconds"});
+    auto& e = c.email;
+    e.host = get_string(*t, p, "host", e.host);
+    e.port = get_int(*t, p, "port", e.port, 1, 65535);
+    e.starttls = get_bool(*t, p, "starttls", e.starttls);
+    e.user = get_string(*t, p, "user", e.user);
+    e.password = get_string(*t, p, "password", e.password);
+    auto file = get_string(*t, p, "password_file", "");
+    if (!file.empty()) {
+      if (!e.password.empty()) fail("email.password_file", "give password or password_file, not both");
+      std::ifstream in(file);
+      if (!in) fail("email.password_file", "cannot read " + file);
+      std::getline(in, e.password);
+    }
+    e.from = get_string(*t, p, "from", e.from);
+    e.interval_seconds = get_int(*t, p, "interval_seconds", e.interval_seconds, 1, 30 * 86400);
+    e.delay_seconds = get_int(*t, p, "delay_seconds", e.delay_seconds, 0, 30 * 86400);
+    e.check_seconds = get_int(*t, p, "check_seconds", e.check_seconds, 1, 86400);
+    if (!e.host.empty() && !valid_from_address(e.from)) fail("email.from", "must be an address such as noreply@beratung.example");
+    if (!e.user.empty() && !e.starttls) fail("email.user", "AUTH needs starttls = true (the password never goes in clear)");
+  }
   if (auto* t = sub_table(root, "metrics")) {
     std::string p = "metrics.";
     check_keys(*t, p, {"enabled", "listen_address", "listen_port"});

@@ -94,6 +94,18 @@ struct Config {
   } push;
 
   struct {
+    // E-mail digests through this SMTP server (submission); no host: none are sent.
+    std::string host;
+    std::int64_t port = 587;
+    bool starttls = true;             // required before AUTH
+    std::string user, password;       // password or password_file
+    std::string from;                 // the envelope and header address, e.g. "noreply@beratung.example"
+    std::int64_t interval_seconds = 3600;  // at most one digest per user per interval
+    std::int64_t delay_seconds = 900;      // only messages still unread after this long count
+    std::int64_t check_seconds = 60;       // how often the server looks
+  } email;
+
+  struct {
     // GET /metrics (Prometheus) on a listener of its own, never the public port.
     bool enabled = false;
     std::string listen_address = "127.0.0.1";

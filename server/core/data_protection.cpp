@@ -136,6 +136,7 @@ void DataProtection::erase_user(store::WriteUnit& unit, const std::string& user_
                     "DELETE FROM counselor_profiles WHERE user_id = ?",
                     "DELETE FROM imported_second_factors WHERE user_id = ?",
                     "DELETE FROM pushers WHERE user_id = ?", "DELETE FROM event_push_actions WHERE user_id = ?",
+                    "DELETE FROM email_digests WHERE user_id = ?",
                     "UPDATE users SET email = NULL WHERE user_id = ?"}) {
     auto st = db_.conn().prepare(sql);
     st.bind_all(user_id);

@@ -160,6 +160,8 @@ awaitable<Response> post_counselor(Homeserver& hs, Request& r) {
   apply_profile(hs, body, p, true);
   auto role = opt_string(body, "role").value_or("counselor");
   if (role != "counselor" && role != "admin") throw http::invalid_param("role must be counselor or admin");
+  auto email = opt_string(body, "email");
+  if (email && !core::valid_email_address(*email)) throw http::invalid_param("email is not a usable address");
   bool generated = !body.contains("password");
   std::string password = generated ? e2ee::random_token(18) : req_string(body, "password");
   if (password.size() < 8) throw http::invalid_param("passwords need at least 8 characters");
@@ -172,6 +174,7 @@ awaitable<Response> post_counselor(Homeserver& hs, Request& r) {
     hs.accounts.create_user(unit, user_id, hash, display_name, role);
     hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
     if (role == "counselor") hs.counseling.save_profile(unit, p);
+    if (email) hs.email_digests.set_email(unit, user_id, *email);
     hs.counseling.audit(unit, admin.user_id, role == "admin" ? "admin.add" : "counselor.add", user_id,
                         {{"agency", p.agency_id}});
     unit.release();
@@ -191,11 +194,20 @@ awaitable<Response> put_counselor(Homeserver& hs, Request& r) {
   const auto& body = r.json_object();
   apply_profile(hs, body, *p, false);
   auto display_name = opt_string(body, "display_name");
+  // "email": an address for the digests, or null to remove it. The audit log notes the change, not the address.
+  auto* email = body.if_contains("email");
+  if (email && !email->is_null() && !(email->is_string() && core::valid_email_address(std::string(email->get_string()))))
+    throw http::invalid_param("email must be a usable address or null");
+  object audited = body;
+  if (email) audited["email"] = email->is_null() ? "removed" : "set";
   {
     store::WriteUnit unit(hs.db);
     hs.counseling.save_profile(unit, *p);
     if (display_name) hs.accounts.set_profile_field(unit, user_id, "displayname", display_name);
-    hs.counseling.audit(unit, admin.user_id, "counselor.update", user_id, body);
+    if (email)
+      hs.email_digests.set_email(unit, user_id,
+                                 email->is_null() ? std::nullopt : std::optional<std::string>(email->get_string()));
+    hs.counseling.audit(unit, admin.user_id, "counselor.update", user_id, audited);
     unit.release();
   }
   co_await hs.db.commit();

@@ -161,6 +161,25 @@ void register_notification_routes(http::Router& router, Homeserver& hs) {
   });
   client_route(router, verb::post, "/pushers/set", [&hs](Request& r) { return set_pusher(hs, r); });
   client_route(router, verb::get, "/notifications", [&hs](Request& r) { return get_notifications(hs, r); });
+  // The digest's one-click unsubscribe link (RFC 8058: POST from mail clients, GET from a browser).
+  for (auto method : {verb::get, verb::post})
+    raw_route(router, method, "/_lotse/client/v1/email/unsubscribe", [&hs](Request& r) -> awaitable<Response> {
+      auto user = r.query_param("user").value_or("");
+      auto token = r.query_param("token").value_or("");
+      if (user.empty() || user.size() > 255 || !hs.email_digest.token_valid(user, token))
+        throw http::forbidden("This unsubscribe link is not valid.");
+      {
+        store::WriteUnit unit(hs.db);
+        hs.email_digests.unsubscribe(unit, user);
+        unit.release();
+      }
+      co_await hs.db.commit();
+      Response res;
+      res.content_type = "text/html; charset=utf-8";
+      res.body = "<!doctype html><meta charset=utf-8><title>OK</title><p lang=de>Sie erhalten keine solchen E-Mails mehr.</p>"
+                 "<p lang=en>You will get no more of these e-mails.</p>";
+      co_return res;
+    });
   raw_route(router, verb::get, "/_lotse/client/v1/push", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
     co_return Response::json({{"enabled", hs.config.push.enabled},
