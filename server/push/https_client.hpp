@@ -46,6 +46,8 @@ class HttpsClient {
   // in the co_await expression (PR 100611).
   boost::asio::awaitable<HttpsReply> post(const HttpsUrl& url, const std::map<std::string, std::string>& headers,
                                           const std::string& body, std::chrono::seconds timeout);
+  // Closes the kept connections: before their io_context goes (they belong to its services).
+  void close_idle() { idle_.clear(); }
 
  private:
   using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;

@@ -46,7 +46,10 @@ PushDelivery::PushDelivery(asio::io_context& io, store::Database& db, core::Push
       push_work_(boost::asio::make_work_guard(push_io_)),
       push_thread_([this] { push_io_.run(); }) {}
 
-PushDelivery::~PushDelivery() { stop(); }
+PushDelivery::~PushDelivery() {
+  stop();
+  client_.close_idle();  // push_io_, declared after client_, is destroyed first (found by the ASan build)
+}
 
 void PushDelivery::stop() {
   push_work_.reset();
