@@ -131,7 +131,17 @@ function permanent(err) {
   return status >= 400 && status < 500;
 }
 
+// Every consultation is encrypted. matrix-js-sdk sends in plain text to a room it does not know (an
+// app started offline before the room's first sync) or whose encryption it has not seen, so a
+// message waits until the client knows the room as encrypted; it is never sent otherwise.
+async function encryptedRoom(c, roomId) {
+  const room = c.getRoom(roomId);
+  if (!room) return false;
+  return room.hasEncryptionStateEvent() || Boolean(await c.getCrypto?.()?.isEncryptionEnabledInRoom(roomId));
+}
+
 async function sendOne(c, item) {
+  if (!(await encryptedRoom(c, item.roomId))) throw new Error("the room is not known as encrypted yet");
   let content;
   if (item.kind === "text") content = { msgtype: "m.text", body: item.body };
   else {
