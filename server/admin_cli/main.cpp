@@ -174,6 +174,13 @@ int main(int argc, char** argv) {
   auto* t_add = topic->add_subcommand("add", "add a topic");
   t_add->add_option("--id", id)->required();
   t_add->add_option("--name", name)->required();
+  // The name per language for the seekers' app: --name-in ar=... --name-in fa=... (update replaces them all).
+  std::vector<std::string> t_names;
+  t_add->add_option("--name-in", t_names, "LANG=NAME, the name in another language (repeat)");
+  auto* t_update = topic->add_subcommand("update", "rename a topic or set its names per language");
+  t_update->add_option("--id", id)->required();
+  t_update->add_option("--name", name);
+  t_update->add_option("--name-in", t_names, "LANG=NAME, the name in another language (repeat; replaces the set)");
   topic->add_subcommand("list", "list topics");
 
   // exchange
@@ -306,8 +313,24 @@ int main(int argc, char** argv) {
     if (*a_add) method = verb::post, path = base + "/agencies", body = object{{"agency_id", id}, {"name", name}, {"city", city}};
     else path = base + "/agencies";
   } else if (*topic) {
-    if (*t_add) method = verb::post, path = base + "/topics", body = object{{"topic_id", id}, {"name", name}};
-    else path = base + "/topics";
+    object names;
+    for (const auto& n : t_names) {
+      auto eq = n.find('=');
+      if (eq == std::string::npos || eq == 0) throw std::runtime_error("--name-in expects LANG=NAME, such as ar=...: " + n);
+      names[n.substr(0, eq)] = n.substr(eq + 1);
+    }
+    if (*t_add) {
+      object o{{"topic_id", id}, {"name", name}};
+      if (!names.empty()) o["names"] = names;
+      method = verb::post, path = base + "/topics", body = o;
+    } else if (*t_update) {
+      object o;
+      if (!name.empty()) o["name"] = name;
+      if (!t_names.empty()) o["names"] = names;
+      method = verb::put, path = base + "/topics/" + enc(id), body = o;
+    } else {
+      path = base + "/topics";
+    }
   } else if (*exchange) {
     if (*e_create) {
       object o{{"name", name}};

@@ -86,16 +86,39 @@ bool Counseling::agency_exists(const std::string& id) {
 }
 
 void Counseling::add_topic(store::WriteUnit&, const Topic& t) {
-  auto st = db_.conn().prepare("INSERT INTO topics (topic_id, name) VALUES (?, ?)");
-  st.bind_all(t.topic_id, t.name);
+  auto st = db_.conn().prepare("INSERT INTO topics (topic_id, name, names) VALUES (?, ?, ?)");
+  st.bind_all(t.topic_id, t.name, boost::json::serialize(t.names));
   st.run();
 }
 
+void Counseling::update_topic(store::WriteUnit&, const Topic& t) {
+  auto st = db_.conn().prepare("UPDATE topics SET name = ?, names = ? WHERE topic_id = ?");
+  st.bind_all(t.name, boost::json::serialize(t.names), t.topic_id);
+  st.run();
+}
+
+namespace {
+Topic topic_row(store::Statement& st) {
+  Topic t{st.text(0), st.text(1), {}};
+  boost::system::error_code ec;
+  auto names = boost::json::parse(st.text(2), ec);
+  if (!ec && names.is_object()) t.names = std::move(names.as_object());
+  return t;
+}
+}  // namespace
+
 std::vector<Topic> Counseling::topics() {
   std::vector<Topic> out;
-  auto st = db_.conn().prepare("SELECT topic_id, name FROM topics ORDER BY topic_id");
-  while (st.step()) out.push_back(Topic{st.text(0), st.text(1)});
+  auto st = db_.conn().prepare("SELECT topic_id, name, names FROM topics ORDER BY topic_id");
+  while (st.step()) out.push_back(topic_row(st));
   return out;
+}
+
+std::optional<Topic> Counseling::topic(const std::string& id) {
+  auto st = db_.conn().prepare("SELECT topic_id, name, names FROM topics WHERE topic_id = ?");
+  st.bind_all(id);
+  if (!st.step()) return std::nullopt;
+  return topic_row(st);
 }
 
 bool Counseling::topic_exists(const std::string& id) {

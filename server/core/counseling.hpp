@@ -16,6 +16,7 @@ struct Agency {
 };
 struct Topic {
   std::string topic_id, name;
+  boost::json::object names;  // translations of name, by language code
 };
 
 struct CounselorProfile {
@@ -47,6 +48,8 @@ class Counseling {
   std::vector<Agency> agencies();
   bool agency_exists(const std::string& id);
   void add_topic(store::WriteUnit&, const Topic& t);
+  void update_topic(store::WriteUnit&, const Topic& t);
+  std::optional<Topic> topic(const std::string& id);
   std::vector<Topic> topics();
   bool topic_exists(const std::string& id);
 

@@ -20,7 +20,7 @@ async function admin(...args) {
     const { stdout } = await promisify(execFile)(ADMIN_BIN, ["--server", server.baseUrl, "--token", server.admin.accessToken, "--json", ...args]);
     return JSON.parse(stdout);
   } catch (e) {
-    if (e.stdout) return { failed: true, ...JSON.parse(e.stdout || "{}"), stderr: e.stderr };
+    if (typeof e.stdout === "string") return { failed: true, ...JSON.parse(e.stdout || "{}"), stderr: e.stderr };
     throw e;
   }
 }
@@ -42,7 +42,8 @@ test("the directory lists counselors by language, topic and postal code", async 
   assert.deepEqual(await list("language=ar&postal_code=80331"), []);
   assert.ok((await list("postal_code=10115")).includes(ar.userId));
   const entry = (await api(server, "GET", "/_lotse/client/v1/counselors?language=ar", { token: seeker.accessToken })).body.counselors[0];
-  assert.deepEqual(Object.keys(entry).sort(), ["absent_now", "agency", "display_name", "languages", "postal_codes", "topics", "user_id"].sort(), "profile fields only");
+  assert.deepEqual(Object.keys(entry).sort(), ["absent_now", "agency", "agency_name", "city", "display_name", "languages", "postal_codes", "topics", "user_id"].sort(), "profile fields only");
+  assert.deepEqual([entry.agency_name, entry.city], ["Beratungsstelle Mitte", "Berlin"]);
   const topics = (await api(server, "GET", "/_lotse/client/v1/topics", { token: seeker.accessToken })).body.topics.map((t) => t.topic_id);
   assert.deepEqual(topics, ["arbeit", "aufenthalt", "wohnen"]);
   assert.equal((await api(server, "GET", "/_lotse/client/v1/agencies", { token: seeker.accessToken })).body.agencies[0].agency_id, AGENCY);
@@ -200,6 +201,47 @@ test("a counselor cannot block the service user by accident, and counselor add a
   assert.match(name.content.name, /kornblume/);
   await assert.rejects(promisify(execFile)(ADMIN_BIN, ["--server", server.baseUrl, "--token", server.admin.accessToken,
     "counselor", "add", "--username", "no-name"]), (e) => /--display-name is required/.test(e.stderr));
+});
+
+test("topic names per language: set by an administrator only, checked, shown to seekers", async () => {
+  const seeker = await registerSeeker(server);
+  const put = (body, token = server.admin.accessToken, id = "arbeit") => api(server, "PUT", `/_lotse/admin/v1/topics/${id}`, { token, body });
+  const ok = await put({ names: { ar: "العمل", fa: "کار" } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.deepEqual(ok.body, { topic_id: "arbeit", name: "Arbeit", names: { ar: "العمل", fa: "کار" } });
+  const seen = (await api(server, "GET", "/_lotse/client/v1/topics", { token: seeker.accessToken })).body.topics.find((t) => t.topic_id === "arbeit");
+  assert.deepEqual(seen.names, { ar: "العمل", fa: "کار" });
+  assert.deepEqual((await api(server, "GET", "/_lotse/client/v1/topics", { token: seeker.accessToken })).body.topics.find((t) => t.topic_id === "wohnen").names, {});
+  // A rename keeps the translations; names replaces them as a set.
+  assert.deepEqual((await put({ name: "Arbeit und Ausbildung" })).body.names, { ar: "العمل", fa: "کار" });
+  assert.deepEqual((await put({ names: { tr: "İş" } })).body, { topic_id: "arbeit", name: "Arbeit und Ausbildung", names: { tr: "İş" } });
+  const refused = [
+    [{ names: { arabic: "x" } }, 400, "M_INVALID_PARAM"],
+    [{ names: { AR: "x" } }, 400, "M_INVALID_PARAM"],
+    [{ names: { ar: "" } }, 400, "M_INVALID_PARAM"],
+    [{ names: { ar: "x".repeat(201) } }, 400, "M_INVALID_PARAM"],
+    [{ names: { ar: 5 } }, 400, "M_BAD_JSON"],
+    [{ names: ["ar"] }, 400, "M_BAD_JSON"],
+    [{ names: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26)), "x"])) }, 400, "M_INVALID_PARAM"],
+    [{ name: "" }, 400, "M_INVALID_PARAM"],
+  ];
+  for (const [body, status, errcode] of refused) {
+    const r = await put(body);
+    assert.deepEqual([r.status, r.body.errcode], [status, errcode], JSON.stringify(body).slice(0, 80));
+    assert.ok(r.body.error);
+  }
+  assert.equal((await put({ names: { ar: "x" } }, server.admin.accessToken, "nirgends")).status, 404);
+  const bySeeker = await put({ names: { ar: "x" } }, seeker.accessToken);
+  assert.deepEqual([bySeeker.status, bySeeker.body.errcode], [403, "M_FORBIDDEN"]);
+  const byCounselor = await put({ names: { ar: "x" } }, (await register(server)).accessToken);
+  assert.equal(byCounselor.status, 403);
+  assert.deepEqual((await put({})).body.names, { tr: "İş" }, "nothing changed by the refusals");
+  // Through lotse-admin, and audited.
+  const added = await admin("topic", "add", "--id", "familie", "--name", "Familie", "--name-in", "ar=الأسرة", "--name-in", "uk=Сім'я");
+  assert.deepEqual(added.names, { ar: "الأسرة", uk: "Сім'я" });
+  assert.deepEqual((await admin("topic", "update", "--id", "familie", "--name-in", "ru=Семья")).names, { ru: "Семья" });
+  assert.ok((await admin("topic", "update", "--id", "familie", "--name-in", "ohne-gleich")).failed, "LANG=NAME required");
+  assert.ok((await admin("audit", "--limit", "50")).entries.some((e) => e.action === "topic.update" && e.target === "familie"));
 });
 
 test("lotse-admin manages counselors, agencies, topics and the exchange, and everything is audited", async () => {

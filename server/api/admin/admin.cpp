@@ -39,6 +39,10 @@ std::vector<std::string> string_list(const object& o, const char* key, bool requ
   return out;
 }
 
+bool is_language_code(std::string_view l) {
+  return l.size() == 2 && std::islower(static_cast<unsigned char>(l[0])) && std::islower(static_cast<unsigned char>(l[1]));
+}
+
 std::string user_id_param(Homeserver& hs, const std::string& raw) {
   std::string id = raw.empty() || raw[0] == '@' ? raw : "@" + raw + ":" + hs.config.server_name;
   if (!core::is_valid_user_id(id)) throw http::invalid_param("'" + raw + "' is not a user ID");
@@ -55,7 +59,7 @@ void apply_profile(Homeserver& hs, const object& body, core::CounselorProfile& p
   if (body.contains("languages") || creating) {
     p.languages = string_list(body, "languages", creating);
     for (const auto& l : p.languages)
-      if (l.size() != 2 || !std::islower(static_cast<unsigned char>(l[0])) || !std::islower(static_cast<unsigned char>(l[1])))
+      if (!is_language_code(l))
         throw http::invalid_param("languages are ISO 639-1 codes such as de, ar, fa: '" + l + "'");
   }
   if (body.contains("topics") || creating) {
@@ -247,10 +251,33 @@ awaitable<Response> post_agency(Homeserver& hs, Request& r) {
   co_return Response::json({{"agency_id", a.agency_id}, {"name", a.name}, {"city", a.city}});
 }
 
+// A topic's name: shown to seekers as it is (the app escapes it), so only its length is limited.
+std::string topic_name(const char* key, std::string name) {
+  if (name.empty() || name.size() > 200) throw http::invalid_param(std::string("'") + key + "' must be 1 to 200 bytes");
+  return name;
+}
+
+// "names": {"ar": "...", "fa": "..."}: the topic's name per ISO 639-1 language, at most one per language.
+object topic_names(const object& body) {
+  object out;
+  auto* v = body.if_contains("names");
+  if (!v) return out;
+  if (!v->is_object()) throw http::bad_json("'names' must be an object of language code -> name");
+  if (v->as_object().size() > 50) throw http::invalid_param("'names' has more than 50 languages");
+  for (const auto& [lang, name] : v->as_object()) {
+    if (!is_language_code(lang)) throw http::invalid_param("names: languages are ISO 639-1 codes such as ar, fa: '" + std::string(lang) + "'");
+    if (!name.is_string()) throw http::bad_json("names: each name must be a string");
+    out[lang] = topic_name("names", std::string(name.get_string()));
+  }
+  return out;
+}
+
+object topic_json(const core::Topic& t) { return object{{"topic_id", t.topic_id}, {"name", t.name}, {"names", t.names}}; }
+
 awaitable<Response> post_topic(Homeserver& hs, Request& r) {
   auto admin = require_admin(hs, r);
   const auto& body = r.json_object();
-  core::Topic t{req_string(body, "topic_id"), req_string(body, "name")};
+  core::Topic t{req_string(body, "topic_id"), topic_name("name", req_string(body, "name")), topic_names(body)};
   if (!core::is_valid_new_localpart(t.topic_id)) throw http::invalid_param("topic_id: lower-case letters, digits, ._=-/+");
   if (hs.counseling.topic_exists(t.topic_id)) throw MatrixError(409, "M_CONFLICT", "Topic " + t.topic_id + " exists.");
   {
@@ -260,7 +287,25 @@ awaitable<Response> post_topic(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  co_return Response::json({{"topic_id", t.topic_id}, {"name", t.name}});
+  co_return Response::json(topic_json(t));
+}
+
+// Renames a topic or sets its translations; fields left out stay as they are.
+awaitable<Response> put_topic(Homeserver& hs, Request& r) {
+  auto admin = require_admin(hs, r);
+  const auto& body = r.json_object();
+  auto t = hs.counseling.topic(r.param("topicId"));
+  if (!t) throw http::not_found("There is no topic " + r.param("topicId") + ".");
+  if (auto name = opt_string(body, "name")) t->name = topic_name("name", *name);
+  if (body.contains("names")) t->names = topic_names(body);
+  {
+    store::WriteUnit unit(hs.db);
+    hs.counseling.update_topic(unit, *t);
+    hs.counseling.audit(unit, admin.user_id, "topic.update", t->topic_id, {{"name", t->name}});
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json(topic_json(*t));
 }
 
 awaitable<Response> post_exchange_room(Homeserver& hs, Request& r) {
@@ -487,9 +532,10 @@ void register_admin_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::get, base + "/topics", [&hs](Request& r) -> awaitable<Response> {
     require_admin(hs, r);
     array out;
-    for (const auto& t : hs.counseling.topics()) out.push_back(object{{"topic_id", t.topic_id}, {"name", t.name}});
+    for (const auto& t : hs.counseling.topics()) out.push_back(topic_json(t));
     co_return Response::json({{"topics", std::move(out)}});
   });
+  raw_route(router, verb::put, base + "/topics/{topicId}", [&hs](Request& r) { return put_topic(hs, r); });
   raw_route(router, verb::post, base + "/exchange/rooms", [&hs](Request& r) { return post_exchange_room(hs, r); });
   raw_route(router, verb::post, base + "/exchange/rooms/{roomId}/members", [&hs](Request& r) { return exchange_member(hs, r, true); });
   raw_route(router, verb::delete_, base + "/exchange/rooms/{roomId}/members/{userId}",

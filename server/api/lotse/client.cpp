@@ -2,6 +2,7 @@
 // topics and agencies, and consultations.
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "server/api/common.hpp"
 
@@ -44,8 +45,15 @@ object consultation_json(Homeserver& hs, const core::Consultation& c, const std:
 awaitable<Response> get_counselors(Homeserver& hs, Request& r) {
   require_auth(hs, r);
   array out;
+  std::map<std::string, core::Agency> agencies;
+  for (auto& a : hs.counseling.agencies()) agencies.emplace(a.agency_id, std::move(a));
   for (const auto& p : hs.counseling.directory(r.query_param("language"), r.query_param("topic"), r.query_param("postal_code"))) {
     auto o = p.to_json();
+    // Where she counsels, so a seeker can choose before starting.
+    if (auto a = agencies.find(p.agency_id); a != agencies.end()) {
+      o["agency_name"] = a->second.name;
+      if (!a->second.city.empty()) o["city"] = a->second.city;
+    }
     o["absent_now"] = p.current_absence(today()).has_value();
     out.push_back(std::move(o));
   }
@@ -99,7 +107,8 @@ void register_lotse_client_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::get, base + "/topics", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
     array out;
-    for (const auto& t : hs.counseling.topics()) out.push_back(object{{"topic_id", t.topic_id}, {"name", t.name}});
+    // names: the name per language where the instance gives translations (lotse-admin topic update --name-in).
+    for (const auto& t : hs.counseling.topics()) out.push_back(object{{"topic_id", t.topic_id}, {"name", t.name}, {"names", t.names}});
     co_return Response::json({{"topics", std::move(out)}});
   });
   raw_route(router, verb::get, base + "/agencies", [&hs](Request& r) -> awaitable<Response> {
