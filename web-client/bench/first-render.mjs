@@ -1,6 +1,7 @@
-// Web app figures for scripts/bench: bundle sizes (raw and gzip) and the time until a returning
-// seeker sees the chat screen on a throttled connection (1.6 Mbit/s down, 150 ms RTT), cold
-// (empty cache) and warm (service worker cache).
+// Web app figures for scripts/bench: bundle sizes (raw and gzip) and, on a throttled connection
+// (1.6 Mbit/s down, 150 ms RTT, empty cache, no service worker): the first screen, registration
+// submit -> directory, and the time until a returning seeker sees the chat screen, cold (empty
+// cache) and warm (service worker cache).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +35,37 @@ try {
   const c = await api(server, "POST", "/_lotse/client/v1/consultations", { token: seeker.accessToken, body: { counselor: counselor.userId, topic: "aufenthalt" } });
   if (c.status !== 200) throw new Error(JSON.stringify(c.body));
   const session = { userId: seeker.userId, accessToken: seeker.accessToken, deviceId: seeker.deviceId };
+  const throttle = async (context, page) => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 0.75e6 / 8 });
+  };
+  // A new visitor: the language buttons of the first screen; then, in a fresh context with the
+  // language chosen, from the registration's submit to the directory.
+  {
+    const context = await browser.newContext({ serviceWorkers: "block" });
+    const page = await context.newPage();
+    await throttle(context, page);
+    const start = Date.now();
+    await page.goto(server.baseUrl + "/");
+    await page.locator(".langs button").first().waitFor({ timeout: 120000 });
+    out.web_first_screen_ms = Date.now() - start;
+    await context.close();
+  }
+  {
+    const context = await browser.newContext({ serviceWorkers: "block" });
+    await context.addInitScript(() => localStorage.setItem("lotse.lang", "de"));
+    const page = await context.newPage();
+    await throttle(context, page);
+    await page.goto(server.baseUrl + "/");
+    await page.locator("#pseudonym").fill(`bench-new-${Date.now()}`);
+    await page.locator("#password").fill("bench-password-123");
+    const start = Date.now();
+    await page.locator("form button[type=submit]").click();
+    await page.locator(".counselor").first().waitFor({ timeout: 120000 });
+    out.web_register_to_directory_ms = Date.now() - start;
+    await context.close();
+  }
   // Cold: empty cache and no service worker (a worker's own fetches would escape the throttling).
   // Warm: the service worker has cached the app during an earlier, unthrottled visit.
   const measure = async (serviceWorkers, warmUp) => {
@@ -48,9 +80,7 @@ try {
       await page.evaluate(async () => navigator.serviceWorker.ready);
       await page.locator(".consultation button").first().waitFor({ timeout: 120000 });
     }
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 0.75e6 / 8 });
+    await throttle(context, page);
     const start = Date.now();
     await page.goto(server.baseUrl + "/");
     await page.locator(".consultation button").first().click({ timeout: 120000 });

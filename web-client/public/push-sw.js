@@ -20,7 +20,7 @@ self.addEventListener("push", (event) => {
     const roomId = typeof data.room_id === "string" && data.room_id.startsWith("!") ? data.room_id : null;
     // One notification at a time (same tag): a stack of them would say more than "something arrived".
     await self.registration.showNotification(text.title, {
-      body: text.body, tag: "lotse-message", renotify: true, icon: "/icon-192.png", data: { room_id: roomId },
+      body: text.body, tag: "lotse-message", renotify: true, icon: "/icon-any-192.png", data: { room_id: roomId },
     });
   })());
 });

@@ -8,6 +8,17 @@ import { TopBar } from "./widgets.js";
 import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
 import { pushState, enablePush, disablePush, dismissPush, storePushText } from "./push.js";
 import { Chat } from "./chat.js";
+import { localpart } from "./key_recovery.js";
+
+const MAX_LOCALPART = 200;  // the server's limit for a user name, after session.js's mapping
+
+// The UI language, changeable on every screen that has room for it (login, the consultations).
+function LanguageSwitch({ t, lang, languages, onPick }) {
+  return html`<p class="language-switch"><label for="app-lang">${t("settings.language")}</label>
+    <select id="app-lang" value=${lang} onChange=${(e) => onPick(e.target.value)}>
+      ${languages.map((l) => html`<option value=${l} lang=${l}>${LANGUAGES[l] ?? l}</option>`)}
+    </select></p>`;
+}
 
 function LanguagePick({ languages, onPick }) {
   return html`<main>
@@ -21,7 +32,7 @@ function LanguagePick({ languages, onPick }) {
 // Registration or login; after a quick exit it unlocks, after a session revoked elsewhere it says so.
 // After a logout (or a locked app, or a session ended elsewhere) the login form comes first; only a
 // first visit or a deleted account starts with registration.
-function Auth({ t, locked, revoked, signedOut, onSession }) {
+function Auth({ t, locked, revoked, signedOut, onSession, languageSwitch }) {
   const [mode, setMode] = useState(locked || revoked || signedOut ? "login" : "register");
   const [name, setName] = useState(revoked?.name ?? "");
   const [password, setPassword] = useState("");
@@ -29,8 +40,9 @@ function Auth({ t, locked, revoked, signedOut, onSession }) {
   const [busy, setBusy] = useState(false);
   const submit = async (e) => {
     e.preventDefault();
-    setBusy(true);
     setError(null);
+    if (localpart(name).length > MAX_LOCALPART) return setError(t("error.nameTooLong"));
+    setBusy(true);
     try {
       const act = mode === "register" ? register : locked && !revoked ? unlock : login;
       // Pseudonyms are lower-case on the server: any case typed is folded (also for the key derivation).
@@ -48,7 +60,9 @@ function Auth({ t, locked, revoked, signedOut, onSession }) {
     <h1>${t(mode === "register" ? "register.title" : "login.title")}</h1>
     <form onSubmit=${submit}>
       <label for="pseudonym">${t("register.pseudonym")}</label>
-      <input id="pseudonym" name="pseudonym" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" value=${name} onInput=${(e) => setName(e.target.value)} required />
+      <p class="meta" id="pseudonym-rules">${t("register.pseudonymHint")}</p>
+      <input id="pseudonym" name="pseudonym" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false"
+        aria-describedby="pseudonym-rules" dir="auto" value=${name} onInput=${(e) => setName(e.target.value)} required />
       <label for="password">${t("register.password")}</label>
       <input id="password" name="password" type="password" autocomplete=${mode === "register" ? "new-password" : "current-password"}
         value=${password} onInput=${(e) => setPassword(e.target.value)} required minlength="8" />
@@ -58,27 +72,63 @@ function Auth({ t, locked, revoked, signedOut, onSession }) {
     </form>
     <button class="secondary" onClick=${() => setMode(mode === "register" ? "login" : "register")}>
       ${t(mode === "register" ? "register.switch" : "login.switch")}</button>
+    ${languageSwitch}
   </main>`;
+}
+
+const topicLabel = (topics, lang) => (id) => {
+  const tp = topics.find((x) => x.topic_id === id);
+  return tp ? tp.names?.[lang] || tp.name : id;
+};
+const languageNames = (codes) => codes.map((l) => LANGUAGES[l] ?? l).join(", ");
+
+// A counselor before the consultation starts: where she counsels, her languages and topics, her
+// absence; the seeker chooses the topic herself (preselected only when there is no choice to make).
+function Profile({ t, counselor, topicName, preferred, error, onStart, onBack }) {
+  const options = counselor.topics;
+  const [topic, setTopic] = useState(options.includes(preferred) ? preferred : options.length === 1 ? options[0] : "");
+  const [busy, setBusy] = useState(false);
+  const start = async () => { setBusy(true); try { await onStart(topic); } finally { setBusy(false); } };
+  return html`<section class="profile" aria-labelledby="profile-name" data-user=${counselor.user_id}>
+    <h2 id="profile-name"><bdi>${counselor.display_name}</bdi></h2>
+    ${counselor.agency_name && html`<p class="meta agency"><bdi>${counselor.agency_name}</bdi>${counselor.city ? html` · <bdi>${counselor.city}</bdi>` : ""}</p>`}
+    <p>${t("profile.languages")}: ${languageNames(counselor.languages)}</p>
+    ${counselor.absence && counselor.absent_now && html`<p class="warning">${t("counselor.absent")}: <bdi>${counselor.absence.message}</bdi></p>`}
+    <fieldset class="topics"><legend>${t("profile.chooseTopic")}</legend>
+      ${options.map((id) => html`<label class="choice"><input type="radio" name="topic" value=${id} checked=${topic === id}
+        onChange=${() => setTopic(id)} /> <bdi>${topicName(id)}</bdi></label>`)}
+    </fieldset>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <p class="row"><button class="start" disabled=${!topic || busy} onClick=${start}>${t("directory.start")}</button>
+      <button class="secondary" onClick=${onBack}>${t("profile.back")}</button></p>
+  </section>`;
 }
 
 function Directory({ t, session, lang, onOpened }) {
   const [topics, setTopics] = useState([]);
   const [filters, setFilters] = useState({ language: lang, topic: "", postal_code: "" });
   const [list, setList] = useState(null);
+  const [chosen, setChosen] = useState(null);  // the counselor whose profile is shown
   const [error, setError] = useState(null);
   useEffect(() => { lotseApi(session, "GET", "/topics").then((r) => setTopics(r.topics)).catch(() => {}); }, []);
   useEffect(() => {
     const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v)).toString();
+    setError(null);
     lotseApi(session, "GET", `/counselors?${q}`).then((r) => setList(r.counselors)).catch((e) => setError(t(errorKey(e))));
   }, [filters]);
-  const open = async (counselor) => {
+  const topicName = topicLabel(topics, lang);
+  const start = async (counselor, topic) => {
+    setError(null);
     try {
-      const c = await lotseApi(session, "POST", "/consultations", { counselor: counselor.user_id, topic: filters.topic || counselor.topics[0] });
+      const c = await lotseApi(session, "POST", "/consultations", { counselor: counselor.user_id, topic });
       onOpened(c.room_id, { id: counselor.user_id, name: counselor.display_name });
     } catch (e) {
       setError(t(errorKey(e)));  // in the seeker's language, never the server's English
     }
   };
+  if (chosen)
+    return html`<${Profile} t=${t} counselor=${chosen} topicName=${topicName} preferred=${filters.topic} error=${error}
+      onStart=${(topic) => start(chosen, topic)} onBack=${() => { setChosen(null); setError(null); }} />`;
   const set = (k) => (e) => setFilters({ ...filters, [k]: e.target.value });
   return html`<section aria-labelledby="dir-title">
     <h1 id="dir-title">${t("directory.title")}</h1>
@@ -90,18 +140,20 @@ function Directory({ t, session, lang, onOpened }) {
     <label for="f-topic">${t("filter.topic")}</label>
     <select id="f-topic" value=${filters.topic} onChange=${set("topic")}>
       <option value="">${t("filter.any")}</option>
-      ${topics.map((tp) => html`<option value=${tp.topic_id}>${tp.name}</option>`)}
+      ${topics.map((tp) => html`<option value=${tp.topic_id}>${topicName(tp.topic_id)}</option>`)}
     </select>
     <label for="f-postal">${t("filter.postal")}</label>
     <input id="f-postal" inputmode="numeric" value=${filters.postal_code} onInput=${set("postal_code")} />
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${list && list.length === 0 && html`<p>${t("directory.empty")}</p>`}
-    ${(list ?? []).map((c) => html`<div class="card counselor" data-user=${c.user_id}>
+    <ul class="cards">
+    ${(list ?? []).map((c) => html`<li class="card counselor" data-user=${c.user_id}><button class="card-button" onClick=${() => setChosen(c)}>
       <strong><bdi>${c.display_name}</bdi></strong>
-      <div class="meta">${c.languages.map((l) => LANGUAGES[l] ?? l).join(", ")} · ${c.topics.join(", ")}</div>
-      ${c.absence && c.absent_now && html`<p class="warning">${t("counselor.absent")}: <bdi>${c.absence.message}</bdi></p>`}
-      <button onClick=${() => open(c)}>${t("directory.start")}</button>
-    </div>`)}
+      ${c.agency_name && html`<span class="meta agency"><bdi>${c.agency_name}</bdi>${c.city ? html` · <bdi>${c.city}</bdi>` : ""}</span>`}
+      <span class="meta">${languageNames(c.languages)} · ${c.topics.map(topicName).join(", ")}</span>
+      ${c.absence && c.absent_now && html`<span class="warning">${t("counselor.absent")}: <bdi>${c.absence.message}</bdi></span>`}
+    </button></li>`)}
+    </ul>
   </section>`;
 }
 
@@ -155,13 +207,50 @@ function PushOffer({ t, brand, session, client, lang }) {
   </section>`;
 }
 
-function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
-  const [consultations, setConsultations] = useState([]);
+// The consultation list as last seen, for an app opened offline; logout clears it with the rest.
+const LIST_KEY = "lotse.consultations";
+const cachedList = () => { try { return JSON.parse(localStorage.getItem(LIST_KEY) ?? "[]"); } catch { return []; } };
+
+function whenLabel(lang, ts) {
+  if (!ts) return "";
+  const d = new Date(ts);
+  return d.toDateString() === new Date().toDateString()
+    ? d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" })
+    : d.toLocaleDateString(lang, { day: "numeric", month: "short" });
+}
+
+// One consultation in the list: the whole card opens it; the last activity and the unread count
+// come from the client's rooms once it runs (live), from the server's list before.
+function ConsultationCard({ t, lang, c, onOpen }) {
+  return html`<li class="card consultation" data-room=${c.room_id}><button class="card-button" onClick=${onOpen}>
+    <span class="row card-head"><strong><bdi>${c.counselor_display_name ?? c.counselor}</bdi></strong>
+      <time class="meta" datetime=${c.activity ? new Date(c.activity).toISOString() : ""}>${whenLabel(lang, c.activity)}</time></span>
+    <span class="row card-head"><span class="meta"><bdi>${c.topicName}</bdi></span>
+      ${c.unread > 0 && html`<span class="badge" aria-label=${t("consultations.unread").replace("{n}", c.unread)}>${c.unread}</span>`}</span>
+  </button></li>`;
+}
+
+function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout, onDeleted, onRevoked }) {
+  const [consultations, setConsultations] = useState(cachedList);
+  const [offline, setOffline] = useState(false);
+  const [topics, setTopics] = useState([]);
   const [roomId, setRoomId] = useState(null);
   const [opened, setOpened] = useState(null);  // { id, name } of the counselor just chosen in the directory
   const [showDirectory, setShowDirectory] = useState(false);
-  const reload = useCallback(() => lotseApi(session, "GET", "/consultations").then((r) => setConsultations(r.consultations)).catch(() => {}), [session]);
-  useEffect(() => { reload(); }, [tick === 0]);
+  const [loaded, setLoaded] = useState(false);
+  const reload = useCallback(() => lotseApi(session, "GET", "/consultations").then((r) => {
+    setConsultations(r.consultations);
+    localStorage.setItem(LIST_KEY, JSON.stringify(r.consultations));
+    setOffline(false);
+    setLoaded(true);
+  }).catch((e) => {
+    if (e?.errcode === "M_UNKNOWN_TOKEN") return onRevoked();
+    setOffline(true);
+    setLoaded(true);
+  }), [session]);
+  useEffect(() => { reload(); lotseApi(session, "GET", "/topics").then((r) => setTopics(r.topics)).catch(() => {}); }, []);
+  // Back online or syncing again: the list from the server (new consultations, hand-overs).
+  useEffect(() => { if (offline && client?.getSyncState() === "SYNCING") reload(); }, [tick]);
   // A tapped notification opens its consultation: ?room= when the app starts, a message when it runs.
   useEffect(() => {
     const fromUrl = new URLSearchParams(location.search).get("room");
@@ -171,25 +260,38 @@ function Home({ t, brand, session, client, lang, tick, onLogout, onDeleted }) {
     navigator.clearAppBadge?.().catch(() => {});
     return () => navigator.serviceWorker?.removeEventListener("message", onMessage);
   }, []);
-  if (roomId && client.getRoom(roomId)) {
+  const back = () => { setRoomId(null); reload(); };
+  if (roomId && client?.getRoom(roomId)) {
     const listed = consultations.find((c) => c.room_id === roomId);
     const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
     return html`<${Chat} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
-      onCounselorChanged=${reload} onBack=${() => { setRoomId(null); reload(); }} />`;
+      onCounselorChanged=${reload} onBack=${back} />`;
   }
+  // The chat needs the crypto (a 2 MB WebAssembly module on a first visit): until it runs, say so.
+  if (roomId && !client)
+    return html`<${TopBar} t=${t} client=${client} title=${brand}><button class="secondary back" onClick=${back}>${t("chat.back")}</button><//>
+      <main><p aria-busy="true" class="connecting">${t("chat.connecting")}</p></main>`;
+  const topicName = topicLabel(topics, lang);
+  const cards = consultations.map((c) => {
+    const room = client?.getRoom(c.room_id);
+    return { ...c, topicName: topicName(c.topic),
+      activity: Math.max(c.last_activity_ts ?? 0, room?.getLastActiveTimestamp() ?? 0),
+      unread: room ? room.getUnreadNotificationCount("total") ?? 0 : c.unread_count ?? 0 };
+  }).sort((x, y) => y.activity - x.activity);
   return html`<${TopBar} t=${t} client=${client} title=${brand} /><main>
     <div class="row" style="justify-content:space-between"><h1>${t("consultations.title")}</h1>
       <button class="secondary" onClick=${onLogout}>${t("logout")}</button></div>
-    <${PushOffer} t=${t} brand=${brand} session=${session} client=${client} lang=${lang} />
-    ${consultations.length === 0 && html`<p>${t("consultations.empty")}</p>`}
-    ${consultations.map((c) => html`<div class="card consultation"><button class="secondary" onClick=${() => setRoomId(c.room_id)}>
-      <bdi>${c.counselor_display_name ?? c.counselor}</bdi> · <bdi>${c.topic}</bdi>${c.unread_count ? ` (${c.unread_count})` : ""}</button></div>`)}
-    ${showDirectory || consultations.length === 0
+    ${offline && html`<p class="warning offline" role="status">${t("consultations.offline")}</p>`}
+    ${client && html`<${PushOffer} t=${t} brand=${brand} session=${session} client=${client} lang=${lang} />`}
+    ${loaded && cards.length === 0 && !offline && html`<p>${t("consultations.empty")}</p>`}
+    ${cards.length > 0 && html`<ul class="cards">${cards.map((c) => html`<${ConsultationCard} t=${t} lang=${lang} c=${c} onOpen=${() => setRoomId(c.room_id)} />`)}</ul>`}
+    ${offline ? null : showDirectory || (loaded && cards.length === 0)
       ? html`<${Directory} t=${t} session=${session} lang=${lang} onOpened=${(id, known) => { reload(); setOpened(known); setRoomId(id); }} />`
-      : html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}
+      : loaded && html`<button onClick=${() => setShowDirectory(true)}>${t("consultations.new")}</button>`}
     <hr />
-    <${ChangePassword} t=${t} client=${client} />
-    <${DeleteAccount} t=${t} client=${client} onDeleted=${onDeleted} />
+    ${languageSwitch}
+    ${client && html`<${ChangePassword} t=${t} client=${client} />
+    <${DeleteAccount} t=${t} client=${client} onDeleted=${onDeleted} />`}
   </main>`;
 }
 
@@ -206,11 +308,14 @@ export function App({ branding }) {
   useEffect(() => {
     document.documentElement.lang = lang ?? "de";
     document.documentElement.dir = isRtl(lang) ? "rtl" : "ltr";
+    // The manifest in her language (vite.config.js), so the installed app is named in it.
+    if (lang && LANGUAGES[lang]) document.querySelector('link[rel="manifest"]')?.setAttribute("href", `/manifest-${lang}.webmanifest`);
   }, [lang]);
   useEffect(() => { loadOutbox(); }, []);
   // The session ended elsewhere (M_UNKNOWN_TOKEN): the keys of this device are useless now, but the
   // outbox and what was typed stay; the seeker logs in again and they are sent from the new device.
   const leaving = useRef(false);  // logout or account deletion: the token's end is expected then
+  const starting = useRef(null);  // the client being started (startClient's promise)
   const revoke = useCallback(async (c) => {
     if (leaving.current) return;
     stopOutbox();
@@ -218,6 +323,7 @@ export function App({ branding }) {
     const userId = savedSession()?.userId;
     localStorage.removeItem("lotse.session");
     localStorage.removeItem("lotse.locked");
+    localStorage.removeItem(LIST_KEY);
     setRevoked({ name: userId?.slice(1).split(":")[0] ?? "" });
     setClient(null);
     setSession(null);
@@ -227,10 +333,15 @@ export function App({ branding }) {
     let stopped = false;
     let cleanup = () => {};
     const bump = () => setTick((n) => n + 1);
-    startClient(session, bump).then((c) => {
+    const started = startClient(session, bump);
+    starting.current = started;
+    started.then((c) => {
       if (stopped) return c.stopClient();
       const online = () => { c.retryImmediately(); retryNow(); };
-      const sync = (state, prev) => { if (state === "SYNCING" && prev !== "SYNCING" && prev !== "PREPARED") retryNow(); };
+      const sync = (state, prev) => {
+        if (state === "SYNCING" && prev !== "SYNCING" && prev !== "PREPARED") retryNow();
+        if (state !== prev) bump();  // e.g. back online: the list reloads (Home)
+      };
       const loggedOut = () => revoke(c);
       window.addEventListener("online", online);
       c.on("sync", sync);
@@ -250,12 +361,15 @@ export function App({ branding }) {
   const onSession = (s) => { localStorage.removeItem("lotse.locked"); leaving.current = false; setRevoked(null); setSession(s); };
   const [signedOut, setSignedOut] = useState(false);  // in memory only: a shared phone keeps no trace
   // A logout first lets the outbox deliver what is on its way (up to 20 s); a deletion does not wait.
+  // A logout while the client still starts waits for it (up to 20 s): only the client can wait for
+  // the key backup to hold every key before the device is wiped.
   const leave = async (deleted) => {
     leaving.current = true;
+    const c = client ?? await Promise.race([starting.current?.catch(() => null), new Promise((r) => setTimeout(() => r(null), 20000))]);
     if (!deleted) await whenDrained(20000);
     stopOutbox();
-    await disablePush(client);
-    await logoutEverywhere(client);
+    await disablePush(c);
+    await logoutEverywhere(c, session);
     forgetOutbox();
     setSignedOut(!deleted);
     setClient(null);
@@ -265,7 +379,10 @@ export function App({ branding }) {
 
   const bar = html`<${TopBar} t=${t} client=${client} title=${branding.name} />`;
   if (!lang) return html`${bar}<${LanguagePick} languages=${branding.languages} onPick=${pick} />`;
-  if (!session) return html`${bar}<${Auth} t=${t} locked=${!!localStorage.getItem("lotse.locked")} revoked=${revoked} signedOut=${signedOut} onSession=${onSession} />`;
-  if (!client) return html`${bar}<main><p aria-busy="true">…</p></main>`;
-  return html`<${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick} onLogout=${logout} onDeleted=${() => leave(true)} />`;
+  const languageSwitch = html`<${LanguageSwitch} t=${t} lang=${lang} languages=${branding.languages} onPick=${pick} />`;
+  if (!session) return html`${bar}<${Auth} t=${t} locked=${!!localStorage.getItem("lotse.locked")} revoked=${revoked} signedOut=${signedOut}
+    onSession=${onSession} languageSwitch=${languageSwitch} />`;
+  // The list and the directory need only the session; the client (crypto, sync) joins when ready.
+  return html`<${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick}
+    languageSwitch=${languageSwitch} onLogout=${logout} onDeleted=${() => leave(true)} onRevoked=${() => revoke(client)} />`;
 }

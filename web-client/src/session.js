@@ -1,9 +1,10 @@
 // The seeker's Matrix session: registration, login, the client with Rust crypto (IndexedDB store),
-// Lotse API calls, and the outbox that keeps messages typed while offline.
+// Lotse API calls, and the logout that leaves nothing behind.
 // Deep imports: matrix-js-sdk's index pulls in every module (widgets, MatrixRTC, OIDC ...) and the
 // package declares no sideEffects, so importing the client directly keeps the bundle smaller.
 import { MatrixClient, ClientEvent } from "matrix-js-sdk/lib/client.js";
 import { MemoryStore } from "matrix-js-sdk/lib/store/memory.js";
+import { IndexedDBStore } from "matrix-js-sdk/lib/store/indexeddb.js";
 import { RoomEvent } from "matrix-js-sdk/lib/models/room.js";
 import { RoomMemberEvent } from "matrix-js-sdk/lib/models/room-member.js";
 import { MatrixEventEvent } from "matrix-js-sdk/lib/models/event.js";
@@ -12,13 +13,40 @@ import { deriveKeys, localpart, ensureRecovery, findSecretStorageKey, rekeySecre
 
 // No MatrixScheduler: it retried a failed send silently for ~45 s while the app showed it as sent;
 // the app's outbox (src/outbox.js) retries instead and shows each message's true state.
-function createClient(opts) {
-  return new MatrixClient({ ...opts, store: new MemoryStore({ localStorage: globalThis.localStorage }) });
+function createClient(opts, store) {
+  return new MatrixClient({ ...opts, store: store ?? new MemoryStore({ localStorage: globalThis.localStorage }) });
+}
+
+// The signed-in client keeps its rooms and messages (as the server sent them, encrypted) in
+// IndexedDB, so an app opened offline shows the consultations and messages it had; the Rust crypto
+// store beside it decrypts them again. Logout deletes both (logoutEverywhere).
+// One database per account: another account signed in on the same phone never sees these rooms.
+async function syncStore(userId) {
+  if (!globalThis.indexedDB) return null;
+  const store = new IndexedDBStore({ indexedDB: globalThis.indexedDB, dbName: `lotse-sync-${userId}`, localStorage: globalThis.localStorage });
+  try {
+    await store.startup();
+    return store;
+  } catch (e) {
+    console.warn("no IndexedDB for the sync store, keeping it in memory", e);
+    return null;
+  }
+}
+
+// The SDK writes the sync store every five minutes; what arrived since would be missing offline.
+// Here it is written a few seconds after anything new, and when the app goes to the background.
+const SAVE_AFTER_MS = 2000;
+function keepSaved(client, store) {
+  let timer = null;
+  const save = () => { clearTimeout(timer); timer = null; store.save(true).catch(() => {}); };
+  client.on(ClientEvent.Sync, (state) => { if (state === "SYNCING" && !timer) timer = setTimeout(save, SAVE_AFTER_MS); });
+  const hidden = () => { if (document.visibilityState === "hidden") save(); };
+  document.addEventListener("visibilitychange", hidden);
+  client.once("Session.logged_out", () => { clearTimeout(timer); document.removeEventListener("visibilitychange", hidden); });
 }
 
 const BASE = location.origin;
 const SESSION_KEY = "lotse.session";
-const OUTBOX_KEY = "lotse.outbox";
 
 export const savedSession = () => JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
 
@@ -49,6 +77,12 @@ export async function register(name, password) {
   const res = await c.registerRequest({ username, password: keys.loginSecret, initial_device_display_name: "Lotse Web",
     auth: { type: "m.login.dummy", session } });
   keep(res.user_id, keys);
+  // A name that had to be mapped ("Олена", "Anna") is shown to counselors as she typed it.
+  if (name.trim() !== username)
+    await fetch(`${BASE}/_matrix/client/v3/profile/${encodeURIComponent(res.user_id)}/displayname`, {
+      method: "PUT", headers: { Authorization: `Bearer ${res.access_token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ displayname: name.trim() }),
+    }).catch(() => { /* the mapped name stays */ });
   return remember(res);
 }
 
@@ -155,8 +189,10 @@ function announce(detail) {
 export async function startClient(session, onChange) {
   const keys = pendingKeys?.userId === session.userId ? pendingKeys.keys : null;
   pendingKeys = null;
+  const store = await syncStore(session.userId);
   const client = createClient({ baseUrl: BASE, ...session,
-    cryptoCallbacks: { getSecretStorageKey: ({ keys: wanted }) => findSecretStorageKey(client, wanted) } });
+    cryptoCallbacks: { getSecretStorageKey: ({ keys: wanted }) => findSecretStorageKey(client, wanted) } }, store);
+  if (store) keepSaved(client, store);
   await client.initRustCrypto();
   // Consultation rooms have two or three members: no need to spread backup uploads over 10 s.
   const backupManager = client.getCrypto()?.backupManager?.constructor;
@@ -169,8 +205,10 @@ export async function startClient(session, onChange) {
   for (const ev of [RoomEvent.Timeline, RoomEvent.Receipt, RoomMemberEvent.Typing, RoomEvent.MyMembership])
     client.on(ev, () => onChange());
   client.on(MatrixEventEvent.Decrypted, () => onChange());
-  await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: true });
-  await ready;
+  // No lazy loading of members: a consultation has three, and the stored sync then holds the
+  // room's full membership (the key of each message is shared from it, also after an offline start).
+  await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: false });
+  await ready;  // offline, PREPARED comes from the sync store
   if (keys) {
     const started = performance.now();
     announce({ state: "running" });
@@ -187,33 +225,18 @@ export async function lotseApi(session, method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await res.json();
-  if (!res.ok) throw Object.assign(new Error(json.error), { errcode: json.errcode, reason: json["de.lotse.reason"] });
+  if (!res.ok) throw Object.assign(new Error(json.error), { errcode: json.errcode, reason: json["de.lotse.reason"], httpStatus: res.status });
   return json;
 }
 
-// Messages typed while offline wait here, in order, and are sent when the network returns.
-export const outbox = {
-  all: () => JSON.parse(localStorage.getItem(OUTBOX_KEY) ?? "[]"),
-  add(item) { localStorage.setItem(OUTBOX_KEY, JSON.stringify([...outbox.all(), item])); },
-  remove(id) { localStorage.setItem(OUTBOX_KEY, JSON.stringify(outbox.all().filter((m) => m.id !== id))); },
-};
-
-export async function flushOutbox(client, onChange) {
-  for (const item of outbox.all()) {
-    try {
-      await client.sendTextMessage(item.roomId, item.body);
-      outbox.remove(item.id);
-      onChange();
-    } catch {
-      return;  // still offline: keep the rest in order
-    }
-  }
-}
-
-// Logout that leaves nothing on a shared phone: server session, keys, local stores.
-export async function logoutEverywhere(client) {
+// Logout that leaves nothing on a shared phone: server session, keys, local stores. Without a
+// client (its crypto still loading) the session's token is logged out directly.
+export async function logoutEverywhere(client, session) {
   if (client && !deleted.has(client)) try { await waitForBackup(client); } catch { /* no backup: nothing to wait for */ }
-  try { await client?.logout(true); } catch { /* offline: the local wipe still happens */ }
+  try {
+    if (client) await client.logout(true);
+    else if (session) await fetch(`${BASE}/_matrix/client/v3/logout`, { method: "POST", headers: { Authorization: `Bearer ${session.accessToken}` } });
+  } catch { /* offline: the local wipe still happens */ }
   try { client?.stopClient(); await client?.clearStores(); } catch { /* nothing stored yet */ }
   const lang = localStorage.getItem("lotse.lang");
   localStorage.clear();

@@ -18,7 +18,7 @@ import { startServer, register, startCryptoClient, loginDevice, waitFor, api, un
 import { sendAttachment } from "../../src/attachments.js";
 import { CATALOG } from "../../src/i18n.js";
 import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";  // the recovery key as typed
-import { launchChromium, sha256, downloadAndDecrypt, decryptedEvent } from "./helpers.mjs";
+import { launchChromium, sha256, downloadAndDecrypt, decryptedEvent, startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");
@@ -74,7 +74,7 @@ async function seekerOpens(page, name, counselorId) {
   await page.getByLabel(T["register.pseudonym"]).fill(name);
   await page.getByLabel(T["register.password"], { exact: true }).fill(SEEKER_PASSWORD);
   await page.getByRole("button", { name: T["register.submit"] }).click();
-  await page.locator(`.counselor[data-user="${counselorId}"] button`).click({ timeout: 30000 });
+  await startConsultation(page, counselorId, { timeout: 30000 });
   await page.locator("#message").waitFor({ timeout: 30000 });
   const session = JSON.parse(await page.evaluate(() => localStorage.getItem("lotse.session")));
   const list = (await api(server, "GET", "/_lotse/client/v1/consultations", { token: session.accessToken })).body.consultations;

@@ -1,8 +1,11 @@
-// Helpers shared by the browser tests: Debian's Chromium, and what a counselor's matrix-js-sdk in
-// Node does with the seeker's messages (find them decrypted, download and decrypt attachments).
+// Helpers shared by the browser tests: Debian's Chromium, starting a consultation from the directory,
+// the phone-layout checks (quick exit overlapping something, a page wider than the phone), and what a
+// counselor's matrix-js-sdk in Node does with the seeker's messages (find them decrypted, download and
+// decrypt attachments).
 import { createHash, webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { waitFor } from "../../../tests/integration/harness.mjs";
+import assert from "node:assert/strict";
 
 export const launchChromium = (extraArgs = []) => chromium.launch({
   executablePath: "/usr/bin/chromium", headless: true,
@@ -57,4 +60,63 @@ export async function decryptedEvent(client, roomId, match, what, timeoutMs = 30
     throw new Error(`${e.message}; ${client.getUserId()} (${client.getDeviceId()}) is ${room?.getMyMembership() ?? "not in the room"} ` +
       `and has ${seen.length} encrypted event(s)${seen.length ? ":\n  " + seen.join("\n  ") : ""}`);
   }
+}
+
+// Starts a consultation from the directory as a seeker does: the counselor's card opens her
+// profile, where the topic is chosen (preselected when she has one) and the consultation started.
+export async function startConsultation(page, counselorId, { timeout = 30000, topic } = {}) {
+  await page.locator(`.counselor[data-user="${counselorId}"] button`).click({ timeout });
+  const profile = page.locator(`.profile[data-user="${counselorId}"]`);
+  if (topic) await profile.locator(`input[name="topic"][value="${topic}"]`).check({ timeout });
+  await profile.locator("button.start").click({ timeout });
+}
+
+// The layout facts of the current screen: interactive elements whose visible box (clipped by their
+// scroll containers and the viewport) meets the quick-exit button, the page's width, scroll
+// containers wider than themselves, and whether the composer's Send button is really on top.
+async function layout(page) {
+  return page.evaluate(() => {
+    const exit = document.querySelector(".quick-exit");
+    const q = exit.getBoundingClientRect();
+    const visibleBox = (el) => {
+      const r = el.getBoundingClientRect();
+      let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        const cs = getComputedStyle(p);
+        if (cs.overflowX === "visible" && cs.overflowY === "visible") continue;
+        const pr = p.getBoundingClientRect();
+        box = { l: Math.max(box.l, pr.left), t: Math.max(box.t, pr.top), r: Math.min(box.r, pr.right), b: Math.min(box.b, pr.bottom) };
+      }
+      return { l: Math.max(box.l, 0), t: Math.max(box.t, 0), r: Math.min(box.r, innerWidth), b: Math.min(box.b, innerHeight) };
+    };
+    const overlaps = [];
+    for (const el of document.querySelectorAll("button, a[href], input, select, textarea, label, audio, [role=button], [tabindex]")) {
+      if (el === exit || el.closest(".visually-hidden") || el.classList.contains("visually-hidden")) continue;
+      const b = visibleBox(el);
+      if (b.r - b.l <= 0 || b.b - b.t <= 0) continue;  // scrolled out of view or hidden
+      if (b.l < q.right && b.r > q.left && b.t < q.bottom && b.b > q.top)
+        overlaps.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+    const wide = [...document.querySelectorAll("*")].filter((el) => {
+      const cs = getComputedStyle(el);
+      return (cs.overflowX === "auto" || cs.overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1;
+    }).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.scrollWidth}>${el.clientWidth}`);
+    let sendOnTop = null;
+    const send = document.querySelector(".composer button[type=submit]");
+    if (send) {
+      const r = send.getBoundingClientRect();
+      sendOnTop = send.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    }
+    return { overlaps, wide, scrollWidth: document.documentElement.scrollWidth, width: innerWidth, sendOnTop,
+      exitVisible: q.width > 0 && q.top >= 0 && q.bottom <= innerHeight };
+  });
+}
+
+export async function checkLayout(page, what) {
+  const l = await layout(page);
+  assert.deepEqual(l.overlaps, [], `${what}: quick exit overlaps`);
+  assert.equal(l.scrollWidth, l.width, `${what}: page wider than the phone`);
+  assert.deepEqual(l.wide, [], `${what}: a scroll container is wider than itself`);
+  assert.ok(l.exitVisible, `${what}: quick exit in view`);
+  if (l.sendOnTop !== null) assert.ok(l.sendOnTop, `${what}: Send is covered`);
 }

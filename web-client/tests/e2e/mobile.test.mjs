@@ -13,6 +13,7 @@ import { webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { CATALOG } from "../../src/i18n.js";
+import { startConsultation, checkLayout } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");  // a private build while another one runs
@@ -45,62 +46,12 @@ async function phone() {
   return { context, page };
 }
 
-// The layout facts of the current screen: interactive elements whose visible box (clipped by their
-// scroll containers and the viewport) meets the quick-exit button, the page's width, scroll
-// containers wider than themselves, and whether the composer's Send button is really on top.
-async function layout(page) {
-  return page.evaluate(() => {
-    const exit = document.querySelector(".quick-exit");
-    const q = exit.getBoundingClientRect();
-    const visibleBox = (el) => {
-      const r = el.getBoundingClientRect();
-      let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
-      for (let p = el.parentElement; p; p = p.parentElement) {
-        const cs = getComputedStyle(p);
-        if (cs.overflowX === "visible" && cs.overflowY === "visible") continue;
-        const pr = p.getBoundingClientRect();
-        box = { l: Math.max(box.l, pr.left), t: Math.max(box.t, pr.top), r: Math.min(box.r, pr.right), b: Math.min(box.b, pr.bottom) };
-      }
-      return { l: Math.max(box.l, 0), t: Math.max(box.t, 0), r: Math.min(box.r, innerWidth), b: Math.min(box.b, innerHeight) };
-    };
-    const overlaps = [];
-    for (const el of document.querySelectorAll("button, a[href], input, select, textarea, label, audio, [role=button], [tabindex]")) {
-      if (el === exit || el.closest(".visually-hidden") || el.classList.contains("visually-hidden")) continue;
-      const b = visibleBox(el);
-      if (b.r - b.l <= 0 || b.b - b.t <= 0) continue;  // scrolled out of view or hidden
-      if (b.l < q.right && b.r > q.left && b.t < q.bottom && b.b > q.top)
-        overlaps.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}"`);
-    }
-    const wide = [...document.querySelectorAll("*")].filter((el) => {
-      const cs = getComputedStyle(el);
-      return (cs.overflowX === "auto" || cs.overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1;
-    }).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.scrollWidth}>${el.clientWidth}`);
-    let sendOnTop = null;
-    const send = document.querySelector(".composer button[type=submit]");
-    if (send) {
-      const r = send.getBoundingClientRect();
-      sendOnTop = send.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
-    }
-    return { overlaps, wide, scrollWidth: document.documentElement.scrollWidth, width: innerWidth, sendOnTop,
-      exitVisible: q.width > 0 && q.top >= 0 && q.bottom <= innerHeight };
-  });
-}
-
-async function checkLayout(page, what) {
-  const l = await layout(page);
-  assert.deepEqual(l.overlaps, [], `${what}: quick exit overlaps`);
-  assert.equal(l.scrollWidth, l.width, `${what}: page wider than the phone`);
-  assert.deepEqual(l.wide, [], `${what}: a scroll container is wider than itself`);
-  assert.ok(l.exitVisible, `${what}: quick exit in view`);
-  if (l.sendOnTop !== null) assert.ok(l.sendOnTop, `${what}: Send is covered`);
-}
-
 // Registers a seeker in the browser and opens a consultation with the counselor; returns the room.
 async function seekerInChat(page, T, name, { join = true } = {}) {
   await page.getByLabel(T["register.pseudonym"]).fill(name);
   await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
   await page.getByRole("button", { name: T["register.submit"] }).click();
-  await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+  await startConsultation(page, counselorReg.userId, { timeout: 30000 });
   await page.locator("#message").waitFor({ timeout: 30000 });
   const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite" && r.name.includes(name))?.roomId,
     "counselor invited", 20000);
@@ -154,7 +105,7 @@ for (const { code, button } of LANGS) {
       await page.locator(".counselor").first().waitFor({ timeout: 30000 });
       await checkLayout(page, "directory");
       await page.screenshot({ path: join(shots, `mobile-directory-${code}.png`) });
-      await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click();
+      await startConsultation(page, counselorReg.userId);
       await page.locator("#message").waitFor({ timeout: 30000 });
 
       // The header names the counselor, not the topic and the seeker's own pseudonym.
@@ -303,6 +254,9 @@ test("de: a photo queued offline waits in IndexedDB (also across a reload) and r
       return null;
     }, "photo arrives", 45000);
     assert.equal(image.body, "offline.png");
+    // Sent after an offline start, before the room's first sync: encrypted all the same, never in plain text.
+    const inPlain = counselor.getRoom(roomId).getLiveTimeline().getEvents().filter((e) => e.getSender().startsWith("@ohnenetz:") && e.getWireType() === "m.room.message");
+    assert.deepEqual(inPlain.map((e) => e.getId()), [], "no message from the seeker in plain text");
     const url = counselor.mxcUrlToHttp(image.file.url, undefined, undefined, undefined, false, true, true);
     const cipher = Buffer.from(await (await fetch(url, { headers: { Authorization: `Bearer ${counselor.getAccessToken()}` } })).arrayBuffer());
     const key = await webcrypto.subtle.importKey("jwk", image.file.key, { name: "AES-CTR" }, false, ["decrypt"]);
@@ -327,7 +281,7 @@ test("de: an enquiry written before the counselor ever signed in waits on the ph
     await page.getByLabel(T["register.pseudonym"]).fill("zuerst");
     await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-456");
     await page.getByRole("button", { name: T["register.submit"] }).click();
-    await page.locator(`.counselor[data-user="${newReg.userId}"] button`).click({ timeout: 30000 });
+    await startConsultation(page, newReg.userId, { timeout: 30000 });
     await page.locator("#message").waitFor({ timeout: 30000 });
     const enquiry = "Ich schreibe, bevor jemand da ist.";
     await page.locator("#message").fill(enquiry);

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { startPushService, decryptPush } from "../../../tests/integration/web_push_receiver.mjs";
 import { CATALOG } from "../../src/i18n.js";
-import { launchChromium } from "./helpers.mjs";
+import { launchChromium, startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");
@@ -92,7 +92,7 @@ test("de: the offer after login, a pusher at the gateway, a neutral notification
     assert.equal(pushers[0].lang, "de");
 
     // A consultation; the counselor accepts and answers while the seeker is on her list.
-    await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+    await startConsultation(page, counselorReg.userId, { timeout: 30000 });
     await page.locator("#message").waitFor({ timeout: 30000 });
     const roomId = (await api(server, "GET", "/_lotse/client/v1/consultations", { token: session.accessToken })).body.consultations[0].room_id;
     await waitFor(() => counselor.getRoom(roomId)?.getMyMembership() === "invite", "the invite", 30000);

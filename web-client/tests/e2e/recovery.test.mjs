@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer, register, registerSeeker, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { deriveKeys, KDF_ITERATIONS } from "../../src/key_recovery.js";
+import { startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../../dist");
@@ -116,7 +117,7 @@ test("history survives logout: a fresh profile reads every message and the photo
   await a.page.getByRole("button", { name: "Create account" }).waitFor();
   await fillAuth(a.page, NAME, PASSWORD, "Create account");
   assert.equal((await recovery(a.page)).created, true, "the first device sets up the backup");
-  await a.page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+  await startConsultation(a.page, counselorReg.userId, { timeout: 30000 });
   await a.page.locator("#message").waitFor({ timeout: 30000 });
   roomId = await counselorJoins(NAME);
   await sendText(a.page, history[0]);
@@ -219,7 +220,7 @@ test(`login time with ${ROOM_KEYS} room keys in the backup, Chromium CPU throttl
   await a.page.getByRole("button", { name: "Create account" }).waitFor();
   await fillAuth(a.page, name, password, "Create account");
   await recovery(a.page);
-  await a.page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+  await startConsultation(a.page, counselorReg.userId, { timeout: 30000 });
   await a.page.locator("#message").waitFor({ timeout: 30000 });
   const room = await counselorJoins(name);
   // One Megolm session per message: every message is a room key of its own.

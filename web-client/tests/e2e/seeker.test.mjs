@@ -9,7 +9,8 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
-import { findContent, downloadAndDecrypt } from "./helpers.mjs";
+import { findContent, downloadAndDecrypt, startConsultation } from "./helpers.mjs";
+import { CATALOG } from "../../src/i18n.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../../dist");
@@ -70,7 +71,7 @@ test("a seeker registers, picks a counselor and chats end to end encrypted", asy
     await page.getByRole("button", { name: "Konto anlegen" }).click();
     await page.locator(".counselor").first().waitFor({ timeout: 30000 });
     await page.screenshot({ path: join(shots, "directory-de.png") });
-    await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click();
+    await startConsultation(page, counselorReg.userId);
     await page.locator("#message").waitFor({ timeout: 30000 });
 
     const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite")?.roomId, "counselor invited", 20000);
@@ -107,10 +108,14 @@ test("a seeker registers, picks a counselor and chats end to end encrypted", asy
 
     // Installable: manifest linked, service worker active.
     const manifest = await page.evaluate(() => document.querySelector('link[rel="manifest"]')?.href);
-    assert.match(manifest, /manifest\.webmanifest$/);
+    assert.match(manifest, /manifest-de\.webmanifest$/);  // the chosen language's (vite.config.js)
     const m = await (await fetch(manifest)).json();
     assert.equal(m.id, "/");
-    assert.ok(m.icons.some((i) => i.purpose === "any") && m.icons.some((i) => i.purpose === "maskable"), "separate any and maskable icons");
+    const anyIcon = m.icons.find((i) => i.purpose === "any"), maskable = m.icons.find((i) => i.purpose === "maskable");
+    assert.ok(anyIcon && maskable && anyIcon.src !== maskable.src, "separate any and maskable icons");
+    for (const src of [...m.icons.map((i) => i.src), ...m.screenshots.map((i) => i.src)])
+      assert.equal((await fetch(new URL(src, manifest))).headers.get("content-type"), "image/png", src);
+    assert.equal(m.screenshots[0].form_factor, "narrow");
     const sw = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
     assert.match(sw, /\/sw\.js$/);
   } finally {
@@ -124,6 +129,11 @@ test("Arabic renders right to left", async () => {
   try {
     assert.equal(await page.evaluate(() => document.documentElement.dir), "rtl");
     assert.equal(await page.evaluate(() => document.documentElement.lang), "ar");
+    // The manifest follows the language: an app installed now is named in Arabic.
+    const manifest = await page.evaluate(() => document.querySelector('link[rel="manifest"]')?.href);
+    assert.match(manifest, /manifest-ar\.webmanifest$/);
+    const m = await (await fetch(manifest)).json();
+    assert.deepEqual([m.lang, m.dir, m.name, m.id], ["ar", "rtl", CATALOG.ar["app.name"], "/"]);
     await page.getByRole("button", { name: "إنشاء الحساب" }).waitFor();
     await page.screenshot({ path: join(shots, "register-ar.png") });
     await page.getByLabel("اسم مستعار").fill("qamar");
@@ -171,7 +181,7 @@ test("a voice message from the fake microphone and a photo reach the counselor e
   await context.grantPermissions(["microphone"]);
   try {
     await registerInBrowser(page, GERMAN, "regenbogen", "geheim-genug-456");
-    await page.locator(`.counselor[data-user="${counselorReg.userId}"] button`).click({ timeout: 30000 });
+    await startConsultation(page, counselorReg.userId, { timeout: 30000 });
     await page.locator("#message").waitFor({ timeout: 30000 });
     const roomId = await waitFor(() => counselor.getRooms().find((r) => r.getMyMembership() === "invite" &&
       r.name.includes("regenbogen"))?.roomId, "invite", 20000);

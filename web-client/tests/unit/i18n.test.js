@@ -25,6 +25,9 @@ describe("errorKey", () => {
     expect(errorKey({ data: { errcode: "M_TOO_LARGE" } })).toBe("error.tooLarge");
     expect(errorKey({ errcode: "M_LIMIT_EXCEEDED" })).toBe("error.limit");
     expect(errorKey(new TypeError("Failed to fetch"))).toBe("error.unreachable");
+    expect(errorKey({ errcode: "M_WEAK_PASSWORD" })).toBe("error.weakPassword");
+    expect(errorKey({ errcode: "M_NOT_FOUND" })).toBe("error.notFound");
+    expect(errorKey({ errcode: "M_FORBIDDEN" })).toBe("error.forbidden");
     expect(errorKey({ errcode: "M_WEIRD" })).toBe("error.generic");
   });
 });
