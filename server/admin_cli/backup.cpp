@@ -129,7 +129,9 @@ int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
     }
     add(media_rel(sha));
   }
-  for (const char* name : {"signing.key", "vapid.key"}) {
+  // The keys beside the database: the server's signing key, the VAPID key every push subscription
+  // is bound to (a new one would silence every seeker's notifications), the e-mail unsubscribe key.
+  for (const char* name : {"signing.key", "push-vapid.pem", "email-unsubscribe.key"}) {
     if (!fs::exists(data / name)) continue;
     fs::copy_file(data / name, to / name);
     fs::permissions(to / name, fs::perms::owner_read | fs::perms::owner_write);
@@ -212,7 +214,6 @@ int restore(const std::string& from_s, const std::string& data_dir, std::ostream
     fs::create_directories((data / rel).parent_path());
     fs::copy_file(from / rel, data / rel);
     fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
-    if (rel == "signing.key" || rel == "vapid.key") fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
   }
   out << "Restored " << from.string() << " into " << data.string() << ".";
   if (fs::exists(from / "lotse.toml")) out << " The backed-up config is " << (from / "lotse.toml").string() << ".";

@@ -36,6 +36,8 @@ test("a backup taken under load restores everything acknowledged before it began
     };
     const senders = [0, 1, 2, 3].map(sender);
     await new Promise((r) => setTimeout(r, 700));
+    const vapidBefore = (await api(srv, "GET", "/_lotse/client/v1/push", { token: alice.accessToken })).body.vapid_public_key;
+    assert.ok(vapidBefore);
     const backupStarted = Date.now();
     const before = acked.filter((a) => a.at < backupStarted).map((a) => a.id);
     const backupDir = join(work, "backup");
@@ -56,6 +58,7 @@ test("a backup taken under load restores everything acknowledged before it began
     const manifest = JSON.parse(readFileSync(join(damaged, "MANIFEST.json"), "utf8"));
     const media = manifest.files.find((f) => f.path.startsWith("media/"));
     assert.ok(media, "the uploaded file is in the backup");
+    assert.ok(manifest.files.some((f) => f.path === "push-vapid.pem"), "the VAPID key every push subscription is bound to");
     const bytes = readFileSync(join(damaged, media.path));
     bytes[100] ^= 0x01;
     writeFileSync(join(damaged, media.path), bytes);
@@ -76,6 +79,9 @@ test("a backup taken under load restores everything acknowledged before it began
     const dl = await fetch(`${restored.baseUrl}/_matrix/client/v1/media/download/localhost/${mediaId}`, { headers: { Authorization: `Bearer ${alice.accessToken}` } });
     assert.equal(dl.status, 200);
     assert.ok(Buffer.from(await dl.arrayBuffer()).equals(file), "the file is restored byte-exact");
+    // Push subscriptions stay valid: the restored server signs with the same VAPID key.
+    const vapid = async (s) => (await api(s, "GET", "/_lotse/client/v1/push", { token: alice.accessToken })).body.vapid_public_key;
+    assert.equal(await vapid(restored), vapidBefore);
   } finally {
     await srv.stop();
     await restored?.stop();
@@ -84,3 +90,4 @@ test("a backup taken under load restores everything acknowledged before it began
     rmSync(work, { recursive: true, force: true });
   }
 });
+
