@@ -8,17 +8,21 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <unistd.h>
 #include <ostream>
 #include <set>
 #include <vector>
 
 #include "e2ee/crypto.hpp"
+#include "server/admin_cli/backup_crypto.hpp"
 
 namespace lotse::admin {
 namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kManifest = "MANIFEST.json";
+constexpr const char* kKeyFiles[] = {"signing.key", "push-vapid.pem", "email-unsubscribe.key"};
 
 std::string file_sha256(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -55,6 +59,8 @@ bool snapshot_database(const fs::path& src, const fs::path& dst, std::ostream& e
     sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
     ok = b && sqlite3_backup_step(b, -1) == SQLITE_DONE;
     if (b) sqlite3_backup_finish(b);
+    // The copy is one file: no -wal/-shm beside it when it is read (the server turns WAL on again).
+    ok = ok && sqlite3_exec(to, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) == SQLITE_OK;
     if (!ok) err << "lotse-admin: database snapshot failed: " << sqlite3_errmsg(to) << "\n";
   } else {
     err << "lotse-admin: cannot open " << src.string() << ": " << (from ? sqlite3_errmsg(from) : "out of memory") << "\n";
@@ -104,50 +110,80 @@ int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
     err << "lotse-admin: " << to.string() << " exists and is not empty; back up into a new directory\n";
     return 2;
   }
+  std::optional<BackupKeyPair> recipient;
+  if (!o.encrypt_to.empty()) {
+    std::string why;
+    recipient = read_backup_key(o.encrypt_to, false, why);
+    if (!recipient) {
+      err << "lotse-admin: " << why << "\n";
+      return 2;
+    }
+  }
   fs::create_directories(to);
   fs::permissions(to, fs::perms::owner_all);
   auto started = std::chrono::system_clock::now();
-  if (!snapshot_database(data / "lotse.db", to / "lotse.db", err)) return 1;
   boost::json::array files;
   auto add = [&](const std::string& rel) {
     files.push_back(boost::json::object{{"path", rel},
                                         {"size", static_cast<std::int64_t>(fs::file_size(to / rel))},
                                         {"sha256", file_sha256(to / rel)}});
   };
-  add("lotse.db");
+  // A file into the backup: copied, or encrypted into rel + ".enc" (nothing readable reaches `to`).
+  auto store = [&](const fs::path& src, const std::string& rel) {
+    fs::create_directories((to / rel).parent_path());
+    if (!recipient) {
+      fs::copy_file(src, to / rel);
+      fs::permissions(to / rel, fs::perms::owner_read | fs::perms::owner_write);
+      add(rel);
+      return true;
+    }
+    std::string why;
+    if (!encrypt_backup_file(src, to / (rel + ".enc"), rel, recipient->public_key, why)) {
+      err << "lotse-admin: " << why << "\n";
+      return false;
+    }
+    add(rel + ".enc");
+    return true;
+  };
+  // The database snapshot: straight into the backup, or (encrypted) first beside the database,
+  // on the disk that holds it in the clear anyway.
+  fs::path snapshot = recipient ? data / (".backup-snapshot-" + std::to_string(::getpid()) + ".db") : to / "lotse.db";
+  struct Remove {
+    fs::path p;
+    ~Remove() {
+      std::error_code ec;
+      if (!p.empty())
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix, ec);
+    }
+  } remove_snapshot{recipient ? snapshot : fs::path()};
+  if (!snapshot_database(data / "lotse.db", snapshot, err)) return 1;
+  if (!recipient) add("lotse.db");
+  else if (!store(snapshot, "lotse.db")) return 1;
   std::size_t missing = 0;
-  for (const auto& sha : referenced_media(to / "lotse.db")) {
+  for (const auto& sha : referenced_media(snapshot)) {
     if (!valid_sha(sha)) continue;
     fs::path src = data / media_rel(sha);
-    std::error_code ec;
-    fs::create_directories((to / media_rel(sha)).parent_path());
-    if (!fs::copy_file(src, to / media_rel(sha), ec)) {
+    if (!fs::exists(src)) {
       // Removed after the snapshot (retention, erasure): the restored instance would miss it.
-      err << "lotse-admin: media file " << sha << " is gone (" << ec.message() << ")\n";
+      err << "lotse-admin: media file " << sha << " is gone\n";
       ++missing;
       continue;
     }
-    add(media_rel(sha));
+    if (!store(src, media_rel(sha))) return 1;
   }
   // The keys beside the database: the server's signing key, the VAPID key every push subscription
   // is bound to (a new one would silence every seeker's notifications), the e-mail unsubscribe key.
-  for (const char* name : {"signing.key", "push-vapid.pem", "email-unsubscribe.key"}) {
-    if (!fs::exists(data / name)) continue;
-    fs::copy_file(data / name, to / name);
-    fs::permissions(to / name, fs::perms::owner_read | fs::perms::owner_write);
-    add(name);
-  }
-  if (!o.config_file.empty()) {
-    fs::copy_file(o.config_file, to / "lotse.toml");
-    add("lotse.toml");
-  }
+  for (const char* name : kKeyFiles)
+    if (fs::exists(data / name) && !store(data / name, name)) return 1;
+  if (!o.config_file.empty() && !store(o.config_file, "lotse.toml")) return 1;
   boost::json::object manifest{
       {"format", "lotse-backup-v1"},
       {"created_ts", std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count()},
       {"files", std::move(files)}};
+  if (recipient) manifest["encrypted_for"] = to_hex(recipient->public_key);
   std::ofstream(to / kManifest) << boost::json::serialize(manifest) << "\n";
-  out << "Backup of " << data.string() << " in " << to.string() << ": "
-      << manifest["files"].as_array().size() << " files.\n";
+  out << "Backup of " << data.string() << " in " << to.string() << ": " << manifest["files"].as_array().size()
+      << " files" << (recipient ? ", encrypted for " + to_hex(recipient->public_key).substr(0, 16) + "..." : "") << ".\n";
   if (missing) {
     err << "lotse-admin: " << missing << " media file(s) disappeared during the backup; run it again\n";
     return 1;
@@ -197,26 +233,59 @@ int verify_backup(const std::string& dir_s, std::ostream& out, std::ostream& err
   return 0;
 }
 
-int restore(const std::string& from_s, const std::string& data_dir, std::ostream& out, std::ostream& err) {
+int restore(const RestoreOptions& o, std::ostream& out, std::ostream& err) {
   ::umask(077);
-  fs::path from(from_s), data(data_dir);
+  fs::path from(o.from), data(o.data_dir);
   if (!empty_or_missing(data)) {
     err << "lotse-admin: " << data.string() << " is not empty; restore only into a new data directory\n";
     return 2;
   }
-  if (verify_backup(from_s, out, err) != 0) return 1;
+  if (verify_backup(o.from, out, err) != 0) return 1;
   std::ifstream in(from / kManifest);
   auto manifest = boost::json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  std::optional<BackupKeyPair> key;
+  if (const auto* enc = manifest.as_object().if_contains("encrypted_for")) {
+    std::string why;
+    if (o.key_file.empty()) {
+      err << "lotse-admin: this backup is encrypted; restore it with --key (the secret key file of backup keygen)\n";
+      return 2;
+    }
+    key = read_backup_key(o.key_file, true, why);
+    if (!key) {
+      err << "lotse-admin: " << why << "\n";
+      return 2;
+    }
+    if (!enc->is_string() || to_hex(key->public_key) != enc->get_string()) {
+      err << "lotse-admin: the backup is encrypted for another key\n";
+      return 2;
+    }
+  }
   fs::create_directories(data);
+  std::size_t restored = 0;
   for (const auto& f : manifest.as_object().at("files").as_array()) {
     std::string rel(f.as_object().at("path").as_string());
-    if (rel == "lotse.toml") continue;  // the config belongs beside, not into, the data directory
-    fs::create_directories((data / rel).parent_path());
-    fs::copy_file(from / rel, data / rel);
-    fs::permissions(data / rel, fs::perms::owner_read | fs::perms::owner_write);
+    bool encrypted = key && rel.size() > 4 && rel.ends_with(".enc");
+    std::string target = encrypted ? rel.substr(0, rel.size() - 4) : rel;
+    if (target == "lotse.toml" && !encrypted) continue;  // the config belongs beside, not into, the data directory
+    fs::path dst = target == "lotse.toml" ? data / "lotse.toml.restored" : data / target;
+    fs::create_directories(dst.parent_path());
+    if (encrypted) {
+      std::string why;
+      if (!decrypt_backup_file(from / rel, dst, target, *key, why)) {
+        err << "lotse-admin: " << why << "; the restore into " << data.string() << " is incomplete, remove it\n";
+        return 1;
+      }
+    } else {
+      fs::copy_file(from / rel, dst);
+    }
+    fs::permissions(dst, fs::perms::owner_read | fs::perms::owner_write);
+    ++restored;
   }
-  out << "Restored " << from.string() << " into " << data.string() << ".";
+  out << "Restored " << from.string() << " into " << data.string() << " (" << restored << " files"
+      << (key ? ", decrypted" : "") << ").";
   if (fs::exists(from / "lotse.toml")) out << " The backed-up config is " << (from / "lotse.toml").string() << ".";
+  if (fs::exists(data / "lotse.toml.restored"))
+    out << " The backed-up config is " << (data / "lotse.toml.restored").string() << "; move it beside the data directory.";
   out << "\n";
   return 0;
 }

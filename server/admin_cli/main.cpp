@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "server/admin_cli/backup.hpp"
+#include "server/admin_cli/backup_crypto.hpp"
 #include "server/admin_cli/tenant.hpp"
 #include "server/bootstrap_request.hpp"
 #include "server/matrix_client/matrix_client.hpp"
@@ -91,16 +92,20 @@ int main(int argc, char** argv) {
   boot->add_option("--username", username, "localpart of the administrator");
 
   // backup, restore: local operations on the data directory, no server needed
-  std::string backup_to, backup_config, backup_dir, restore_from;
+  std::string backup_to, backup_config, backup_dir, backup_key_out, encrypt_to, restore_from, restore_key;
   auto* backup_cmd = app.add_subcommand("backup", "consistent backup of a data directory while the server runs");
   backup_cmd->add_option("--data-dir", data_dir, "the instance's data directory (required unless verify)");
   backup_cmd->add_option("--to", backup_to, "a new, empty directory for the backup (required unless verify)");
   backup_cmd->add_option("--config", backup_config, "the instance's config file, copied too");
-  auto* backup_verify = backup_cmd->add_subcommand("verify", "check every file of a backup against its checksum");
+  backup_cmd->add_option("--encrypt-to", encrypt_to, "a key file of 'backup keygen' (FILE.pub is enough): every file encrypted for it");
+  auto* backup_verify = backup_cmd->add_subcommand("verify", "check every file of a backup against its checksum (no key needed)");
   backup_verify->add_option("dir", backup_dir, "the backup directory")->required();
+  auto* backup_keygen = backup_cmd->add_subcommand("keygen", "a key pair for encrypted backups: FILE (secret, keep it off the backup host) and FILE.pub");
+  backup_keygen->add_option("--out", backup_key_out, "where to write the secret key; FILE.pub gets the public key")->required();
   auto* restore_cmd = app.add_subcommand("restore", "restore a verified backup into a new data directory");
   restore_cmd->add_option("--from", restore_from, "the backup directory")->required();
   restore_cmd->add_option("--data-dir", data_dir, "a new, empty data directory")->required();
+  restore_cmd->add_option("--key", restore_key, "the secret key file, for an encrypted backup");
 
   // tenant: one instance per organisation, from the deploy/ templates
   lotse::admin::TenantPaths tenant_paths;
@@ -269,13 +274,24 @@ int main(int argc, char** argv) {
   if (*backup_cmd || *restore_cmd) lotse::e2ee::init_crypto();
   if (*backup_cmd) {
     if (*backup_verify) return lotse::admin::verify_backup(backup_dir, std::cout, std::cerr);
+    if (*backup_keygen) {
+      std::string why;
+      auto pub = lotse::admin::write_backup_keypair(backup_key_out, why);
+      if (!pub) {
+        std::cerr << "lotse-admin: " << why << "\n";
+        return 1;
+      }
+      std::cout << "Secret key: " << backup_key_out << " (keep it off the backup host; without it no backup opens)\n"
+                << "Public key: " << backup_key_out << ".pub (" << *pub << ") for backup --encrypt-to\n";
+      return 0;
+    }
     if (data_dir.empty() || backup_to.empty()) {
       std::cerr << "lotse-admin: backup needs --data-dir and --to (or: backup verify DIR)\n";
       return 2;
     }
-    return lotse::admin::backup({data_dir, backup_to, backup_config}, std::cout, std::cerr);
+    return lotse::admin::backup({data_dir, backup_to, backup_config, encrypt_to}, std::cout, std::cerr);
   }
-  if (*restore_cmd) return lotse::admin::restore(restore_from, data_dir, std::cout, std::cerr);
+  if (*restore_cmd) return lotse::admin::restore({restore_from, data_dir, restore_key}, std::cout, std::cerr);
   if (*boot) {
     needs_token = false;
     // Only the token's hash goes to disk, valid for a few minutes (server/bootstrap_request.hpp).

@@ -1,9 +1,11 @@
 // lotse-admin backup while the server is under load, backup verify, restore into a fresh data
 // directory: every message acknowledged before the backup started is in the restored instance.
+// Encrypted backups (--encrypt-to): nothing readable on the backup host, tampering found on restore.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync, statSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,3 +93,97 @@ test("a backup taken under load restores everything acknowledged before it began
   }
 });
 
+test("an encrypted backup: unreadable on the backup host, verified there without the key, restored only with the secret key, tampering found", async () => {
+  const srv = await startServer();
+  const work = mkdtempSync(join(tmpdir(), "lotse-backup-enc-"));
+  let restored;
+  try {
+    const key = join(work, "backup.key");
+    const gen = await run("backup", "keygen", "--out", key);
+    assert.match(gen.stdout, /Public key: .*backup\.key\.pub \([0-9a-f]{64}\)/);
+    assert.equal(statSync(key).mode & 0o777, 0o600, "the secret key is its owner's only");
+    await assert.rejects(run("backup", "keygen", "--out", key), (e) => e.code === 1 && /never overwritten/.test(e.stderr));
+    const alice = await register(srv, "vertraulich");
+    const room = (await api(srv, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, body: { name: "Geheimer Raumname" } })).body.room_id;
+    const sent = await api(srv, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/t1`,
+      { token: alice.accessToken, body: { msgtype: "m.text", body: "Klartext, der nie auf dem Backup-Host stehen darf" } });
+    const file = Buffer.from("Anhang im Klartext " + "y".repeat(70000));  // more than one 64 KiB chunk
+    const up = await api(srv, "POST", "/_matrix/media/v3/upload?filename=b.bin", { token: alice.accessToken, raw: file, headers: { "Content-Type": "application/octet-stream" } });
+    assert.equal(up.status, 200);
+
+    // Backed up with the public key only, while the server runs.
+    const backupDir = join(work, "backup");
+    const { stdout } = await run("backup", "--data-dir", join(srv.dir, "data"), "--to", backupDir, "--config", join(srv.dir, "lotse.toml"), "--encrypt-to", key + ".pub");
+    assert.match(stdout, /files, encrypted for [0-9a-f]{16}\.\.\./);
+    const manifest = JSON.parse(readFileSync(join(backupDir, "MANIFEST.json"), "utf8"));
+    assert.match(manifest.encrypted_for, /^[0-9a-f]{64}$/);
+    assert.ok(manifest.files.every((f) => f.path.endsWith(".enc")), "every file encrypted");
+    assert.ok(manifest.files.some((f) => f.path === "lotse.db.enc") && manifest.files.some((f) => f.path.startsWith("media/")));
+    const leaks = ["SQLite format 3", "Klartext", "vertraulich", "Geheimer Raumname", "Anhang im Klartext", "server_name", "ed25519"];
+    for (const f of manifest.files) {
+      const bytes = readFileSync(join(backupDir, f.path));
+      for (const needle of leaks) assert.equal(bytes.indexOf(needle), -1, `"${needle}" readable in ${f.path}`);
+    }
+    assert.deepEqual(readdirSync(join(srv.dir, "data")).filter((n) => n.startsWith(".backup-snapshot")), [], "no snapshot left beside the database");
+    // The backup host checks it without any key.
+    assert.match((await run("backup", "verify", backupDir)).stdout, /is intact/);
+
+    // Restoring needs the secret key: not none, not the public half, not another key.
+    const target = (name) => join(work, name, "data");
+    await assert.rejects(run("restore", "--from", backupDir, "--data-dir", target("a")), (e) => e.code === 2 && /encrypted; restore it with --key/.test(e.stderr));
+    await assert.rejects(run("restore", "--from", backupDir, "--data-dir", target("b"), "--key", key + ".pub"), (e) => e.code === 2 && /only the public key/.test(e.stderr));
+    const other = join(work, "other.key");
+    await run("backup", "keygen", "--out", other);
+    await assert.rejects(run("restore", "--from", backupDir, "--data-dir", target("c"), "--key", other), (e) => e.code === 2 && /encrypted for another key/.test(e.stderr));
+
+    // The backup host changes a file and fixes the manifest: verify cannot tell, the restore can.
+    const rehash = (dir) => {
+      const m = JSON.parse(readFileSync(join(dir, "MANIFEST.json"), "utf8"));
+      for (const f of m.files) f.sha256 = createHash("sha256").update(readFileSync(join(dir, f.path))).digest("hex");
+      writeFileSync(join(dir, "MANIFEST.json"), JSON.stringify(m));
+    };
+    const flipped = join(work, "flipped");
+    cpSync(backupDir, flipped, { recursive: true });
+    const db = readFileSync(join(flipped, "lotse.db.enc"));
+    db[db.length - 40] ^= 0x01;
+    writeFileSync(join(flipped, "lotse.db.enc"), db);
+    rehash(flipped);
+    assert.match((await run("backup", "verify", flipped)).stdout, /is intact/);
+    await assert.rejects(run("restore", "--from", flipped, "--data-dir", target("d"), "--key", key), (e) => e.code === 1 && /lotse\.db\.enc: damaged/.test(e.stderr));
+    // ... or puts one encrypted file in another's place: bound to its path, it does not decrypt there.
+    const swapped = join(work, "swapped");
+    cpSync(backupDir, swapped, { recursive: true });
+    writeFileSync(join(swapped, "signing.key.enc"), readFileSync(join(swapped, "push-vapid.pem.enc")));
+    rehash(swapped);
+    await assert.rejects(run("restore", "--from", swapped, "--data-dir", target("e"), "--key", key), (e) => e.code === 1 && /not from this place/.test(e.stderr));
+    // ... or cuts the last chunk off the file.
+    const cut = join(work, "cut");
+    cpSync(backupDir, cut, { recursive: true });
+    const mediaEnc = manifest.files.find((f) => f.path.startsWith("media/")).path;
+    const whole = readFileSync(join(cut, mediaEnc));
+    writeFileSync(join(cut, mediaEnc), whole.subarray(0, 12 + 80 + 24 + 65536 + 17));  // exactly the first chunk
+    rehash(cut);
+    await assert.rejects(run("restore", "--from", cut, "--data-dir", target("f"), "--key", key), (e) => e.code === 1 && /truncated|damaged/.test(e.stderr));
+
+    // With the secret key: everything back, byte-exact.
+    await srv.stop();
+    const fresh = mkdtempSync(join(tmpdir(), "lotse-restored-enc-"));
+    const res = await run("restore", "--from", backupDir, "--data-dir", join(fresh, "data"), "--key", key);
+    assert.match(res.stdout, /decrypted/);
+    assert.equal(statSync(join(fresh, "data", "lotse.db")).mode & 0o777, 0o600);
+    writeFileSync(join(fresh, "admin.json"), JSON.stringify(srv.admin));
+    restored = await startServer({ dataDir: fresh });
+    const ev = await api(restored, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/event/${encodeURIComponent(sent.body.event_id)}`, { token: alice.accessToken });
+    assert.equal(ev.body.content?.body, "Klartext, der nie auf dem Backup-Host stehen darf");
+    const mediaId = up.body.content_uri.split("/").pop();
+    const dl = await fetch(`${restored.baseUrl}/_matrix/client/v1/media/download/localhost/${mediaId}`, { headers: { Authorization: `Bearer ${alice.accessToken}` } });
+    assert.ok(Buffer.from(await dl.arrayBuffer()).equals(file), "the file is restored byte-exact");
+    assert.equal(readFileSync(join(srv.dir, "data", "signing.key"), "utf8"), readFileSync(join(fresh, "data", "signing.key"), "utf8"), "the signing key too");
+  } finally {
+    await srv.stop();
+    await restored?.stop();
+    restored?.cleanup();
+    srv.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
