@@ -36,7 +36,8 @@ export async function freePort() {
 
 // Starts lotse. `topConfig` adds top-level keys, `extraConfig` is appended (tables). Reuse `dataDir`
 // to restart on old data.
-export async function startServer({ topConfig = "", extraConfig = "", dataDir, rateLimits = false, bootstrap = true } = {}) {
+// `bin`: another lotse binary (the packaged one in package.test.mjs).
+export async function startServer({ topConfig = "", extraConfig = "", dataDir, rateLimits = false, bootstrap = true, bin = LOTSE } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "lotse-test-"));
   const port = await freePort();
   const config = join(dir, "lotse.toml");
@@ -52,7 +53,7 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
     `password_hash = "minimal"`,
     extraConfig,
   ].join("\n"));
-  const proc = spawn(LOTSE, ["--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(bin, ["--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   const lines = [];
   let buffer = "", stderr = "";
   const closed = new Promise((resolve) => proc.on("close", (code, sig) => resolve({ code, sig })));
