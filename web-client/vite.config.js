@@ -44,8 +44,8 @@ export default defineConfig({
     alias: [
       { find: /^\.\/(webrtc\/(call|callEventHandler|groupCallEventHandler|groupCall|mediaHandler)|matrixrtc\/(MatrixRTCSessionManager|types))\.js$/,
         replacement: fileURLToPath(new URL("./src/no-calls.js", import.meta.url)) },
-      // Nor sliding sync, MSC3089 file trees, the IndexedDB worker backend or .well-known discovery (src/sdk-unused.js).
-      { find: /^\.\/(sliding-sync-sdk|models\/MSC3089TreeSpace|indexeddb-remote-backend|autodiscovery)\.js$/,
+      // Nor sliding sync, MSC3089 file trees, sticky events, the IndexedDB worker backend or .well-known discovery (src/sdk-unused.js).
+      { find: /^\.\/(sliding-sync-sdk|models\/MSC3089TreeSpace|indexeddb-remote-backend|autodiscovery|room-sticky-events)\.js$/,
         replacement: fileURLToPath(new URL("./src/sdk-unused.js", import.meta.url)) },
     ],
   },

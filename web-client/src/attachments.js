@@ -20,6 +20,7 @@ export async function decryptFile(cipher, info) {
 }
 
 // Encrypts, uploads and sends a file as m.image / m.audio / m.file. Throws {errcode:"M_TOO_LARGE"}.
+// The app sends through its outbox (src/outbox.js); the browser tests' counselors send with this.
 export async function sendAttachment(client, roomId, blob, { name, msgtype, extra = {} }) {
   const limit = (await client.getMediaConfig().catch(() => ({})))["m.upload.size"];
   if (limit && blob.size > limit) throw Object.assign(new Error("too large"), { errcode: "M_TOO_LARGE" });

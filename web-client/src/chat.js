@@ -4,7 +4,7 @@ import { noticeText } from "./notices.js";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState, useReducer } from "preact/hooks";
 import { errorKey } from "./i18n.js";
-import { Attachment, VoiceRecorder, TopBar } from "./widgets.js";
+import { Attachment, VoiceRecorder, TopBar, durationLabel } from "./widgets.js";
 import { enqueue, outboxItems, subscribeOutbox, retryNow } from "./outbox.js";
 
 // What was typed but not sent, per room: kept while the app runs (also across a new login).
@@ -51,13 +51,15 @@ function QueuedFile({ item }) {
     return () => URL.revokeObjectURL(u);
   }, [item.id]);
   if (url) return html`<img src=${url} alt=${item.name} class="preview" />`;
-  const seconds = item.extra?.info?.duration ? ` · ${Math.round(item.extra.info.duration / 1000)} s` : "";
+  const seconds = item.extra?.info?.duration ? ` · ${durationLabel(item.extra.info.duration)}` : "";
   return html`<span class="file-name">📎 ${item.name}${seconds}</span>`;
 }
 
 export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, tick }) {
   const [text, setText] = useState(drafts.get(roomId) ?? "");
   const [error, setError] = useState(null);
+  const [recording, setRecording] = useState(false);
+  const [enlarged, setEnlarged] = useState(null);  // { url, alt } of the image shown large
   const [, rerender] = useReducer((n) => n + 1, 0);
   const list = useRef(null);
   const lastTyping = useRef(0);
@@ -150,11 +152,13 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
           const content = ev.getContent() ?? {};
           const body = ev.isDecryptionFailure()
             ? html`<span class="undecryptable">${t("chat.undecryptable")}</span>`
-            : content.file ? html`<${Attachment} client=${client} content=${content} />`
+            : content.file ? html`<${Attachment} t=${t} lang=${lang} client=${client} content=${content} onEnlarge=${setEnlarged} />`
             : html`<span class=${`text${content.msgtype === "m.notice" ? " notice" : ""}`} dir="auto">${noticeText(t, lang, content) ?? content.body ?? "…"}</span>`;  // an Arabic message in a German UI keeps its own direction
           const state = mine ? stateOf(ev) : null;
+          // Who wrote it, for screen readers (the bubbles' sides say it to the eye).
+          const sender = mine ? t("chat.you") : ev.getSender() === counselor?.id ? counselor.name : (ev.sender?.name ?? "");
           return html`${dayRow(ev.getTs())}<li class=${`msg ${mine ? "mine" : ""}`} data-event=${ev.getId()} data-state=${state}>
-            ${body}
+            <span class="visually-hidden">${sender}: </span>${body}
             ${mine ? stateLine(ev.getTs(), state) : html`<div class="meta"><time>${timeOf(lang, ev.getTs())}</time></div>`}</li>`;
         })}
         ${queued.map((m) => html`${dayRow(m.ts)}<li class=${`msg mine outbox ${m.state === "failed" ? "failed" : "queued"}`} data-outbox=${m.id} data-state=${m.state}>
@@ -167,13 +171,18 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
         <div class="row">
           <label class="attach">${t("attach.file")}<input type="file" class="visually-hidden" accept="image/*,application/pdf"
             onChange=${pickFile} aria-label=${t("attach.file")} /></label>
-          <${VoiceRecorder} t=${t} onDone=${voiceDone} onError=${(e) => setError(t(errorKey(e)))} />
+          <${VoiceRecorder} t=${t} onDone=${voiceDone} onError=${(e) => setError(t(errorKey(e)))} onRecording=${setRecording} />
         </div>
-        <form class="composer" onSubmit=${send}>
+        <form class="composer" onSubmit=${send} hidden=${recording}>
           <label for="message" class="visually-hidden">${t("chat.placeholder")}</label>
           <input id="message" dir="auto" value=${text} placeholder=${t("chat.placeholder")} autocomplete="off" onInput=${onInput} />
           <button type="submit">${t("chat.send")}</button>
         </form>
       </div>
+      ${enlarged && html`<div class="lightbox" role="dialog" aria-modal="true" aria-label=${enlarged.alt}
+        onKeyDown=${(e) => e.key === "Escape" && setEnlarged(null)}>
+        <img src=${enlarged.url} alt=${enlarged.alt} />
+        <button type="button" class="close" autofocus onClick=${() => setEnlarged(null)}>${t("chat.close")}</button>
+      </div>`}
     </main>`;
 }

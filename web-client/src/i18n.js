@@ -7,6 +7,10 @@ export const isRtl = (lang) => RTL.has(lang);
 
 export const CATALOG = {
   de: {
+    "chat.you": "Sie",
+    "chat.enlarge": "Bild vergrößern",
+    "chat.close": "Schließen",
+    "voice.recording": "Aufnahme läuft",
     "app.name": "Lotse – Beratung",
     "app.description": "Vertrauliche Online-Beratung",
     "account.delete": "Konto löschen",
@@ -106,6 +110,10 @@ export const CATALOG = {
     "chat.connecting": "Verbindung wird aufgebaut …",
   },
   en: {
+    "chat.you": "You",
+    "chat.enlarge": "Enlarge image",
+    "chat.close": "Close",
+    "voice.recording": "Recording",
     "app.name": "Lotse – Counseling",
     "app.description": "Confidential online counseling",
     "account.delete": "Delete account",
@@ -205,6 +213,10 @@ export const CATALOG = {
     "chat.connecting": "Connecting …",
   },
   ar: {
+    "chat.you": "أنت",
+    "chat.enlarge": "تكبير الصورة",
+    "chat.close": "إغلاق",
+    "voice.recording": "جارٍ التسجيل",
     "app.name": "لوتسه – استشارة",
     "app.description": "استشارة سرية عبر الإنترنت",
     "account.delete": "حذف الحساب",
@@ -304,6 +316,10 @@ export const CATALOG = {
     "chat.connecting": "جارٍ الاتصال …",
   },
   fa: {
+    "chat.you": "شما",
+    "chat.enlarge": "بزرگ‌نمایی تصویر",
+    "chat.close": "بستن",
+    "voice.recording": "در حال ضبط",
     "app.name": "لوتسه – مشاوره",
     "app.description": "مشاوره محرمانه آنلاین",
     "account.delete": "حذف حساب",
@@ -403,6 +419,10 @@ export const CATALOG = {
     "chat.connecting": "در حال اتصال …",
   },
   ru: {
+    "chat.you": "Вы",
+    "chat.enlarge": "Увеличить изображение",
+    "chat.close": "Закрыть",
+    "voice.recording": "Идёт запись",
     "app.name": "Lotse – консультации",
     "app.description": "Конфиденциальная онлайн-консультация",
     "account.delete": "Удалить аккаунт",
@@ -502,6 +522,10 @@ export const CATALOG = {
     "chat.connecting": "Подключение …",
   },
   uk: {
+    "chat.you": "Ви",
+    "chat.enlarge": "Збільшити зображення",
+    "chat.close": "Закрити",
+    "voice.recording": "Триває запис",
     "app.name": "Lotse – консультації",
     "app.description": "Конфіденційна онлайн-консультація",
     "account.delete": "Видалити обліковий запис",
@@ -601,6 +625,10 @@ export const CATALOG = {
     "chat.connecting": "З’єднання …",
   },
   tr: {
+    "chat.you": "Siz",
+    "chat.enlarge": "Resmi büyüt",
+    "chat.close": "Kapat",
+    "voice.recording": "Kaydediliyor",
     "app.name": "Lotse – Danışmanlık",
     "app.description": "Gizli çevrimiçi danışmanlık",
     "account.delete": "Hesabı sil",

@@ -4,8 +4,14 @@ import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { attachmentUrl } from "./attachments.js";
 
-// A received or sent attachment, decrypted in the browser: image preview, audio player, download.
-export function Attachment({ client, content }) {
+const sizeLabel = (lang, bytes) => (bytes >= 1048576
+  ? `${(bytes / 1048576).toLocaleString(lang, { maximumFractionDigits: 1 })} MB`
+  : `${Math.max(1, Math.round(bytes / 1024)).toLocaleString(lang)} KB`);
+export const durationLabel = (ms) => { const s = Math.round(ms / 1000); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; };
+
+// A received or sent attachment, decrypted in the browser: an image that enlarges when tapped, a
+// voice message with its recorded duration, a file with its name, size and an icon.
+export function Attachment({ t, lang, client, content, onEnlarge }) {
   const [url, setUrl] = useState(null);
   const [failed, setFailed] = useState(false);
   useEffect(() => {
@@ -14,15 +20,19 @@ export function Attachment({ client, content }) {
   }, [content.file?.url]);
   if (failed) return html`<span>⚠ ${content.body}</span>`;
   if (!url) return html`<span aria-busy="true">${content.body} …</span>`;
-  if (content.msgtype === "m.image") return html`<img src=${url} alt=${content.body} style="max-width:100%;border-radius:0.5rem" />`;
+  if (content.msgtype === "m.image")
+    return html`<button type="button" class="image-open" aria-label=${t("chat.enlarge")} onClick=${() => onEnlarge({ url, alt: content.body })}>
+      <img src=${url} alt=${content.body} /></button>`;
+  const duration = content.info?.duration;
   if (content.msgtype === "m.audio")
-    return html`<span><audio controls src=${url} aria-label=${content.body}></audio>
-      ${content.info?.duration ? html`<span class="meta"> ${Math.round(content.info.duration / 1000)} s</span>` : ""}</span>`;
-  return html`<a href=${url} download=${content.body}>${content.body}</a>`;
+    return html`<span class="voice"><audio controls preload="metadata" src=${url} aria-label=${content.body}></audio>
+      ${duration ? html`<span class="meta">${durationLabel(duration)}</span>` : ""}</span>`;
+  return html`<a class="file" href=${url} download=${content.body}><svg class="file-icon" aria-hidden="true" viewBox="0 0 24 24" width="24" height="24"><path d="M6 2h8l6 6v14H6z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/><path d="M14 2v6h6" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"/></svg>
+    <span class="file-name" dir="auto">${content.body}</span>${content.info?.size ? html`<span class="meta">${sizeLabel(lang, content.info.size)}</span>` : ""}</a>`;
 }
 
 // Records a voice message with MediaRecorder (Opus), showing the duration; can be cancelled.
-export function VoiceRecorder({ t, onDone, onError }) {
+export function VoiceRecorder({ t, onDone, onError, onRecording }) {
   const [rec, setRec] = useState(null);
   const [seconds, setSeconds] = useState(0);
   useEffect(() => {
@@ -45,13 +55,17 @@ export function VoiceRecorder({ t, onDone, onError }) {
       recorder.start(250);
       setSeconds(0);
       setRec(r);
+      onRecording?.(true);
     } catch (e) {
       onError(e);
     }
   };
-  const stop = (cancel) => { rec.cancelled = cancel; rec.recorder.stop(); setRec(null); };
+  const stop = (cancel) => { rec.cancelled = cancel; rec.recorder.stop(); setRec(null); onRecording?.(false); };
   if (!rec) return html`<button type="button" class="secondary record" onClick=${start}>${t("voice.record")}</button>`;
-  return html`<span class="row recording"><span class="meta" role="timer">${seconds.toFixed(0)} s</span>
+  // While recording: what is happening and for how long, and the recording's own Send (the
+  // composer's is hidden meanwhile, so there is one Send).
+  return html`<span class="row recording"><span class="rec-dot" aria-hidden="true"></span>
+    <span role="status">${t("voice.recording")}</span> <span class="meta" role="timer">${durationLabel(seconds * 1000)}</span>
     <button type="button" class="send-voice" onClick=${() => stop(false)}>${t("voice.send")}</button>
     <button type="button" class="secondary cancel-voice" onClick=${() => stop(true)}>${t("voice.cancel")}</button></span>`;
 }

@@ -14,6 +14,7 @@ import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { CATALOG } from "../../src/i18n.js";
 import { startConsultation, checkLayout } from "./helpers.mjs";
+import { sendAttachment } from "../../src/attachments.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");  // a private build while another one runs
@@ -128,6 +129,14 @@ for (const { code, button } of LANGS) {
       // A chat longer than one screen.
       for (let i = 1; i <= 20; i++) await counselor.sendTextMessage(roomId, `Antwort ${i}: ${"Sehr gern. ".repeat(i % 4 + 1)}`);
       await page.getByText("Antwort 20:").waitFor({ timeout: 30000 });
+      // A voice message from her: its duration, the player inside the bubble in either direction.
+      await sendAttachment(counselor, roomId, new Blob([Buffer.from("OggS-not-really-audio")], { type: "audio/ogg" }),
+        { name: "sprachnachricht.ogg", msgtype: "m.audio", extra: { info: { duration: 2000 } } });
+      const voice = page.locator("li.msg .voice").last();
+      await voice.waitFor({ timeout: 30000 });
+      assert.match(await voice.innerText(), /0:02/);
+      const [bubble, player] = [await voice.locator("xpath=ancestor::li").boundingBox(), await voice.locator("audio").boundingBox()];
+      assert.ok(player.x >= bubble.x && player.x + player.width <= bubble.x + bubble.width + 0.5, `the player fits its bubble (${code})`);
       await ownMessage(page, first).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
       // Message text keeps its own direction whatever the UI's (dir="auto"), so mixed scripts read right.
       assert.equal(await ownMessage(page, first).locator(".text").getAttribute("dir"), "auto");

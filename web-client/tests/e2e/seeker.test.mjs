@@ -11,6 +11,7 @@ import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
 import { findContent, downloadAndDecrypt, startConsultation } from "./helpers.mjs";
 import { CATALOG } from "../../src/i18n.js";
+import { sendAttachment } from "../../src/attachments.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../../dist");
@@ -191,8 +192,13 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     // Voice: record ~1.5 s from Chromium's fake microphone, then send.
     await page.getByRole("button", { name: /Sprachnachricht/ }).click();
     await page.getByRole("timer").waitFor();
+    // While recording: an indicator, the time, and one Send (the recording's; the composer's is hidden).
+    assert.equal(await page.getByRole("status").filter({ hasText: "Aufnahme läuft" }).count(), 1);
+    assert.ok(await page.locator(".rec-dot").isVisible());
+    assert.equal(await page.getByRole("button", { name: "Senden", exact: true }).count(), 1, "one Send while recording");
     await page.waitForTimeout(1500);
-    await page.getByRole("button", { name: "Senden", exact: true }).first().click();
+    await page.getByRole("button", { name: "Senden", exact: true }).click();
+    await page.locator(".composer").waitFor();  // the composer is back
     const audio = await findContent(counselor, roomId, "m.audio", "voice message arrives");
     assert.ok(audio.info.duration >= 1000, `duration ${audio.info.duration}`);
     assert.match(audio.file.mimetype, /^audio\/(webm|ogg)/);
@@ -208,6 +214,31 @@ test("a voice message from the fake microphone and a photo reach the counselor e
     assert.ok(image.file.key && !image.url, "sent as an encrypted attachment");
     const imagePlain = await downloadAndDecrypt(counselor, counselor.getAccessToken(), image.file);
     assert.deepEqual(imagePlain, png, "the counselor decrypts the same bytes");
+    // Her own voice message: the recorded duration, the player inside its bubble.
+    const voice = page.locator("li.msg.mine[data-event] .voice");
+    await voice.waitFor({ timeout: 30000 });
+    assert.match(await voice.innerText(), /^0:0[1-9]$/m);
+    const [bubble, player] = [await voice.locator("xpath=ancestor::li").boundingBox(), await voice.locator("audio").boundingBox()];
+    assert.ok(player.x >= bubble.x && player.x + player.width <= bubble.x + bubble.width, "the player fits its bubble");
+    // Who wrote each message, for screen readers.
+    assert.equal((await voice.locator("xpath=ancestor::li").locator(".visually-hidden").textContent()).trim(), "Sie:");
+    // A document from the counselor: name, size and an icon, at least 44 px tall, opened by a tap.
+    const pdf = Buffer.from("%PDF-1.4\n" + "Merkblatt zum Aufenthalt. ".repeat(200) + "\n%%EOF\n");
+    await sendAttachment(counselor, roomId, new Blob([pdf], { type: "application/pdf" }), { name: "merkblatt.pdf", msgtype: "m.file" });
+    const file = page.locator("li.msg a.file", { hasText: "merkblatt.pdf" });
+    await file.waitFor({ timeout: 30000 });
+    assert.match(await file.innerText(), /merkblatt\.pdf\s+5 KB/);
+    assert.ok((await file.boundingBox()).height >= 44, "a tap target");
+    assert.equal(await file.locator(".file-icon").count(), 1);
+    assert.equal((await file.locator("xpath=ancestor::li").locator(".visually-hidden").textContent()).trim(), "Frau Haddad:");
+    // The photo enlarges when tapped, over the chat but not over the top bar, and closes again.
+    await page.locator("li.msg.mine button.image-open").click();
+    const box = page.locator(".lightbox");
+    await box.locator("img[alt='brief.png']").waitFor();
+    assert.ok((await box.boundingBox()).y >= (await page.locator(".topbar").boundingBox()).height, "quick exit stays uncovered");
+    await page.screenshot({ path: join(shots, "chat-image-enlarged-de.png") });
+    await box.getByRole("button", { name: "Schließen" }).click();
+    await box.waitFor({ state: "detached" });
     await page.screenshot({ path: join(shots, "chat-attachments-de.png") });
   } finally {
     counselor.stopClient();
