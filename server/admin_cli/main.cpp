@@ -135,9 +135,9 @@ int main(int argc, char** argv) {
   // counselor
   auto* counselor = app.add_subcommand("counselor", "manage counselors");
   counselor->require_subcommand(1);
-  std::string c_user, c_name, c_agency, c_gender, c_password, c_role = "counselor", abs_msg, abs_from, abs_until;
+  std::string c_user, c_name, c_agency, c_gender, c_password, c_role = "counselor", abs_msg, abs_from, abs_until, c_email;
   std::vector<std::string> c_langs, c_topics, c_postal;
-  bool clear_absence = false;
+  bool clear_absence = false, clear_email = false;
   auto add_profile_options = [&](CLI::App* cmd) {
     cmd->add_option("--display-name", c_name, "name seekers see");
     cmd->add_option("--agency", c_agency, "agency id");
@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--absence-message", abs_msg, "absence notice posted into new consultations");
     cmd->add_option("--absence-from", abs_from, "YYYY-MM-DD");
     cmd->add_option("--absence-until", abs_until, "YYYY-MM-DD");
+    cmd->add_option("--email", c_email, "address for the unread-message digests ([email] in the server's config)");
   };
   auto* c_add = counselor->add_subcommand("add", "create a counselor account");
   c_add->add_option("--username", c_user, "localpart")->required();
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
   auto* c_update = counselor->add_subcommand("update", "change a counselor's profile");
   c_update->add_option("user", c_user)->required();
   c_update->add_flag("--clear-absence", clear_absence, "remove the absence notice");
+  c_update->add_flag("--clear-email", clear_email, "remove the digest address");
   add_profile_options(c_update);
   auto* c_deact = counselor->add_subcommand("deactivate", "deactivate a counselor account");
   c_deact->add_option("user", c_user)->required();
@@ -264,6 +266,8 @@ int main(int argc, char** argv) {
     if (!c_gender.empty()) o["gender"] = c_gender;
     if (!abs_msg.empty()) o["absence"] = object{{"message", abs_msg}, {"from", abs_from}, {"until", abs_until}};
     if (clear_absence) o["absence"] = nullptr;
+    if (!c_email.empty()) o["email"] = c_email;
+    if (clear_email) o["email"] = nullptr;
     if (creating && !c_password.empty()) o["password"] = c_password;
     if (creating) o["role"] = c_role;
     return o;

@@ -253,6 +253,13 @@ test("lotse-admin manages counselors, agencies, topics and the exchange, and eve
   assert.equal(added.user_id, "@petrova:localhost");
   assert.ok(added.password.length >= 16, "a generated password is shown once");
   assert.ok((await admin("counselor", "add", "--username", "x", "--display-name", "X", "--agency", "nowhere")).failed, "unknown agency refused");
+  // The digest address: set, refused when it could inject mail headers, removed; the audit says "set", never the address.
+  assert.ok(!(await admin("counselor", "update", "petrova", "--email", "petrova@beratung.example")).failed);
+  assert.ok((await admin("counselor", "update", "petrova", "--email", "x@example.org\r\nBcc: all@example.org")).failed, "header injection refused");
+  const emailAudit = (await admin("audit", "--limit", "5")).entries.find((e) => e.action === "counselor.update" && e.target === "@petrova:localhost");
+  assert.equal(emailAudit.details.email, "set");
+  assert.ok(!JSON.stringify(emailAudit).includes("petrova@beratung.example"), "the address is not in the audit log");
+  assert.ok(!(await admin("counselor", "update", "petrova", "--clear-email")).failed);
   const updated = await admin("counselor", "update", "@petrova:localhost", "--absence-message", "Elternzeit", "--absence-until", "2099-01-01");
   assert.equal(updated.absence.message, "Elternzeit");
   assert.deepEqual((await admin("counselor", "show", "petrova")).languages, ["ru", "uk"]);
