@@ -205,12 +205,14 @@ Config parse_config(std::string_view text, const std::string& source_name) {
   if (c.push.vapid_subject.empty()) c.push.vapid_subject = "mailto:postmaster@" + c.server_name;
   if (auto* t = sub_table(root, "email")) {
     std::string p = "email.";
-    check_keys(*t, p, {"host", "port", "starttls", "user", "password", "password_file", "from", "interval_seconds",
-                       "delay_seconds", "check_seconds"});
+    check_keys(*t, p, {"host", "port", "starttls", "ca_file", "user", "password", "password_file", "from",
+                       "interval_seconds", "delay_seconds", "check_seconds"});
     auto& e = c.email;
     e.host = get_string(*t, p, "host", e.host);
     e.port = get_int(*t, p, "port", e.port, 1, 65535);
     e.starttls = get_bool(*t, p, "starttls", e.starttls);
+    e.ca_file = get_string(*t, p, "ca_file", e.ca_file);
+    if (!e.ca_file.empty() && !std::ifstream(e.ca_file)) fail("email.ca_file", "cannot read " + e.ca_file);
     e.user = get_string(*t, p, "user", e.user);
     e.password = get_string(*t, p, "password", e.password);
     auto file = get_string(*t, p, "password_file", "");

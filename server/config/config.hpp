@@ -98,6 +98,7 @@ struct Config {
     std::string host;
     std::int64_t port = 587;
     bool starttls = true;             // required before AUTH
+    std::string ca_file;              // extra CA certificates (PEM) for the SMTP host's TLS; system ones always
     std::string user, password;       // password or password_file
     std::string from;                 // the envelope and header address, e.g. "noreply@beratung.example"
     std::int64_t interval_seconds = 3600;  // at most one digest per user per interval

@@ -123,7 +123,7 @@ std::string EmailDigest::message(const core::DueDigest& d, const std::string& me
 
 asio::awaitable<void> EmailDigest::run() {
   const auto& e = config_.email;
-  SmtpSettings smtp{e.host, std::to_string(e.port), e.starttls, e.user, e.password, std::chrono::seconds(20)};
+  SmtpSettings smtp{e.host, std::to_string(e.port), e.starttls, e.user, e.password, std::chrono::seconds(20), e.ca_file};
   asio::steady_timer timer(io_);
   for (;;) {
     timer.expires_after(std::chrono::seconds(e.check_seconds));

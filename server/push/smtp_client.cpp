@@ -89,6 +89,11 @@ asio::awaitable<void> smtp_send(const SmtpSettings& settings, const std::string&
   auto ex = co_await asio::this_coro::executor;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.set_default_verify_paths();
+  if (!settings.ca_file.empty()) {
+    boost::system::error_code ca_ec;
+    ctx.load_verify_file(settings.ca_file, ca_ec);
+    if (ca_ec) throw SmtpError("cannot read the CA file " + settings.ca_file + ": " + ca_ec.message());
+  }
   ctx.set_verify_mode(asio::ssl::verify_peer);
   tcp::resolver resolver(ex);
   boost::system::error_code ec;

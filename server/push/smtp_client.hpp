@@ -15,6 +15,7 @@ struct SmtpSettings {
   bool starttls = true;
   std::string user, password;  // AUTH PLAIN when user is set (only after STARTTLS)
   std::chrono::seconds timeout{20};
+  std::string ca_file;  // extra CA certificates (PEM) besides the system's
 };
 
 struct SmtpError : std::runtime_error {
