@@ -94,10 +94,12 @@ export async function ensureRecovery(client, keys, { onProgress } = {}) {
   keyring.push(keys.secretStorageKey);
   try {
     const auth = passwordAuth(me, keys.loginSecret);
-    await crypto.userHasCrossSigningKeys(me, true);  // an up-to-date view of our own identity first
+    // An up-to-date view of our own identity, before cross-signing is set up or imported.
+    const ownIdentity = crypto.userHasCrossSigningKeys(me, true);
     let defaultId = await ss.getDefaultKeyId();
     if (!defaultId) {
       // First device of a new (or just migrated) account.
+      await ownIdentity;
       await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: auth });
       await crypto.bootstrapSecretStorage({
         createSecretStorageKey: async () => ({ privateKey: keys.secretStorageKey.slice(), keyInfo: { name: KEY_NAME } }),
@@ -115,20 +117,32 @@ export async function ensureRecovery(client, keys, { onProgress } = {}) {
       await ss.setDefaultKeyId(ours);
       defaultId = ours;
     }
-    await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: auth });  // imports, signs this device
-    if (!(await ss.isStored("m.megolm_backup.v1"))) {
+    // Cross-signing (import the keys, sign this device) and the key backup side by side: with the
+    // backup key loaded and the backup enabled, the keys of what she opens first are fetched on
+    // demand (matrix-js-sdk's per-session backup download) while the full restore still runs.
+    const crossSigning = ownIdentity.then(() => crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: auth }));
+    const backup = (async () => {
+      if (!(await ss.isStored("m.megolm_backup.v1"))) return null;
+      try {
+        await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+      } catch (e) {
+        if (await crypto.getKeyBackupInfo()) throw e;
+        return "reset";  // the backup was deleted: a new one, once cross-signing is done
+      }
+      await crypto.checkKeyBackupAndEnable();
+      return crypto.restoreKeyBackup({ progressCallback: onProgress });
+    })();
+    const settled = await Promise.allSettled([crossSigning, backup]);  // both finish before any error counts
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
+    const result = settled[1].value;
+    if (result === null) {
       await crypto.bootstrapSecretStorage({ setupNewKeyBackup: true });
       return { created: true };
     }
-    try {
-      await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
-    } catch (e) {
-      if (await crypto.getKeyBackupInfo()) throw e;
-      await crypto.resetKeyBackup();  // the backup was deleted: start a new one
+    if (result === "reset") {
+      await crypto.resetKeyBackup();
       return { created: true };
     }
-    await crypto.checkKeyBackupAndEnable();
-    const result = await crypto.restoreKeyBackup({ progressCallback: onProgress });
     return { total: result.total, imported: result.imported };
   } finally {
     forgetKeys();

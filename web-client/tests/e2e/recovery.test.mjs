@@ -254,11 +254,12 @@ test(`login time with ${ROOM_KEYS} room keys in the backup, Chromium CPU throttl
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor({ timeout: 120000 });
   const homeMs = Date.now() - t0;
+  // She opens her consultation at once: its newest messages decrypt while the restore still runs.
+  await page.locator(".consultation button").first().click();
+  await page.getByText(`Nachricht ${ROOM_KEYS} von ${ROOM_KEYS}`).waitFor({ timeout: 120000 });
+  const lastVisibleMs = Date.now() - t0;
   const restored = await recovery(page, 10 * 60 * 1000);
   const restoredMs = Date.now() - t0;
-  await page.locator(".consultation button").first().click();
-  await page.getByText(`Nachricht ${ROOM_KEYS} von ${ROOM_KEYS}`).waitFor({ timeout: 60000 });
-  const lastVisibleMs = Date.now() - t0;
   assert.ok(restored.total >= ROOM_KEYS, JSON.stringify(restored));
   console.log(`# recovery timing: ${restored.total} room keys (${restored.imported} imported), CPU x4: KDF ${kdfMs} ms (PBKDF2-SHA-512, ${KDF_ITERATIONS} iterations), ` +
     `login to home ${homeMs} ms, to backup restored ${restoredMs} ms (restore itself ${restored.ms} ms), to the last message shown ${lastVisibleMs} ms; sending the keys took ${sentMs} ms`);
