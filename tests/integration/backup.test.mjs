@@ -15,6 +15,14 @@ import { startServer, api, register } from "./harness.mjs";
 const ADMIN_BIN = process.env.LOTSE_ADMIN_BIN ?? join(dirname(fileURLToPath(import.meta.url)), "../../build/server/lotse-admin");
 const run = (...args) => promisify(execFile)(ADMIN_BIN, args);
 
+async function cleanUp(srv, restored, work) {
+  await srv.stop();
+  await restored?.stop();
+  restored?.cleanup();
+  srv.cleanup();
+  rmSync(work, { recursive: true, force: true });
+}
+
 test("a backup taken under load restores everything acknowledged before it began; verify finds a flipped byte", async () => {
   const srv = await startServer();
   const work = mkdtempSync(join(tmpdir(), "lotse-backup-"));
@@ -85,11 +93,7 @@ test("a backup taken under load restores everything acknowledged before it began
     const vapid = async (s) => (await api(s, "GET", "/_lotse/client/v1/push", { token: alice.accessToken })).body.vapid_public_key;
     assert.equal(await vapid(restored), vapidBefore);
   } finally {
-    await srv.stop();
-    await restored?.stop();
-    restored?.cleanup();
-    srv.cleanup();
-    rmSync(work, { recursive: true, force: true });
+    await cleanUp(srv, restored, work);
   }
 });
 
@@ -180,10 +184,6 @@ test("an encrypted backup: unreadable on the backup host, verified there without
     assert.ok(Buffer.from(await dl.arrayBuffer()).equals(file), "the file is restored byte-exact");
     assert.equal(readFileSync(join(srv.dir, "data", "signing.key"), "utf8"), readFileSync(join(fresh, "data", "signing.key"), "utf8"), "the signing key too");
   } finally {
-    await srv.stop();
-    await restored?.stop();
-    restored?.cleanup();
-    srv.cleanup();
-    rmSync(work, { recursive: true, force: true });
+    await cleanUp(srv, restored, work);
   }
 });

@@ -11,7 +11,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { CATALOG } from "../../src/i18n.js";
-import { launchChromium, checkLayout, decryptedEvent } from "./helpers.mjs";
+import { launchChromium, checkLayout, decryptedEvent, startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");
@@ -149,10 +149,7 @@ test("de: the list is ordered by last activity with its time and a live unread b
     const name = "liste";
     await registerIn(page, "de", name);
     for (const counselor of [yilmaz, wagner]) {
-      await page.locator(`.counselor[data-user="${counselor.reg.userId}"] button`).click({ timeout: 30000 });
-      const profile = page.locator(`.profile[data-user="${counselor.reg.userId}"]`);
-      if (await profile.locator("input[name=topic]:checked").count() === 0) await profile.locator("input[name=topic]").first().check();
-      await profile.locator("button.start").click();
+      await startConsultation(page, counselor.reg.userId, { topic: "aufenthalt" });
       await page.locator("#message").waitFor({ timeout: 60000 });
       counselor.roomId = await accept(counselor, name);
       await page.getByRole("button", { name: T["chat.back"] }).click();
@@ -203,8 +200,7 @@ test("de: opened offline, the app shows the consultations and the messages it ha
   try {
     const name = "funkstille";
     await registerIn(page, "de", name);
-    await page.locator(`.counselor[data-user="${yilmaz.reg.userId}"] button`).click({ timeout: 30000 });
-    await page.locator(".profile button.start").click();
+    await startConsultation(page, yilmaz.reg.userId);
     await page.locator("#message").waitFor({ timeout: 60000 });
     const roomId = await accept(yilmaz, name);
     await page.locator("#message").fill("Ich habe eine Frage zum Aufenthalt.");
