@@ -132,8 +132,12 @@ int backup(const BackupOptions& o, std::ostream& out, std::ostream& err) {
   auto store = [&](const fs::path& src, const std::string& rel) {
     fs::create_directories((to / rel).parent_path());
     if (!recipient) {
-      fs::copy_file(src, to / rel);
-      fs::permissions(to / rel, fs::perms::owner_read | fs::perms::owner_write);
+      std::error_code ec;
+      if (!fs::copy_file(src, to / rel, ec)) {
+        // E.g. a media file removed since the snapshot (retention, erasure).
+        err << "lotse-admin: cannot copy " << src.string() << " (" << ec.message() << "); run the backup again\n";
+        return false;
+      }
       add(rel);
       return true;
     }
