@@ -65,7 +65,7 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   const lastTyping = useRef(0);
   useEffect(() => subscribeOutbox(rerender), []);
   const room = client.getRoom(roomId);
-  // Lazy-loaded members: the counselor's invite may be older than the loaded timeline.
+  // The members (the SDK loads none lazily here; this resolves at once when they are there).
   useEffect(() => { room?.loadMembersIfNeeded().then(rerender).catch(() => {}); }, [roomId]);
   const me = client.getUserId();
   const counselor = counselorOf(room, counselorKnown);

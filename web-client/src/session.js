@@ -205,8 +205,8 @@ export async function startClient(session, onChange) {
   for (const ev of [RoomEvent.Timeline, RoomEvent.Receipt, RoomMemberEvent.Typing, RoomEvent.MyMembership])
     client.on(ev, () => onChange());
   client.on(MatrixEventEvent.Decrypted, () => onChange());
-  // No lazy loading of members: a consultation has three, and the stored sync then holds the
-  // room's full membership (the key of each message is shared from it, also after an offline start).
+  // No lazy loading of members: a consultation has three, so it buys nothing, and the stored sync
+  // then holds each room's full membership (no separately stored member lists that could go stale).
   await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: false });
   await ready;  // offline, PREPARED comes from the sync store
   if (keys) {
