@@ -23,15 +23,25 @@ export const LOTSE = process.env.LOTSE_BIN ?? join(here, "../../build/server/lot
 // ASan/LSan errors and UBSan's "runtime error:" lines, as the sanitizer build prints them on stderr.
 const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
 
+// A port nothing listens on now. The kernel may hand the same one out again right after it was
+// closed, so a process never gets a port twice (two calls in a row once gave lotse and its metrics
+// listener the same port).
+const handedOut = new Set();
 export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = createServer();
+      srv.listen(0, "127.0.0.1", () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+      srv.on("error", reject);
     });
-    srv.on("error", reject);
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 // Starts lotse. `topConfig` adds top-level keys, `extraConfig` is appended (tables). Reuse `dataDir`
