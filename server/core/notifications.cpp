@@ -1,6 +1,8 @@
 // Notifications: push rule decisions per recipient, unread counts and the notification list.
 #include "server/core/notifications.hpp"
 
+#include "server/core/ignored_users.hpp"
+
 #include "server/core/auth_rules.hpp"
 #include "server/core/push_rule_evaluator.hpp"
 #include "server/core/stored_json.hpp"
@@ -39,6 +41,12 @@ const boost::json::object& Notifications::rules_for(const std::string& user_id) 
   return rules_cache_.emplace(user_id, std::move(global)).first->second;
 }
 
+const std::set<std::string>& Notifications::ignored_by(const std::string& user_id) {
+  if (auto it = ignored_cache_.find(user_id); it != ignored_cache_.end()) return it->second;
+  if (ignored_cache_.size() > 5000) ignored_cache_.clear();  // a bound, not an eviction policy
+  return ignored_cache_.emplace(user_id, ignored_users(account_data_, user_id)).first->second;
+}
+
 void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const StoredEvent& stored,
                              const boost::json::object& event) {
   auto recipients = rooms_.joined_members(stored.room_id);
@@ -61,6 +69,8 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     const auto& user = recipients[i];
     if (user == stored.sender || unnotified_.count(user)) continue;
+    // Nothing from someone she ignores counts or pushes: no message, no invite.
+    if (ignored_by(user).count(stored.sender) && (!stored.state_key || *stored.state_key == user)) continue;
     ctx.user_id = user;
     ctx.display_name.clear();
     if (auto* m = state("m.room.member", user))

@@ -42,6 +42,8 @@ class Notifications {
                 const boost::json::object& event);
   // The user's push rules changed: drop the parsed copy.
   void rules_changed(const std::string& user_id) { rules_cache_.erase(user_id); }
+  // The user's m.ignored_user_list changed: drop the parsed copy.
+  void ignored_changed(const std::string& user_id) { ignored_cache_.erase(user_id); }
   // Where notifying events go after commit (the push delivery); none: they are only counted.
   void set_sink(std::function<void(std::vector<PushJob>)> sink) { sink_ = std::move(sink); }
 
@@ -73,6 +75,7 @@ class Notifications {
 
  private:
   const boost::json::object& rules_for(const std::string& user_id);
+  const std::set<std::string>& ignored_by(const std::string& user_id);
   struct ReadPositions {
     std::int64_t unthreaded = 0;
     std::map<std::string, std::int64_t> threads;
@@ -85,6 +88,7 @@ class Notifications {
   std::set<std::string> unnotified_;
   std::function<void(std::vector<PushJob>)> sink_;
   std::unordered_map<std::string, boost::json::object> rules_cache_;  // user -> "global" of m.push_rules
+  std::unordered_map<std::string, std::set<std::string>> ignored_cache_;  // user -> m.ignored_user_list
 };
 
 }  // namespace lotse::core

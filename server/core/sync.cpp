@@ -1,6 +1,8 @@
 // /sync: joined rooms get timeline, state, ephemeral and account data since the token; rooms joined
 // (or fully re-synced) since then get their whole state; invites and leaves are listed once.
 #include "server/core/sync.hpp"
+
+#include "server/core/ignored_users.hpp"
 #include "server/core/stored_json.hpp"
 
 #include <algorithm>
@@ -70,7 +72,7 @@ Sync::RoomSection Sync::room_section(const SyncRequest& req, const std::string& 
     if (evs.size() < batch) exhausted = true;
     for (auto& e : evs) {
       cursor = e.stream - 1;
-      if (!visibility.can_see(e) || !filter.timeline.matches(e.type, e.sender)) continue;
+      if (!visibility.can_see(e) || !filter.timeline.matches(e.type, e.sender) || hidden_by_ignore(req.ignored, e)) continue;
       picked.push_back(std::move(e));
       if (picked.size() > limit) break;
     }
@@ -221,6 +223,9 @@ SyncResult Sync::compute(const SyncRequest& req) {
       auto section = room_section(req, r.room_id, full ? 0 : since, now, full, true);
       if (full || section.has_content) join[r.room_id] = std::move(section.body);
     } else if (r.membership == "invite") {
+      // An invite from someone she ignores is not shown (the invite itself stays until she answers).
+      auto own = rooms_.state_event(r.room_id, "m.room.member", user);
+      if (own && req.ignored.count(own->sender)) continue;
       if (!req.since || r.stream > since || req.full_state) invite[r.room_id] = invite_state(r.room_id, user);
     } else if (r.membership == "leave" || r.membership == "ban") {
       bool newly_left = req.since && r.stream > since;

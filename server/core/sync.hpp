@@ -21,6 +21,7 @@ struct SyncRequest {
   Viewer viewer;
   std::optional<SyncToken> since;
   SyncFilter filter;
+  std::set<std::string> ignored;  // m.ignored_user_list of the viewer (ignored_users.hpp)
   bool full_state = false;
 };
 

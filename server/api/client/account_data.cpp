@@ -42,6 +42,7 @@ awaitable<Response> put_data(Homeserver& hs, Request& r, std::string room_id) {
     hs.account_data.set(unit, auth.user_id, room_id, r.param("type"), r.body);
     unit.release();
   }
+  if (room_id.empty() && r.param("type") == "m.ignored_user_list") hs.notifications.ignored_changed(auth.user_id);
   co_await hs.db.commit();
   co_return empty_ok();
 }

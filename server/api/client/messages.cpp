@@ -1,5 +1,6 @@
 // Pagination of a room's timeline (client-server API "GET /rooms/{roomId}/messages").
 #include "server/api/common.hpp"
+#include "server/core/ignored_users.hpp"
 #include "server/core/client_events.hpp"
 #include "server/core/filters.hpp"
 
@@ -39,6 +40,7 @@ awaitable<Response> get_messages(Homeserver& hs, Request& r) {
 
   core::VisibilityFilter vis(hs.rooms, room.room_id, auth.user_id);
   core::Viewer viewer{auth.user_id, auth.device_id};
+  const auto ignored = core::ignored_users(hs.account_data, auth.user_id);
   boost::json::array chunk;
   std::set<std::string> senders;
   std::int64_t cursor = from;
@@ -57,7 +59,7 @@ awaitable<Response> get_messages(Homeserver& hs, Request& r) {
     if (batch.size() < limit) more = false;
     for (auto& e : batch) {
       cursor = backwards ? e.stream - 1 : e.stream;
-      if (!vis.can_see(e) || !filter.matches(e.type, e.sender)) continue;
+      if (!vis.can_see(e) || !filter.matches(e.type, e.sender) || core::hidden_by_ignore(ignored, e)) continue;
       senders.insert(e.sender);
       chunk.push_back(core::client_event(hs.rooms, e, viewer));
       if (chunk.size() >= limit) break;

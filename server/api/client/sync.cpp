@@ -1,6 +1,7 @@
 // GET /sync: computes the response, and when there is nothing new long-polls until something for the
 // user commits or the timeout passes.
 #include "server/api/common.hpp"
+#include "server/core/ignored_users.hpp"
 
 #include <chrono>
 
@@ -32,6 +33,7 @@ awaitable<Response> get_sync(Homeserver& hs, Request& r) {
   }
   req.filter = resolve_filter(hs, auth.user_id, r.query_param("filter"));
   req.full_state = r.query_param("full_state") == "true";
+  req.ignored = core::ignored_users(hs.account_data, auth.user_id);
   std::int64_t timeout_ms = 0;
   if (auto t = r.query_param("timeout")) {
     try {
