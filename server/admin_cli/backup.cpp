@@ -4,12 +4,12 @@
 #include <boost/json.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <unistd.h>
 #include <ostream>
 #include <set>
 #include <vector>
@@ -264,6 +264,13 @@ int restore(const RestoreOptions& o, std::ostream& out, std::ostream& err) {
       return 2;
     }
   }
+  // Everything of an encrypted backup is encrypted: a plain file in it was put there afterwards.
+  if (key)
+    for (const auto& f : manifest.as_object().at("files").as_array())
+      if (std::string rel(f.as_object().at("path").as_string()); rel.size() <= 4 || !rel.ends_with(".enc")) {
+        err << "lotse-admin: " << rel << " is not encrypted, but the backup is; nothing restored\n";
+        return 1;
+      }
   fs::create_directories(data);
   std::size_t restored = 0;
   for (const auto& f : manifest.as_object().at("files").as_array()) {

@@ -276,6 +276,15 @@ int main(int argc, char** argv) {
   if (*tenant_create) return lotse::admin::tenant_create(tenant_paths, tenant, std::cout, std::cerr);
   if (*tenant_list) return lotse::admin::tenant_list(tenant_paths, std::cout, std::cerr);
   if (*backup_cmd || *restore_cmd) lotse::e2ee::init_crypto();
+  // Local file work: a file system error (a full disk, a missing permission) is a message, not an abort.
+  auto guarded = [](auto run) {
+    try {
+      return run();
+    } catch (const std::exception& e) {
+      std::cerr << "lotse-admin: " << e.what() << "\n";
+      return 1;
+    }
+  };
   if (*backup_cmd) {
     if (*backup_verify) return lotse::admin::verify_backup(backup_dir, std::cout, std::cerr);
     if (*backup_keygen) {
@@ -293,9 +302,10 @@ int main(int argc, char** argv) {
       std::cerr << "lotse-admin: backup needs --data-dir and --to (or: backup verify DIR)\n";
       return 2;
     }
-    return lotse::admin::backup({data_dir, backup_to, backup_config, encrypt_to}, std::cout, std::cerr);
+    return guarded([&] { return lotse::admin::backup({data_dir, backup_to, backup_config, encrypt_to}, std::cout, std::cerr); });
   }
-  if (*restore_cmd) return lotse::admin::restore({restore_from, data_dir, restore_key}, std::cout, std::cerr);
+  if (*restore_cmd)
+    return guarded([&] { return lotse::admin::restore({restore_from, data_dir, restore_key}, std::cout, std::cerr); });
   if (*boot) {
     needs_token = false;
     // Only the token's hash goes to disk, valid for a few minutes (server/bootstrap_request.hpp).

@@ -100,9 +100,7 @@ void Counseling::update_topic(store::WriteUnit&, const Topic& t) {
 namespace {
 Topic topic_row(store::Statement& st) {
   Topic t{st.text(0), st.text(1), {}};
-  boost::system::error_code ec;
-  auto names = boost::json::parse(st.text(2), ec);
-  if (!ec && names.is_object()) t.names = std::move(names.as_object());
+  if (auto names = read_stored_object(st.text(2), "topic names", t.topic_id)) t.names = std::move(*names);
   return t;
 }
 }  // namespace

@@ -17,6 +17,7 @@ struct Agency {
 struct Topic {
   std::string topic_id, name;
   boost::json::object names;  // translations of name, by language code
+  boost::json::object to_json() const { return {{"topic_id", topic_id}, {"name", name}, {"names", names}}; }
 };
 
 struct CounselorProfile {

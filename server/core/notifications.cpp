@@ -1,9 +1,8 @@
 // Notifications: push rule decisions per recipient, unread counts and the notification list.
 #include "server/core/notifications.hpp"
 
-#include "server/core/ignored_users.hpp"
-
 #include "server/core/auth_rules.hpp"
+#include "server/core/ignored_users.hpp"
 #include "server/core/push_rule_evaluator.hpp"
 #include "server/core/stored_json.hpp"
 

@@ -224,8 +224,8 @@ SyncResult Sync::compute(const SyncRequest& req) {
       if (full || section.has_content) join[r.room_id] = std::move(section.body);
     } else if (r.membership == "invite") {
       // An invite from someone she ignores is not shown (the invite itself stays until she answers).
-      auto own = rooms_.state_event(r.room_id, "m.room.member", user);
-      if (own && req.ignored.count(own->sender)) continue;
+      if (!req.ignored.empty())
+        if (auto own = rooms_.state_event(r.room_id, "m.room.member", user); own && req.ignored.count(own->sender)) continue;
       if (!req.since || r.stream > since || req.full_state) invite[r.room_id] = invite_state(r.room_id, user);
     } else if (r.membership == "leave" || r.membership == "ban") {
       bool newly_left = req.since && r.stream > since;

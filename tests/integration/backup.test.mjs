@@ -169,6 +169,16 @@ test("an encrypted backup: unreadable on the backup host, verified there without
     rehash(cut);
     await assert.rejects(run("restore", "--from", cut, "--data-dir", target("f"), "--key", key), (e) => e.code === 1 && /truncated|damaged/.test(e.stderr));
 
+    // ... or adds a file in the clear (a signing key of its own): an encrypted backup restores none.
+    const planted = join(work, "planted");
+    cpSync(backupDir, planted, { recursive: true });
+    writeFileSync(join(planted, "planted.key"), "not from this server");
+    const m = JSON.parse(readFileSync(join(planted, "MANIFEST.json"), "utf8"));
+    m.files.push({ path: "planted.key", size: 19, sha256: createHash("sha256").update("not from this server").digest("hex") });
+    writeFileSync(join(planted, "MANIFEST.json"), JSON.stringify(m));
+    await assert.rejects(run("restore", "--from", planted, "--data-dir", target("g"), "--key", key),
+      (e) => e.code === 1 && /planted\.key is not encrypted, but the backup is/.test(e.stderr));
+
     // With the secret key: everything back, byte-exact.
     await srv.stop();
     const fresh = mkdtempSync(join(tmpdir(), "lotse-restored-enc-"));

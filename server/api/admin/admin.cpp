@@ -272,8 +272,6 @@ object topic_names(const object& body) {
   return out;
 }
 
-object topic_json(const core::Topic& t) { return object{{"topic_id", t.topic_id}, {"name", t.name}, {"names", t.names}}; }
-
 awaitable<Response> post_topic(Homeserver& hs, Request& r) {
   auto admin = require_admin(hs, r);
   const auto& body = r.json_object();
@@ -287,7 +285,7 @@ awaitable<Response> post_topic(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  co_return Response::json(topic_json(t));
+  co_return Response::json(t.to_json());
 }
 
 // Renames a topic or sets its translations; fields left out stay as they are.
@@ -305,7 +303,7 @@ awaitable<Response> put_topic(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
-  co_return Response::json(topic_json(*t));
+  co_return Response::json(t->to_json());
 }
 
 awaitable<Response> post_exchange_room(Homeserver& hs, Request& r) {
@@ -532,7 +530,7 @@ void register_admin_routes(http::Router& router, Homeserver& hs) {
   raw_route(router, verb::get, base + "/topics", [&hs](Request& r) -> awaitable<Response> {
     require_admin(hs, r);
     array out;
-    for (const auto& t : hs.counseling.topics()) out.push_back(topic_json(t));
+    for (const auto& t : hs.counseling.topics()) out.push_back(t.to_json());
     co_return Response::json({{"topics", std::move(out)}});
   });
   raw_route(router, verb::put, base + "/topics/{topicId}", [&hs](Request& r) { return put_topic(hs, r); });

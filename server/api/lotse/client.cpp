@@ -108,7 +108,7 @@ void register_lotse_client_routes(http::Router& router, Homeserver& hs) {
     require_auth(hs, r);
     array out;
     // names: the name per language where the instance gives translations (lotse-admin topic update --name-in).
-    for (const auto& t : hs.counseling.topics()) out.push_back(object{{"topic_id", t.topic_id}, {"name", t.name}, {"names", t.names}});
+    for (const auto& t : hs.counseling.topics()) out.push_back(t.to_json());
     co_return Response::json({{"topics", std::move(out)}});
   });
   raw_route(router, verb::get, base + "/agencies", [&hs](Request& r) -> awaitable<Response> {
