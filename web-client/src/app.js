@@ -1,6 +1,6 @@
 // The seekers' app: language, account, counselor directory, consultations, encrypted chat.
 import { html } from "htm/preact";
-import { useEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
 import { LANGUAGES, isRtl, translator, errorKey } from "./i18n.js";
 import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount } from "./session.js";
 import { ChangePassword } from "./password_change.js";
@@ -305,7 +305,8 @@ export function App({ branding }) {
   const [revoked, setRevoked] = useState(null);
   const [tick, setTick] = useState(0);
   const t = useMemo(() => translator(lang ?? "de"), [lang]);
-  useEffect(() => {
+  // Before the browser paints: a screen in the new language is never shown in the old direction.
+  useLayoutEffect(() => {
     document.documentElement.lang = lang ?? "de";
     document.documentElement.dir = isRtl(lang) ? "rtl" : "ltr";
     // The manifest in her language (vite.config.js), so the installed app is named in it.
