@@ -2,7 +2,8 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
-import { CATALOG, isRtl } from "./src/i18n.js";
+import { isRtl } from "./src/i18n.js";
+import { CATALOG } from "./src/all_languages.js";
 
 // The web manifest in every language of the app (manifest-LANG.webmanifest; src/app.js links the
 // one of the chosen language, so an installed app is named in it); German is the default one.

@@ -1,7 +1,7 @@
 // The seekers' app: language, account, counselor directory, consultations, encrypted chat.
 import { html } from "htm/preact";
 import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
-import { LANGUAGES, isRtl, translator, errorKey } from "./i18n.js";
+import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage } from "./i18n.js";
 import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount } from "./session.js";
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
@@ -22,7 +22,7 @@ function LanguageSwitch({ t, lang, languages, onPick }) {
 
 function LanguagePick({ languages, onPick }) {
   return html`<main>
-    <h1>${languages.map((l) => translator(l)("lang.choose")).slice(0, 2).join(" · ")}</h1>
+    <h1>${languages.map((l) => CHOOSE_LANGUAGE[l] ?? CHOOSE_LANGUAGE.de).slice(0, 2).join(" · ")}</h1>
     <ul class="langs">
       ${languages.map((l) => html`<li><button lang=${l} dir=${isRtl(l) ? "rtl" : "ltr"} onClick=${() => onPick(l)}>${LANGUAGES[l] ?? l}</button></li>`)}
     </ul>
@@ -358,7 +358,8 @@ export function App({ branding }) {
     });
     return () => { stopped = true; cleanup(); };
   }, [session]);
-  const pick = (l) => { localStorage.setItem("lotse.lang", l); setLang(l); };
+  const pick = (l) => loadLanguage(l).then(() => { localStorage.setItem("lotse.lang", l); setLang(l); })
+    .catch((e) => console.warn("the language could not be loaded", e));
   const onSession = (s) => { localStorage.removeItem("lotse.locked"); leaving.current = false; setRevoked(null); setSession(s); };
   const [signedOut, setSignedOut] = useState(false);  // in memory only: a shared phone keeps no trace
   // A logout first lets the outbox deliver what is on its way (up to 20 s); a deletion does not wait.

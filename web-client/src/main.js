@@ -2,6 +2,7 @@
 import { render } from "preact";
 import { html } from "htm/preact";
 import { App } from "./app.js";
+import { loadLanguage } from "./i18n.js";
 import "./style.css";
 
 // The first render never waits for the network: the branding last seen (or the defaults) now, the
@@ -29,4 +30,6 @@ function start() {
 if ("serviceWorker" in navigator) {
   import("virtual:pwa-register").then(({ registerSW }) => registerSW({ immediate: true })).catch(() => {});
 }
-start();
+// The chosen language's strings first (from the service worker's cache after the first visit); if
+// they cannot be loaded the app starts in German rather than not at all.
+loadLanguage(localStorage.getItem("lotse.lang")).catch(() => {}).then(start);

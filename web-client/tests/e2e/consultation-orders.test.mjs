@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { startServer, register, startCryptoClient, loginDevice, waitFor, api, uniqueName, sdk, AGENCY } from "../../../tests/integration/harness.mjs";
 import { sendAttachment } from "../../src/attachments.js";
-import { CATALOG } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";  // the recovery key as typed
 import { launchChromium, sha256, downloadAndDecrypt, decryptedEvent, startConsultation } from "./helpers.mjs";
 

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
-import { CATALOG } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 import { launchChromium, checkLayout, decryptedEvent, startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));

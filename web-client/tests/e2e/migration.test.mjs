@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer, api } from "../../../tests/integration/harness.mjs";
 import { deriveKeys, localpart } from "../../src/key_recovery.js";
-import { CATALOG } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = process.env.LOTSE_WEB_DIST ?? join(here, "../../dist");

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
-import { CATALOG } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 import { startConsultation, checkLayout } from "./helpers.mjs";
 import { sendAttachment } from "../../src/attachments.js";
 

@@ -14,7 +14,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { startPushService, decryptPush } from "../../../tests/integration/web_push_receiver.mjs";
-import { CATALOG } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 import { launchChromium, startConsultation } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,7 @@
 // The catalogue: every language has every string; errors map to messages, never to codes.
-import { describe, expect, it } from "vitest";
-import { CATALOG, LANGUAGES, errorKey, isRtl, translator } from "../../src/i18n.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LANGUAGES, CHOOSE_LANGUAGE, errorKey, isRtl, translator, loadLanguage } from "../../src/i18n.js";
+import { CATALOG } from "../../src/all_languages.js";
 import { noticeText } from "../../src/notices.js";
 
 describe("catalogue", () => {
@@ -12,8 +13,18 @@ describe("catalogue", () => {
   it("Arabic and Farsi are right-to-left, the others not", () => {
     expect(Object.keys(LANGUAGES).filter(isRtl)).toEqual(["ar", "fa"]);
   });
-  it("falls back to German for an unknown language", () => {
+  it("falls back to German for an unknown language", async () => {
+    await loadLanguage("xx");
     expect(translator("xx")("chat.send")).toBe("Senden");
+  });
+  it("loads a language when it is chosen; until then its strings are German", async () => {
+    expect(translator("tr")("chat.send")).toBe(CATALOG.de["chat.send"]);
+    await loadLanguage("tr");
+    expect(translator("tr")("chat.send")).toBe(CATALOG.tr["chat.send"]);
+    expect(CATALOG.tr["chat.send"]).not.toBe(CATALOG.de["chat.send"]);
+  });
+  it("asks for the language in every language", () => {
+    expect(Object.keys(CHOOSE_LANGUAGE)).toEqual(Object.keys(LANGUAGES));
   });
 });
 
@@ -33,7 +44,12 @@ describe("errorKey", () => {
 });
 
 describe("noticeText", () => {
-  const en = translator("en"), ar = translator("ar");
+  let en, ar;
+  beforeAll(async () => {
+    await Promise.all([loadLanguage("en"), loadLanguage("ar")]);
+    en = translator("en");
+    ar = translator("ar");
+  });
   it("translates the imported system events by their code, with their details", () => {
     expect(noticeText(en, "en", { msgtype: "m.notice", body: "So geht es weiter …", "de.lotse.notice": "FURTHER_STEPS" }))
       .toBe(CATALOG.en["notice.FURTHER_STEPS"]);
