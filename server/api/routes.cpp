@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "server/log.hpp"
+
 namespace lotse::api {
 
 void register_server_info_routes(http::Router&, Homeserver&);
@@ -107,6 +109,15 @@ void Homeserver::prepare_instance() {
     accounts.create_user(unit, service, "", std::string("Lotse"), "service");
     unit.release();
     db.commit_now();
+  }
+  {
+    store::WriteUnit unit(db);
+    if (auto added = consultation_rooms.add_member_hints(unit); added > 0) {
+      unit.release();
+      db.commit_now();
+      log_line("info", "consultation rooms opened before now name the service user as a functional member",
+               {{"events_added", added}});
+    }
   }
   // Earlier versions kept a bootstrap token in the data directory; a secret at rest there is a key
   // on the doormat, so it goes (bootstrap_request.hpp explains what replaced it).

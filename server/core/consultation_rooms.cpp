@@ -24,6 +24,7 @@ boost::json::object ConsultationRooms::room_request(const Consultation& c, const
   // and clients share room keys with invited members (they do not for "joined"). A counselor who
   // takes over a consultation reads from the hand-over on. Not a direct chat: Element would offer
   // "Decline and block" against the service user.
+  auto service_members = service_members_content();
   return boost::json::object{
       {"preset", "private_chat"},
       {"name", name},
@@ -39,11 +40,35 @@ boost::json::object ConsultationRooms::room_request(const Consultation& c, const
         {"redact", 50},
         {"events",
          {{"m.room.power_levels", 100}, {"m.room.encryption", 100}, {"m.room.history_visibility", 100},
-          {"m.room.join_rules", 100}, {"de.lotse.consultation", 100}, {"m.room.tombstone", 100}}}}},
+          {"m.room.join_rules", 100}, {"de.lotse.consultation", 100}, {"m.room.tombstone", 100},
+          {"io.element.functional_members", 100}, {"m.member_hints", 100}}}}},
       {"initial_state",
        {{{"type", "m.room.encryption"}, {"state_key", ""}, {"content", {{"algorithm", "m.megolm.v1.aes-sha2"}}}},
         {{"type", "m.room.history_visibility"}, {"state_key", ""}, {"content", {{"history_visibility", "invited"}}}},
-        {{"type", "de.lotse.consultation"}, {"state_key", ""}, {"content", consultation_state}}}}};
+        {{"type", "de.lotse.consultation"}, {"state_key", ""}, {"content", consultation_state}},
+        // The service user is a member for its powers (hand-over, notices, closing) but not a
+        // party: clients that read these (Element's functional members, MSC4171's member hints)
+        // treat the consultation as a 1:1 room, and Element places 1:1 calls in it.
+        {{"type", "io.element.functional_members"}, {"state_key", ""}, {"content", service_members}},
+        {{"type", "m.member_hints"}, {"state_key", ""}, {"content", service_members}}}}};
+}
+
+boost::json::object ConsultationRooms::service_members_content() const {
+  return {{"service_members", boost::json::array{boost::json::value(service_user_)}}};
+}
+
+std::size_t ConsultationRooms::add_member_hints(store::WriteUnit& unit) {
+  std::size_t added = 0;
+  for (const auto& c : counseling_.all_consultations(std::nullopt)) {
+    auto room = rooms_.room(c.room_id);
+    if (!room || rooms_.membership(c.room_id, service_user_) != "join") continue;
+    for (const char* type : {"io.element.functional_members", "m.member_hints"}) {
+      if (rooms_.state_event(c.room_id, type, "")) continue;
+      rooms_.append(unit, *room, service_user_, type, service_members_content(), std::string());
+      ++added;
+    }
+  }
+  return added;
 }
 
 std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& seeker, const CounselorProfile& counselor,

@@ -23,6 +23,9 @@ class ConsultationRooms {
   // The createRoom request of a consultation room: its power levels, encryption, history visibility
   // and de.lotse.consultation state; the seeker and the counselor are invited.
   boost::json::object room_request(const Consultation& c, const std::string& name) const;
+  // Rooms opened before consultations named the service user as a functional member get the
+  // io.element.functional_members and m.member_hints state now. Returns the events added.
+  std::size_t add_member_hints(store::WriteUnit& unit);
   void transfer(store::WriteUnit& unit, const std::string& room_id, const CounselorProfile& to);
   void set_status(store::WriteUnit& unit, const std::string& room_id, const std::string& status);
 
@@ -30,6 +33,7 @@ class ConsultationRooms {
   void update_state(store::WriteUnit& unit, const RoomInfo& room, const Consultation& c,
                     const boost::json::array& history);
   void notice(store::WriteUnit& unit, const RoomInfo& room, const std::string& text);
+  boost::json::object service_members_content() const;
 
   Rooms& rooms_;
   Counseling& counseling_;

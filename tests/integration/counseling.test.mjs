@@ -101,6 +101,11 @@ test("a consultation end to end encrypted: opened, answered, handed over, closed
     assert.deepEqual([state.body.seeker, state.body.counselor, state.body.topic, state.body.status, state.body.agency], [seekerReg.userId, c1Reg.userId, "wohnen", "open", AGENCY]);
     assert.equal((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.encryption/`, { token: seekerReg.accessToken })).body.algorithm, "m.megolm.v1.aes-sha2");
     assert.equal((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.history_visibility/`, { token: seekerReg.accessToken })).body.history_visibility, "invited");
+    // The service user is named as a functional member, so Element treats the room as 1:1 (calls).
+    const hints = ["io.element.functional_members", "m.member_hints"];
+    for (const type of hints)
+      assert.deepEqual((await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/${type}/`, { token: seekerReg.accessToken })).body,
+        { service_members: ["@lotse:localhost"] });
     // The absence notice was posted by the service user.
     const msgs = await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=20`, { token: seekerReg.accessToken });
     assert.ok(msgs.body.chunk.some((e) => e.content.msgtype === "m.notice" && /Urlaub/.test(e.content.body) && e.sender === "@lotse:localhost"));
@@ -108,6 +113,9 @@ test("a consultation end to end encrypted: opened, answered, handed over, closed
     await waitFor(() => c1.getRoom(roomId)?.getMyMembership() === "invite", "c1 invited");
     await c1.joinRoom(roomId);
     await waitFor(() => seeker.getRoom(roomId)?.getMember(c1Reg.userId)?.membership === "join", "seeker sees c1");
+    // Joined, the counselor (power 50) still cannot change that list.
+    for (const type of hints)
+      expectForbidden(await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/${type}/`, { token: c1Reg.accessToken, body: { service_members: [] } }), `change ${type}`);
     const q = "Ich habe einen Brief von der Ausländerbehörde bekommen.";
     const { event_id: qId } = await seeker.sendTextMessage(roomId, q);
     assert.equal(await decryptedBody(c1, roomId, qId, "c1 reads"), q);

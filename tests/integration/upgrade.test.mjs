@@ -39,6 +39,11 @@ for (const name of readdirSync(fixtures).filter((f) => /^schema-\d+$/.test(f))) 
       assert.equal(seeker.status, 200);
       const list = await api(srv, "GET", "/_lotse/client/v1/consultations", { token: seeker.body.access_token });
       assert.ok(list.body.consultations.some((c) => c.room_id === what.consultation_room));
+      // A consultation opened before names the service user as a functional member now (1:1 calls in Element).
+      for (const type of ["io.element.functional_members", "m.member_hints"]) {
+        const hint = await api(srv, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(what.consultation_room)}/state/${type}/`, { token: seeker.body.access_token });
+        assert.deepEqual(hint.body, { service_members: ["@lotse:localhost"] }, type);
+      }
       const admin = await login(srv, what.admin.user, what.admin.password);
       assert.equal((await api(srv, "GET", "/_lotse/admin/v1/stats", { token: admin.body.access_token })).status, 200);
       // New writes work on the upgraded database.
