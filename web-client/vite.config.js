@@ -41,7 +41,8 @@ export default defineConfig({
   test: { include: ["tests/unit/**/*.test.js"] },
   worker: { format: "es" },
   resolve: {
-    // No calls in the seekers' app yet: keep matrix-js-sdk's WebRTC/MatrixRTC code out (src/no-calls.js).
+    // matrix-js-sdk's client would pull its WebRTC/MatrixRTC code into the first load: its own imports
+    // of it get stand-ins (src/no-calls.js); the app loads the real call code on demand (src/calls.js).
     alias: [
       { find: /^\.\/(webrtc\/(call|callEventHandler|groupCallEventHandler|groupCall|mediaHandler)|matrixrtc\/(MatrixRTCSessionManager|types))\.js$/,
         replacement: fileURLToPath(new URL("./src/no-calls.js", import.meta.url)) },
@@ -59,7 +60,9 @@ export default defineConfig({
       manifest: manifestFor("de"),
       workbox: {
         globPatterns: ["**/*.{js,css,html,png,svg,wasm}"],
-        globIgnores: ["**/screenshot-*"],  // for install dialogs only, not needed offline
+        // Screenshots are for install dialogs only; the call code (src/calls.js) is fetched when a
+        // call starts or rings, never in advance: a call needs the network anyway.
+        globIgnores: ["**/screenshot-*", "**/calls-*.js"],
         maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
         navigateFallbackDenylist: [/^\/_matrix/, /^\/_lotse/],
         importScripts: ["/push-sw.js"],  // Web Push: the neutral notification (public/push-sw.js)

@@ -13,9 +13,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../dist");
 const out = {};
 
-const sizes = { js: [0, 0], css: [0, 0], wasm: [0, 0] };
+// js: what a seeker loads without a call (German built in; the other languages, loaded when
+// chosen, are "lang", the largest one; the call code, loaded when a call starts or rings, "calls").
+const sizes = { js: [0, 0], lang: [0, 0], calls: [0, 0], css: [0, 0], wasm: [0, 0] };
 for (const f of readdirSync(join(dist, "assets"))) {
-  const kind = f.endsWith(".js") ? "js" : f.endsWith(".css") ? "css" : f.endsWith(".wasm") ? "wasm" : null;
+  const isJs = f.endsWith(".js");
+  if (/^(en|ar|fa|ru|uk|tr)-[\w-]+\.js$/.test(f)) {
+    const bytes = readFileSync(join(dist, "assets", f));
+    const gz = gzipSync(bytes, { level: 9 }).length;
+    if (gz > sizes.lang[1]) sizes.lang = [bytes.length, gz];
+    continue;
+  }
+  const kind = isJs ? (f.startsWith("calls-") ? "calls" : "js") : f.endsWith(".css") ? "css" : f.endsWith(".wasm") ? "wasm" : null;
   if (!kind) continue;
   const bytes = readFileSync(join(dist, "assets", f));
   sizes[kind][0] += bytes.length;

@@ -7,7 +7,8 @@ import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
 import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
 import { pushState, enablePush, disablePush, dismissPush, storePushText } from "./push.js";
-import { Chat } from "./chat.js";
+import { Chat, counselorOf } from "./chat.js";
+import { watchCalls, callsFor } from "./call_watch.js";
 import { localpart } from "./key_recovery.js";
 
 const MAX_LOCALPART = 200;  // the server's limit for a user name, after session.js's mapping
@@ -230,7 +231,7 @@ function ConsultationCard({ t, lang, c, onOpen }) {
   </button></li>`;
 }
 
-function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout, onDeleted, onRevoked }) {
+function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout, onDeleted, onRevoked, onCall }) {
   const [consultations, setConsultations] = useState(cachedList);
   const [offline, setOffline] = useState(false);
   const [topics, setTopics] = useState([]);
@@ -265,7 +266,7 @@ function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout,
     const listed = consultations.find((c) => c.room_id === roomId);
     const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
     return html`<${Chat} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
-      onCounselorChanged=${reload} onBack=${back} />`;
+      onCounselorChanged=${reload} onBack=${back} onCall=${onCall} />`;
   }
   // The chat needs the crypto (a 2 MB WebAssembly module on a first visit): until it runs, say so.
   if (roomId && !client)
@@ -304,6 +305,7 @@ export function App({ branding }) {
   const [client, setClient] = useState(null);
   const [revoked, setRevoked] = useState(null);
   const [tick, setTick] = useState(0);
+  const [call, setCall] = useState(null);  // { call, calls }: the MatrixCall shown and the loaded calls module
   const t = useMemo(() => translator(lang ?? "de"), [lang]);
   // Before the browser paints: a screen in the new language is never shown in the old direction.
   useLayoutEffect(() => {
@@ -358,6 +360,20 @@ export function App({ branding }) {
     });
     return () => { stopped = true; cleanup(); };
   }, [session]);
+  // Calls: an invite rings wherever the seeker is in the app; the call code loads on demand.
+  const ring = useCallback((c) => callsFor(client, ring).then((calls) => setCall({ call: c, calls })), [client]);
+  useEffect(() => (client ? watchCalls(client, ring) : undefined), [client]);
+  const placeCall = async (roomId, invitee, video) => {
+    const calls = await callsFor(client, ring);
+    setCall({ call: calls.place(client, roomId, invitee, video), calls });
+  };
+  const callView = () => {
+    if (!call || !client) return null;
+    const room = client.getRoom(call.call.roomId);
+    const name = counselorOf(room)?.name ?? call.call.getOpponentMember()?.name ?? "";
+    return html`<${call.calls.CallView} t=${t} lang=${lang} client=${client} call=${call.call} name=${name}
+      onClose=${() => setCall((now) => (now?.call === call.call ? null : now))} />`;
+  };
   const pick = (l) => loadLanguage(l).then(() => { localStorage.setItem("lotse.lang", l); setLang(l); })
     .catch((e) => console.warn("the language could not be loaded", e));
   const onSession = (s) => { localStorage.removeItem("lotse.locked"); leaving.current = false; setRevoked(null); setSession(s); };
@@ -385,6 +401,8 @@ export function App({ branding }) {
   if (!session) return html`${bar}<${Auth} t=${t} locked=${!!localStorage.getItem("lotse.locked")} revoked=${revoked} signedOut=${signedOut}
     onSession=${onSession} languageSwitch=${languageSwitch} />`;
   // The list and the directory need only the session; the client (crypto, sync) joins when ready.
-  return html`<${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick}
-    languageSwitch=${languageSwitch} onLogout=${logout} onDeleted=${() => leave(true)} onRevoked=${() => revoke(client)} />`;
+  // During a call the call view is the only screen; the one under it stays as it was (hidden).
+  return html`<div class="screens" hidden=${!!call}><${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick}
+    languageSwitch=${languageSwitch} onLogout=${logout} onDeleted=${() => leave(true)} onRevoked=${() => revoke(client)} onCall=${placeCall} /></div>
+    ${callView()}`;
 }

@@ -55,7 +55,25 @@ function QueuedFile({ item }) {
   return html`<span class="file-name">📎 ${item.name}${seconds}</span>`;
 }
 
-export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, tick }) {
+// What became of a call, for its line in the chat (at its m.call.invite): answered and how long,
+// declined, missed (hers) or not answered (her own), or still ringing. `byCall`: call_id -> events.
+export function callOutcome(invite, byCall, me) {
+  const c = invite.getContent();
+  const related = byCall.get(c.call_id) ?? [];
+  const answer = related.find((e) => e.getType() === "m.call.answer");
+  const end = related.find((e) => e.getType() === "m.call.hangup" || e.getType() === "m.call.reject");
+  const video = /\bm=video\b/.test(c.offer?.sdp ?? "");
+  if (answer && end) return { key: "call.done", video, ms: end.getTs() - answer.getTs() };
+  if (answer) return { key: "call.ongoing", video };
+  if (end?.getType() === "m.call.reject") return { key: "call.declined", video };
+  if (!end && invite.getLocalAge() < (c.lifetime ?? 0)) return { key: "call.ongoing", video };
+  return { key: invite.getSender() === me ? "call.notAnswered" : "call.missed", video };
+}
+
+const PHONE = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path d="M6.6 10.8a15 15 0 006.6 6.6l2.2-2.2a1 1 0 011-.25 11.4 11.4 0 003.6.57 1 1 0 011 1V20a1 1 0 01-1 1A17 17 0 013 4a1 1 0 011-1h3.5a1 1 0 011 1c0 1.25.2 2.45.57 3.57a1 1 0 01-.25 1z" fill="currentColor"/></svg>`;
+const CAMERA = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path d="M3 6h12a1 1 0 011 1v10a1 1 0 01-1 1H3a1 1 0 01-1-1V7a1 1 0 011-1zm14 4l5-3v10l-5-3z" fill="currentColor"/></svg>`;
+
+export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, onCall, tick }) {
   const [text, setText] = useState(drafts.get(roomId) ?? "");
   const [error, setError] = useState(null);
   const [recording, setRecording] = useState(false);
@@ -72,8 +90,18 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   // Handed over to another counselor: the consultation list (her display name) is reloaded.
   useEffect(() => { if (counselor && counselorKnown && counselor.id !== counselorKnown.id) onCounselorChanged?.(); },
     [counselor?.id, counselorKnown?.id]);
-  const shown = (e) => (e.getType() === "m.room.message" || e.isDecryptionFailure()) && (e.status === null || e.status === "sent");
+  const shown = (e) => (e.getType() === "m.room.message" || e.getType() === "m.call.invite" || e.isDecryptionFailure()) && (e.status === null || e.status === "sent");
   const all = room?.getLiveTimeline().getEvents() ?? [];
+  const byCall = new Map();
+  for (const e of all) if (e.getType().startsWith("m.call.")) { const id = e.getContent()?.call_id; if (id) byCall.set(id, [...(byCall.get(id) ?? []), e]); }
+  const [calling, setCalling] = useState(false);
+  const call = async (video) => {
+    setError(null);
+    setCalling(true);
+    try { await onCall(roomId, counselor.id, video); } catch (e) { console.warn("call failed", e); setError(t("call.unavailable")); }
+    setCalling(false);
+  };
+  const canCall = onCall && counselor?.membership === "join" && typeof RTCPeerConnection !== "undefined";
   const position = new Map(all.map((e, i) => [e.getId(), i]));
   const events = all.filter(shown);
   const queued = outboxItems(roomId);
@@ -144,12 +172,19 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
       <button class="secondary back" onClick=${onBack}>${t("chat.back")}</button>
     <//>
     <main class="chat" aria-labelledby="topbar-title" data-tick=${tick}>
-      <p class="meta">${t("chat.encrypted")}</p>
+      <div class="row chat-head"><p class="meta">${t("chat.encrypted")}</p>
+        ${canCall && html`<button type="button" class="secondary icon call-voice" aria-label=${t("call.voice")} title=${t("call.voice")} disabled=${calling} onClick=${() => call(false)}>${PHONE}</button>
+        <button type="button" class="secondary icon call-video" aria-label=${t("call.video")} title=${t("call.video")} disabled=${calling} onClick=${() => call(true)}>${CAMERA}</button>`}</div>
       ${counselor && counselor.membership !== "join" && html`<p class="meta not-joined">${t("chat.notJoined")}</p>`}
       <ul class="messages" aria-live="polite" ref=${list}>
         ${events.map((ev) => {
           const mine = ev.getSender() === me;
           const content = ev.getContent() ?? {};
+          if (ev.getType() === "m.call.invite") {
+            const o = callOutcome(ev, byCall, me);
+            return html`${dayRow(ev.getTs())}<li class=${`call-log ${o.key.slice(5)}`} data-call=${content.call_id}>
+              ${o.video ? CAMERA : PHONE} <span>${t(o.key).replace("{d}", durationLabel(o.ms ?? 0))}</span> <time class="meta">${timeOf(lang, ev.getTs())}</time></li>`;
+          }
           const body = ev.isDecryptionFailure()
             ? html`<span class="undecryptable">${t("chat.undecryptable")}</span>`
             : content.file ? html`<${Attachment} t=${t} lang=${lang} client=${client} content=${content} onEnlarge=${setEnlarged} />`

@@ -70,8 +70,9 @@ export function VoiceRecorder({ t, onDone, onError, onRecording }) {
     <button type="button" class="secondary cancel-voice" onClick=${() => stop(true)}>${t("voice.cancel")}</button></span>`;
 }
 
-export function QuickExit({ t, client }) {
+export function QuickExit({ t, client, before }) {
   const leave = () => {
+    before?.();  // e.g. a call is hung up first
     // Leave to a neutral page at once and lock the app: the next start asks for the password.
     localStorage.setItem("lotse.locked", "1");
     try { client?.stopClient(); } catch { /* not started */ }

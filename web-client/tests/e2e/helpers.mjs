@@ -76,8 +76,10 @@ export async function startConsultation(page, counselorId, { timeout = 30000, to
 // containers wider than themselves, and whether the composer's Send button is really on top.
 async function layout(page) {
   return page.evaluate(() => {
-    const exit = document.querySelector(".quick-exit");
-    const q = exit.getBoundingClientRect();
+    // The quick exit on screen (a call view has its own; the screen under it is hidden meanwhile).
+    const shown = (sel) => [...document.querySelectorAll(sel)].find((e) => e.getClientRects().length > 0) ?? null;
+    const exit = shown(".quick-exit");
+    const q = exit?.getBoundingClientRect() ?? new DOMRect();
     const visibleBox = (el) => {
       const r = el.getBoundingClientRect();
       let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
@@ -102,7 +104,7 @@ async function layout(page) {
       return (cs.overflowX === "auto" || cs.overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1;
     }).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.scrollWidth}>${el.clientWidth}`);
     let sendOnTop = null;
-    const send = document.querySelector(".composer button[type=submit]");
+    const send = shown(".composer button[type=submit]");
     if (send) {
       const r = send.getBoundingClientRect();
       sendOnTop = send.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));

@@ -289,20 +289,25 @@ test("quick exit leaves to a neutral page and locks the app; the shell loads off
   }
 });
 
-test("the JavaScript a seeker loads stays under 250 KB gzip (the crypto WASM aside)", async () => {
+test("a seeker loads under 250 KB of JavaScript gzip without a call (the crypto WASM aside)", async () => {
   const { readdirSync, readFileSync } = await import("node:fs");
   const { gzipSync } = await import("node:zlib");
-  // Of the languages she loads one (German is built in); the largest is counted.
+  // Everything but the call code (loaded when a call starts or rings) and the languages: of those
+  // she loads one, and the largest is counted.
   const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
   const isLanguage = (f) => /^(de|en|ar|fa|ru|uk|tr)-[\w-]+\.js$/.test(f);
-  let total = 0, language = 0;
+  let total = 0, language = 0, calls = 0;
   for (const f of readdirSync(join(dist, "assets")).filter((f) => f.endsWith(".js"))) {
     const n = gz(join(dist, "assets", f));
-    if (isLanguage(f)) language = Math.max(language, n);
+    if (f.startsWith("calls-")) calls += n;
+    else if (isLanguage(f)) language = Math.max(language, n);
     else total += n;
   }
   for (const f of readdirSync(dist)) if (f.endsWith(".js")) total += gz(join(dist, f));
+  assert.ok(calls > 10 * 1024, `the call code is its own chunk (${calls} bytes)`);
   assert.ok(language > 0, "the languages are chunks of their own");
   total += language;
   assert.ok(total < 250 * 1024, `${Math.round(total / 1024)} KB gzip`);
+  // The service worker does not fetch the call code in advance either.
+  assert.doesNotMatch(readFileSync(join(dist, "sw.js"), "utf8"), /calls-/);
 });

@@ -1,0 +1,66 @@
+// Calls without their weight: the WebRTC code (matrix-js-sdk's MatrixCall, ~100 KB gzip, in
+// src/calls.js) is loaded only when a call starts or rings. Until then this watches the timeline for
+// a fresh m.call.invite (decrypted: call signalling is end-to-end encrypted like every message) and
+// keeps the call events that came with it; once the call code is installed, matrix-js-sdk's own
+// CallEventHandler takes over and this stops watching.
+import { RoomEvent } from "matrix-js-sdk/lib/models/room.js";
+import { MatrixEventEvent } from "matrix-js-sdk/lib/models/event.js";
+
+const RING_GRACE_MS = 3000;     // as matrix-js-sdk: an invite about to expire does not ring
+const KEEP_MS = 2 * 60 * 1000;  // call events older than this belong to no call that can still ring
+
+let callsModule = null;
+export const loadCalls = () => (callsModule ??= import("./calls.js").catch((e) => { callsModule = null; throw e; }));
+
+const isCallEvent = (ev) => ev.getType().startsWith("m.call.");
+
+// An invite this user should hear ringing: from someone else, meant for her, still valid.
+export function rings(ev, userId) {
+  if (ev.getType() !== "m.call.invite" || ev.getSender() === userId) return false;
+  const c = ev.getContent();
+  if (c.invitee && c.invitee !== userId) return false;
+  return ev.getLocalAge() < (c.lifetime ?? 0) - RING_GRACE_MS;
+}
+
+const installed = new WeakMap();  // client -> Promise of the installed calls module
+
+// The calls module for this client, installed once: TURN credentials fetched, then the SDK's call
+// handler started, then the call events seen so far handed to it.
+export function callsFor(client, onIncoming) {
+  let p = installed.get(client);
+  if (!p) {
+    const w = watchers.get(client);
+    p = loadCalls().then(async (m) => {
+      await m.prepare(client);
+      w?.stop();  // from here on the SDK's handler sees every event itself
+      await m.install(client, onIncoming, w?.pending ?? []);
+      return m;
+    });
+    p.catch(() => installed.delete(client));
+    installed.set(client, p);
+  }
+  return p;
+}
+
+const watchers = new WeakMap();
+
+export function watchCalls(client, onIncoming) {
+  const seen = new Set();
+  const w = { pending: [], stop: () => {} };
+  const consider = (ev) => {
+    if (!isCallEvent(ev) || seen.has(ev.getId())) return;
+    seen.add(ev.getId());
+    if (ev.getLocalAge() > KEEP_MS) return;
+    w.pending.push(ev);
+    if (rings(ev, client.getUserId())) callsFor(client, onIncoming).catch((e) => console.warn("the call code did not load", e));
+  };
+  const onTimeline = (ev, room, toStart) => { if (!toStart) consider(ev); };
+  client.on(RoomEvent.Timeline, onTimeline);
+  client.on(MatrixEventEvent.Decrypted, consider);
+  w.stop = () => {
+    client.off(RoomEvent.Timeline, onTimeline);
+    client.off(MatrixEventEvent.Decrypted, consider);
+  };
+  watchers.set(client, w);
+  return w.stop;
+}
