@@ -112,11 +112,15 @@ void Homeserver::prepare_instance() {
   }
   {
     store::WriteUnit unit(db);
-    if (auto added = consultation_rooms.add_member_hints(unit); added > 0) {
+    auto upgraded = consultation_rooms.add_member_hints(unit);
+    for (const auto& failure : upgraded.failed)
+      log_line("error", "could not name the service user as a functional member of a consultation room",
+               {{"detail", failure}});
+    if (upgraded.rooms > 0) {
       unit.release();
       db.commit_now();
       log_line("info", "consultation rooms opened before now name the service user as a functional member",
-               {{"events_added", added}});
+               {{"rooms", upgraded.rooms}});
     }
   }
   // Earlier versions kept a bootstrap token in the data directory; a secret at rest there is a key

@@ -57,18 +57,41 @@ boost::json::object ConsultationRooms::service_members_content() const {
   return {{"service_members", boost::json::array{boost::json::value(service_user_)}}};
 }
 
-std::size_t ConsultationRooms::add_member_hints(store::WriteUnit& unit) {
-  std::size_t added = 0;
+ConsultationRooms::MemberHintsUpgrade ConsultationRooms::add_member_hints(store::WriteUnit& unit) {
+  static constexpr const char* kTypes[] = {"io.element.functional_members", "m.member_hints"};
+  MemberHintsUpgrade result;
+  const auto expected = service_members_content();
   for (const auto& c : counseling_.all_consultations(std::nullopt)) {
     auto room = rooms_.room(c.room_id);
     if (!room || rooms_.membership(c.room_id, service_user_) != "join") continue;
-    for (const char* type : {"io.element.functional_members", "m.member_hints"}) {
-      if (rooms_.state_event(c.room_id, type, "")) continue;
-      rooms_.append(unit, *room, service_user_, type, service_members_content(), std::string());
-      ++added;
+    try {
+      bool changed = false;
+      // Only the service user may change them, as in rooms opened now (state_default is 50).
+      auto pl = rooms_.state_content(c.room_id, "m.room.power_levels", "").value_or(boost::json::object{});
+      if (!pl["events"].is_object()) pl["events"] = boost::json::object{};
+      auto& events = pl["events"].as_object();
+      bool pl_changed = false;
+      for (const char* type : kTypes)
+        if (!events.contains(type)) {
+          events[type] = 100;
+          pl_changed = true;
+        }
+      if (pl_changed) {
+        rooms_.append(unit, *room, service_user_, "m.room.power_levels", pl, std::string());
+        changed = true;
+      }
+      for (const char* type : kTypes) {
+        auto current = rooms_.state_content(c.room_id, type, "");
+        if (current && *current == expected) continue;
+        rooms_.append(unit, *room, service_user_, type, expected, std::string());
+        changed = true;
+      }
+      if (changed) ++result.rooms;
+    } catch (const CoreError& e) {
+      result.failed.push_back(c.room_id + ": " + e.what());
     }
   }
-  return added;
+  return result;
 }
 
 std::string ConsultationRooms::open(store::WriteUnit& unit, const std::string& seeker, const CounselorProfile& counselor,

@@ -2,6 +2,7 @@
 // the instance's service user), handing it over to another counselor, closing and reopening it.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "server/core/accounts.hpp"
 #include "server/core/counseling.hpp"
@@ -24,8 +25,13 @@ class ConsultationRooms {
   // and de.lotse.consultation state; the seeker and the counselor are invited.
   boost::json::object room_request(const Consultation& c, const std::string& name) const;
   // Rooms opened before consultations named the service user as a functional member get the
-  // io.element.functional_members and m.member_hints state now. Returns the events added.
-  std::size_t add_member_hints(store::WriteUnit& unit);
+  // io.element.functional_members and m.member_hints state now (and power levels that leave them
+  // to the service user); a room where that is refused is reported, not fatal.
+  struct MemberHintsUpgrade {
+    std::size_t rooms = 0;             // rooms changed
+    std::vector<std::string> failed;   // "room id: why"
+  };
+  MemberHintsUpgrade add_member_hints(store::WriteUnit& unit);
   void transfer(store::WriteUnit& unit, const std::string& room_id, const CounselorProfile& to);
   void set_status(store::WriteUnit& unit, const std::string& room_id, const std::string& status);
 

@@ -44,6 +44,8 @@ for (const name of readdirSync(fixtures).filter((f) => /^schema-\d+$/.test(f))) 
         const hint = await api(srv, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(what.consultation_room)}/state/${type}/`, { token: seeker.body.access_token });
         assert.deepEqual(hint.body, { service_members: ["@lotse:localhost"] }, type);
       }
+      const pl = await api(srv, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(what.consultation_room)}/state/m.room.power_levels/`, { token: seeker.body.access_token });
+      assert.deepEqual([pl.body.events["io.element.functional_members"], pl.body.events["m.member_hints"]], [100, 100], "only the service user may change them");
       const admin = await login(srv, what.admin.user, what.admin.password);
       assert.equal((await api(srv, "GET", "/_lotse/admin/v1/stats", { token: admin.body.access_token })).status, 200);
       // New writes work on the upgraded database.
