@@ -60,9 +60,9 @@ export default defineConfig({
       manifest: manifestFor("de"),
       workbox: {
         globPatterns: ["**/*.{js,css,html,png,svg,wasm}"],
-        // Screenshots are for install dialogs only; the call code (src/calls.js) is fetched when a
-        // call starts or rings, never in advance: a call needs the network anyway.
-        globIgnores: ["**/screenshot-*", "**/calls-*.js"],
+        // Screenshots are for install dialogs only. The call code (src/calls.js) is not in the first
+        // load but cached afterwards, so an app left open across an update still finds it.
+        globIgnores: ["**/screenshot-*"],
         maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
         navigateFallbackDenylist: [/^\/_matrix/, /^\/_lotse/],
         importScripts: ["/push-sw.js"],  // Web Push: the neutral notification (public/push-sw.js)

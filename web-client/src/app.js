@@ -306,7 +306,10 @@ export function App({ branding }) {
   const [revoked, setRevoked] = useState(null);
   const [tick, setTick] = useState(0);
   const [call, setCall] = useState(null);  // { call, calls }: the MatrixCall shown and the loaded calls module
-  const t = useMemo(() => translator(lang ?? "de"), [lang]);
+  // Strings that were not loaded in time at start-up (src/main.js): loaded now, then shown.
+  const [loaded, setLoaded] = useState(0);
+  useEffect(() => { if (lang) loadLanguage(lang).then(() => setLoaded((n) => n + 1)).catch(() => {}); }, [lang]);
+  const t = useMemo(() => translator(lang ?? "de"), [lang, loaded]);
   // Before the browser paints: a screen in the new language is never shown in the old direction.
   useLayoutEffect(() => {
     document.documentElement.lang = lang ?? "de";
@@ -361,8 +364,21 @@ export function App({ branding }) {
     return () => { stopped = true; cleanup(); };
   }, [session]);
   // Calls: an invite rings wherever the seeker is in the app; the call code loads on demand.
-  const ring = useCallback((c) => callsFor(client, ring).then((calls) => setCall({ call: c, calls })), [client]);
-  useEffect(() => (client ? watchCalls(client, ring) : undefined), [client]);
+  const ring = useCallback((c) => callsFor(client, ring).then((calls) => { if (client.clientRunning) setCall({ call: c, calls }); }), [client]);
+  useEffect(() => {
+    if (!client) return undefined;
+    const unwatch = watchCalls(client, ring);
+    // The client goes (logout, session ended elsewhere): a call of it ends with it, camera and
+    // microphone included, and its view goes too.
+    return () => {
+      unwatch();
+      setCall((now) => {
+        try { if (now && now.call.state !== "ended") now.call.hangup("user_hangup", false); } catch { /* the client has stopped */ }
+        return null;
+      });
+      try { client.getMediaHandler().stopAllStreams(); } catch { /* no media */ }
+    };
+  }, [client]);
   const placeCall = async (roomId, invitee, video) => {
     const calls = await callsFor(client, ring);
     setCall({ call: calls.place(client, roomId, invitee, video), calls });
@@ -372,7 +388,8 @@ export function App({ branding }) {
     const room = client.getRoom(call.call.roomId);
     const name = counselorOf(room)?.name ?? call.call.getOpponentMember()?.name ?? "";
     return html`<${call.calls.CallView} t=${t} lang=${lang} client=${client} call=${call.call} name=${name}
-      onClose=${() => setCall((now) => (now?.call === call.call ? null : now))} />`;
+      onClose=${() => setCall((now) => (now?.call === call.call ? null : now))}
+      onReplaced=${(next) => setCall((now) => (now?.call === call.call ? { call: next, calls: call.calls } : now))} />`;
   };
   const pick = (l) => loadLanguage(l).then(() => { localStorage.setItem("lotse.lang", l); setLang(l); })
     .catch((e) => console.warn("the language could not be loaded", e));

@@ -31,7 +31,9 @@ export function callsFor(client, onIncoming) {
   if (!p) {
     const w = watchers.get(client);
     p = loadCalls().then(async (m) => {
+      if (!client.clientRunning) throw new Error("the client has stopped");
       await m.prepare(client);
+      if (!client.clientRunning) throw new Error("the client has stopped");
       w?.stop();  // from here on the SDK's handler sees every event itself
       await m.install(client, onIncoming, w?.pending ?? []);
       return m;
@@ -44,14 +46,22 @@ export function callsFor(client, onIncoming) {
 
 const watchers = new WeakMap();
 
+const MAX_PENDING = 200;
+
 export function watchCalls(client, onIncoming) {
-  const seen = new Set();
   const w = { pending: [], stop: () => {} };
-  const consider = (ev) => {
-    if (!isCallEvent(ev) || seen.has(ev.getId())) return;
-    seen.add(ev.getId());
-    if (ev.getLocalAge() > KEEP_MS) return;
+  const keep = (ev) => {
+    if (w.pending.includes(ev)) return;
     w.pending.push(ev);
+    if (w.pending.length > MAX_PENDING) w.pending.shift();
+  };
+  const consider = (ev) => {
+    if (ev.getLocalAge() > KEEP_MS) return;
+    // Still encrypted: it may turn out to be a call event after the hand-over to the SDK's handler,
+    // which decrypts what it is given.
+    if (ev.getType() === "m.room.encrypted") { if (!ev.isDecryptionFailure()) keep(ev); return; }
+    if (!isCallEvent(ev)) return;
+    keep(ev);
     if (rings(ev, client.getUserId())) callsFor(client, onIncoming).catch((e) => console.warn("the call code did not load", e));
   };
   const onTimeline = (ev, room, toStart) => { if (!toStart) consider(ev); };

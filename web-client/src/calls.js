@@ -34,7 +34,8 @@ export async function install(client, onIncoming, pending) {
     if (other) call.hangup(CallErrorCode.UserBusy, false);
     else onIncoming(call);
   });
-  if (pending.length) await handler.evaluateEventBuffer(pending);
+  // Chained like the handler's own batches, so a hangup in the next sync is applied after these.
+  if (pending.length) await (handler.eventBufferPromiseChain = handler.evaluateEventBuffer(pending));
 }
 
 export function place(client, roomId, invitee, video) {
@@ -66,7 +67,7 @@ function Video({ stream, className, muted }) {
 
 // The full-screen call: ringing (accept with video or sound, decline), calling, and the call itself
 // (mute, camera, hang up), with what the connection does. `name` is the counselor's.
-export function CallView({ t, lang, client, call, name, onClose }) {
+export function CallView({ t, lang, client, call, name, onClose, onReplaced }) {
   const [, setTick] = useState(0);
   const [seconds, setSeconds] = useState(0);
   const [remoteVideoStalled, setStalled] = useState(false);
@@ -78,9 +79,11 @@ export function CallView({ t, lang, client, call, name, onClose }) {
       if (state === CallState.Ended) setTimeout(onClose, 2500);
     };
     const onError = (e) => setError(e?.code === CallErrorCode.NoUserMedia ? "noMedia" : "failed");
+    // Glare (both called at once): the SDK answers the other call in place of this one.
     const events = [[CallEvent.State, onState], [CallEvent.FeedsChanged, bump], [CallEvent.Error, onError],
-      [CallEvent.LengthChanged, setSeconds], [CallEvent.Hangup, bump]];
+      [CallEvent.LengthChanged, setSeconds], [CallEvent.Hangup, bump], [CallEvent.Replaced, onReplaced]];
     for (const [e, f] of events) call.on(e, f);
+    if (call.state === CallState.Ended) onState(CallState.Ended);  // ended before the view listened
     return () => { for (const [e, f] of events) call.off(e, f); };
   }, [call]);
   // The other side's video: off by their choice (SDP stream metadata), or stalled: no frame decoded

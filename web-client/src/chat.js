@@ -56,17 +56,32 @@ function QueuedFile({ item }) {
 }
 
 // What became of a call, for its line in the chat (at its m.call.invite): answered and how long,
-// declined, missed (hers) or not answered (her own), or still ringing. `byCall`: call_id -> events.
-export function callOutcome(invite, byCall, me) {
+// declined (by the one called: reject, hangup or busy), missed (hers) or not answered (her own), or
+// still ringing or going on. `byCall`: call_id -> its other events; `live`: the SDK's calls in this
+// app. null: an invite given up in glare (both called at once) in favour of the other one.
+export function callOutcome(invite, byCall, me, live) {
   const c = invite.getContent();
   const related = byCall.get(c.call_id) ?? [];
   const answer = related.find((e) => e.getType() === "m.call.answer");
   const end = related.find((e) => e.getType() === "m.call.hangup" || e.getType() === "m.call.reject");
   const video = /\bm=video\b/.test(c.offer?.sdp ?? "");
+  const lifetime = c.lifetime ?? 0;
+  const going = live?.get(c.call_id);
   if (answer && end) return { key: "call.done", video, ms: end.getTs() - answer.getTs() };
-  if (answer) return { key: "call.ongoing", video };
-  if (end?.getType() === "m.call.reject") return { key: "call.declined", video };
-  if (!end && invite.getLocalAge() < (c.lifetime ?? 0)) return { key: "call.ongoing", video };
+  if (answer) {
+    if (going && going.state !== "ended") return { key: "call.ongoing", video };
+    // Ended without a hangup (the app was closed, the network went): as long as it was seen going.
+    return { key: "call.done", video, ms: Math.max(0, related[related.length - 1].getTs() - answer.getTs()) };
+  }
+  if (end && end.getSender() !== invite.getSender()) return { key: "call.declined", video };
+  if (!end) {
+    const glare = [...byCall.values()].some((evs) => {
+      const other = evs.find((e) => e.getType() === "m.call.invite");
+      return other && other !== invite && Math.abs(other.getTs() - invite.getTs()) < lifetime && evs.some((e) => e.getType() === "m.call.answer");
+    });
+    if (glare) return null;
+    if (invite.getLocalAge() < lifetime) return { key: "call.ongoing", video };
+  }
   return { key: invite.getSender() === me ? "call.notAnswered" : "call.missed", video };
 }
 
@@ -94,6 +109,7 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   const all = room?.getLiveTimeline().getEvents() ?? [];
   const byCall = new Map();
   for (const e of all) if (e.getType().startsWith("m.call.")) { const id = e.getContent()?.call_id; if (id) byCall.set(id, [...(byCall.get(id) ?? []), e]); }
+  const liveCalls = client.callEventHandler?.calls;
   const [calling, setCalling] = useState(false);
   const call = async (video) => {
     setError(null);
@@ -181,7 +197,8 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
           const mine = ev.getSender() === me;
           const content = ev.getContent() ?? {};
           if (ev.getType() === "m.call.invite") {
-            const o = callOutcome(ev, byCall, me);
+            const o = callOutcome(ev, byCall, me, liveCalls);
+            if (!o) return null;
             return html`${dayRow(ev.getTs())}<li class=${`call-log ${o.key.slice(5)}`} data-call=${content.call_id}>
               ${o.video ? CAMERA : PHONE} <span>${t(o.key).replace("{d}", durationLabel(o.ms ?? 0))}</span> <time class="meta">${timeOf(lang, ev.getTs())}</time></li>`;
           }

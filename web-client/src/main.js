@@ -30,6 +30,6 @@ function start() {
 if ("serviceWorker" in navigator) {
   import("virtual:pwa-register").then(({ registerSW }) => registerSW({ immediate: true })).catch(() => {});
 }
-// The chosen language's strings first (from the service worker's cache after the first visit); if
-// they cannot be loaded the app starts in German rather than not at all.
-loadLanguage(localStorage.getItem("lotse.lang")).catch(() => {}).then(start);
+// The chosen language's strings first (from the service worker's cache after the first visit), but
+// never more than 1.5 s of waiting: then the app starts in German and switches when they arrive.
+Promise.race([loadLanguage(localStorage.getItem("lotse.lang")).catch(() => {}), new Promise((r) => setTimeout(r, 1500))]).then(start);

@@ -89,8 +89,8 @@ for (const { code, button } of LANGS) {
       await checkLayout(page, "language pick");
       await page.screenshot({ path: join(shots, "mobile-language-pick.png") });
       await page.getByRole("button", { name: button }).click();
-      assert.equal(await page.evaluate(() => document.documentElement.dir), code === "ar" ? "rtl" : "ltr");
       await page.getByRole("button", { name: T["register.submit"] }).waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dir), code === "ar" ? "rtl" : "ltr");
       await checkLayout(page, "registration");
       await page.screenshot({ path: join(shots, `mobile-register-${code}.png`) });
       await page.getByRole("button", { name: T["register.switch"] }).click();
