@@ -2,7 +2,7 @@
 import { html } from "htm/preact";
 import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
 import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage } from "./i18n.js";
-import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount } from "./session.js";
+import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount, warmCrypto } from "./session.js";
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
 import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
@@ -39,6 +39,7 @@ function Auth({ t, locked, revoked, signedOut, onSession, languageSwitch }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => { if (mode === "login") warmCrypto(); }, [mode]);
   const submit = async (e) => {
     e.preventDefault();
     setError(null);

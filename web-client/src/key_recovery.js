@@ -87,6 +87,54 @@ async function opens(client, keyId, key) {
 // cross-signing, Secret Storage and the key backup on the first device; on any other device takes
 // the cross-signing keys from Secret Storage (and signs itself), loads the backup key and restores
 // every room key. Resolves with { created } or { total, imported }.
+// The keys of what she sees first. matrix-js-sdk fetches the key of each undecryptable event by
+// itself, but one request at a time in the order the events failed, oldest first: with 30 messages
+// in view the newest came last. Here the sessions of the newest undecryptable events of every room
+// (the most recently active rooms first, then round by round) are fetched a few at a time and
+// imported as they arrive; the SDK then decrypts those events again. The full restore runs beside.
+const NEWEST_PER_ROOM = 30;
+const PARALLEL = 4;
+export async function restoreNewestFirst(client) {
+  const crypto = client.getCrypto();
+  const [info, key] = await Promise.all([crypto.getKeyBackupInfo(), crypto.getSessionBackupPrivateKey()]);
+  if (!info?.version || !key) return 0;
+  const lastTs = (room) => room.getLastActiveTimestamp?.() ?? 0;
+  const perRoom = client.getRooms().sort((a, b) => lastTs(b) - lastTs(a)).map((room) => {
+    const sessions = [];
+    for (const e of [...room.getLiveTimeline().getEvents()].reverse()) {
+      const sid = e.isDecryptionFailure() ? e.getWireContent()?.session_id : null;
+      if (sid && !sessions.includes(sid)) sessions.push(sid);
+      if (sessions.length >= NEWEST_PER_ROOM) break;
+    }
+    return sessions.map((sid) => [room.roomId, sid]);
+  });
+  const wanted = [];
+  for (let i = 0; perRoom.some((list) => i < list.length); i++) for (const list of perRoom) if (list[i]) wanted.push(list[i]);
+  if (!wanted.length) return 0;
+  const decryptor = await crypto.getBackupDecryptor(info, key);
+  let imported = 0;
+  try {
+    const fetchOne = async ([roomId, sid]) => {
+      let data;
+      try {
+        data = await client.http.authedRequest("GET", `/room_keys/keys/${encodeURIComponent(roomId)}/${encodeURIComponent(sid)}`,
+          { version: info.version }, undefined, { prefix: "/_matrix/client/v3" });
+      } catch {
+        return;  // not in the backup (yet): the SDK's own download and the full restore remain
+      }
+      const keys = await decryptor.decryptSessions({ [sid]: data });
+      for (const k of keys) k.room_id = roomId;
+      await crypto.importBackedUpRoomKeys(keys, info.version);
+      imported += keys.length;
+    };
+    const queue = [...wanted];
+    await Promise.all(Array.from({ length: PARALLEL }, async () => { while (queue.length) await fetchOne(queue.shift()); }));
+  } finally {
+    decryptor.free();
+  }
+  return imported;
+}
+
 export async function ensureRecovery(client, keys, { onProgress } = {}) {
   const crypto = client.getCrypto();
   const ss = client.secretStorage;
@@ -130,7 +178,10 @@ export async function ensureRecovery(client, keys, { onProgress } = {}) {
         return "reset";  // the backup was deleted: a new one, once cross-signing is done
       }
       await crypto.checkKeyBackupAndEnable();
-      return crypto.restoreKeyBackup({ progressCallback: onProgress });
+      const newest = restoreNewestFirst(client).catch((e) => { console.warn("fetching the newest keys failed", e); return 0; });
+      const all = await crypto.restoreKeyBackup({ progressCallback: onProgress });
+      // A key imported first here is no longer new to the full restore: counted once, here.
+      return { ...all, imported: Math.min(all.total, all.imported + (await newest)) };
     })();
     const settled = await Promise.allSettled([crossSigning, backup]);  // both finish before any error counts
     for (const r of settled) if (r.status === "rejected") throw r.reason;

@@ -186,6 +186,17 @@ function announce(detail) {
   globalThis.dispatchEvent?.(new CustomEvent("lotse-recovery", { detail }));
 }
 
+// The crypto module (2 MB of WebAssembly) fetched and compiled while the seeker types on the login
+// screen, so that after the click only the sync and the key backup remain; the client's own start
+// (initRustCrypto) then finds it ready. Not on the registration screen: the directory that follows
+// a registration needs no crypto, and on a slow network the download would delay it.
+let warming = null;
+export function warmCrypto() {
+  warming ??= import("@matrix-org/matrix-sdk-crypto-wasm").then((m) => m.initAsync())
+    .catch((e) => { warming = null; console.warn("the crypto module could not be prepared", e); });
+  return warming;
+}
+
 export async function startClient(session, onChange) {
   const keys = pendingKeys?.userId === session.userId ? pendingKeys.keys : null;
   pendingKeys = null;
