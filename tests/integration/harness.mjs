@@ -1,7 +1,7 @@
 // Test harness: starts a real lotse process on a free loopback port with its own data directory,
 // and gives tests plain HTTP helpers and matrix-js-sdk clients.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -44,6 +44,51 @@ export async function freePort() {
   }
 }
 
+// LOTSE_TEST_VIA_NGINX=1: every lotse a test starts sits behind Debian's nginx, configured from
+// deploy/nginx-site.conf.in as `lotse-admin tenant create` renders it (TLS with a self-signed
+// certificate, HTTP/2, the long-poll location), and the test talks to nginx only. Certificate checks
+// are off in such a test process (Chromium gets --ignore-certificate-errors, helpers.mjs).
+export const VIA_NGINX = process.env.LOTSE_TEST_VIA_NGINX === "1";
+if (VIA_NGINX) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+let certificate = null;
+function selfSignedCertificate() {
+  if (!certificate) {
+    const d = mkdtempSync(join(tmpdir(), "lotse-cert-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+      "-keyout", join(d, "key.pem"), "-out", join(d, "cert.pem")], { stdio: "ignore" });
+    certificate = { cert: join(d, "cert.pem"), key: join(d, "key.pem") };
+    process.on("exit", () => rmSync(d, { recursive: true, force: true }));
+  }
+  return certificate;
+}
+async function frontWithNginx(port, dir) {
+  const listen = await freePort();
+  const prefix = join(dir, "nginx");
+  const tmp = join(prefix, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  chmodSync(tmp, 0o777);
+  const { cert, key } = selfSignedCertificate();
+  const site = readFileSync(join(here, "../../deploy/nginx-site.conf.in"), "utf8").replaceAll("@NAME@", `t${port}`)
+    .replaceAll("@PORT@", String(port)).replaceAll("@LISTEN@", `127.0.0.1:${listen}`).replaceAll("@DOMAIN@", "localhost")
+    .replaceAll("@CERT_KEY@", key).replaceAll("@CERT@", cert).replaceAll("@MAX_BODY@", "110m");
+  writeFileSync(join(prefix, "site.conf"), site);
+  writeFileSync(join(prefix, "nginx.conf"), [
+    ...(process.getuid?.() === 0 ? ["user root;"] : []), "worker_processes 1;", "daemon off;", `pid ${join(prefix, "nginx.pid")};`,
+    `error_log ${join(prefix, "error.log")} warn;`, "events { worker_connections 1024; }",
+    "http {", "  access_log off;", `  client_body_temp_path ${tmp}/body;`, `  proxy_temp_path ${tmp}/proxy;`,
+    `  fastcgi_temp_path ${tmp}/fcgi;`, `  uwsgi_temp_path ${tmp}/uwsgi;`, `  scgi_temp_path ${tmp}/scgi;`,
+    `  include ${join(prefix, "site.conf")};`, "}", ""].join("\n"));
+  const nginx = spawn("nginx", ["-p", prefix, "-c", join(prefix, "nginx.conf")], { stdio: "ignore" });
+  const exited = new Promise((resolve) => nginx.on("exit", resolve));
+  const baseUrl = `https://127.0.0.1:${listen}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${baseUrl}/health`)).ok) break; } catch { /* not yet */ }
+    if (i > 100 || nginx.exitCode !== null) throw new Error(`nginx in front of lotse did not start: ${readFileSync(join(prefix, "error.log"), "utf8")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { baseUrl, async stop() { if (nginx.exitCode === null) nginx.kill("SIGTERM"); await exited; } };
+}
+
 // Starts lotse. `topConfig` adds top-level keys, `extraConfig` is appended (tables). Reuse `dataDir`
 // to restart on old data.
 // `bin`: another lotse binary (the packaged one in package.test.mjs).
@@ -61,6 +106,8 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
     `enabled = ${rateLimits}`,
     `[security]`,
     `password_hash = "minimal"`,
+    // Behind nginx: X-Forwarded-For from it counts, and the per-address connection cap sees the seekers.
+    ...(VIA_NGINX ? [`[http]`, `trusted_proxies = ["127.0.0.1"]`] : []),
     extraConfig,
   ].join("\n"));
   const proc = spawn(bin, ["--config", config], { stdio: ["ignore", "pipe", "pipe"] });
@@ -85,12 +132,14 @@ export async function startServer({ topConfig = "", extraConfig = "", dataDir, r
   await started;
   clearTimeout(timer);
   const admin = dataDir && existsSync(join(dir, "admin.json")) ? JSON.parse(readFileSync(join(dir, "admin.json"), "utf8")) : undefined;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const proxy = VIA_NGINX ? await frontWithNginx(port, dir) : null;
+  const baseUrl = proxy?.baseUrl ?? `http://127.0.0.1:${port}`;
   const server = {
     baseUrl, port, dir, proc, lines,
     // Resolves once lotse has exited and its output has ended; throws if it (or its thumbnailer)
     // printed a sanitizer report (LOTSE_SANITIZE builds), also when it had died on its own before.
     async stop(signal = "SIGTERM") {
+      await proxy?.stop();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const result = await closed;
       const at = stderr.search(SANITIZER_REPORT);

@@ -4,13 +4,13 @@
 // decrypt attachments).
 import { createHash, webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
-import { waitFor } from "../../../tests/integration/harness.mjs";
+import { waitFor, VIA_NGINX } from "../../../tests/integration/harness.mjs";
 import assert from "node:assert/strict";
 
 export const launchChromium = (extraArgs = []) => chromium.launch({
   executablePath: "/usr/bin/chromium", headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", ...extraArgs],
+    "--disable-component-update", "--disable-sync", ...(VIA_NGINX ? ["--ignore-certificate-errors"] : []), ...extraArgs],
 });
 
 export const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");

@@ -1,15 +1,15 @@
 // The seeker's app in Debian's Chromium (Playwright) against a real lotse serving the built app:
 // language, registration, directory, an encrypted conversation with a counselor on matrix-js-sdk,
 // right-to-left Arabic, offline outbox, manifest and service worker. Screenshots go to
-// build/screenshots/.
+// build/screenshots/. CTest runs it twice: directly and through nginx (LOTSE_TEST_VIA_NGINX, the
+// deploy template with TLS in front).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, decryptedBody, waitFor, loginDevice } from "../../../tests/integration/harness.mjs";
-import { findContent, downloadAndDecrypt, startConsultation } from "./helpers.mjs";
+import { findContent, downloadAndDecrypt, startConsultation, launchChromium } from "./helpers.mjs";
 import { CATALOG } from "../../src/all_languages.js";
 import { sendAttachment } from "../../src/attachments.js";
 
@@ -22,11 +22,7 @@ let server, browser, counselorReg;
 before(async () => {
   server = await startServer({ extraConfig: `[web_client]\ndir = "${dist}"` });
   counselorReg = await register(server, "haddad", undefined, { display_name: "Frau Haddad", languages: ["de", "ar"], topics: ["aufenthalt"], postal_codes: ["10"] });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
-  });
+  browser = await launchChromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
 });
 after(async () => { await browser?.close(); await server.stop(); server.cleanup(); });
 
