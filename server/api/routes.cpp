@@ -123,6 +123,9 @@ void Homeserver::prepare_instance() {
                {{"rooms", upgraded.rooms}});
     }
   }
+  if (config.registration.role == "user")
+    log_line("warning", "self-registered accounts are ordinary Matrix users ([registration] role = \"user\"): "
+             "the counseling rules for seekers do not apply to them; use this for conformance tests only");
   // Earlier versions kept a bootstrap token in the data directory; a secret at rest there is a key
   // on the doormat, so it goes (bootstrap_request.hpp explains what replaced it).
   std::error_code ec;

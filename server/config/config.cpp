@@ -116,9 +116,12 @@ Config parse_config(std::string_view text, const std::string& source_name) {
     fail("public_baseurl", "must start with http:// or https://");
 
   if (auto* t = sub_table(root, "registration")) {
-    check_keys(*t, "registration.", {"enabled", "token"});
+    check_keys(*t, "registration.", {"enabled", "token", "role"});
     c.registration.enabled = get_bool(*t, "registration.", "enabled", c.registration.enabled);
     c.registration.token = get_string(*t, "registration.", "token", c.registration.token);
+    c.registration.role = get_string(*t, "registration.", "role", c.registration.role);
+    if (c.registration.role != "seeker" && c.registration.role != "user")
+      fail("registration.role", "must be \"seeker\" or \"user\"");
   }
   if (auto* t = sub_table(root, "rate_limits")) {
     std::string p = "rate_limits.";

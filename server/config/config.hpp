@@ -26,6 +26,10 @@ struct Config {
   struct {
     bool enabled = true;
     std::string token;  // when set, registration needs this token (m.login.registration_token)
+    // What self-registered accounts are: "seeker" (the counseling rules: no rooms of their own, reach
+    // only their consultations) or "user" (an ordinary Matrix user; for conformance suites such as
+    // sytest, never for an instance seekers use).
+    std::string role = "seeker";
   } registration;
 
   struct {

@@ -306,3 +306,24 @@ test("the legitimate consultation flow still works end to end encrypted (key que
     c.stopClient();
   }
 });
+
+// [registration] role = "user" (for conformance suites such as sytest): self-registered accounts are
+// ordinary Matrix users there; the default instance keeps the seekers' rules (the tests above).
+test("with [registration] role = \"user\" self-registered accounts are ordinary Matrix users; by default they are seekers", async () => {
+  const plain = await startServer({ extraConfig: `[registration]\nrole = "user"` });
+  try {
+    assert.ok(plain.lines.some((l) => l.includes("conformance tests only")), "the start-up warns");
+    const a = await registerSeeker(plain), b = await registerSeeker(plain);
+    const created = await api(plain, "POST", "/_matrix/client/v3/createRoom", { token: a.accessToken, body: { invite: [b.userId] } });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    assert.equal((await api(plain, "POST", `/_matrix/client/v3/join/${enc(created.body.room_id)}`, { token: b.accessToken, body: {} })).status, 200);
+    const consultation = await api(plain, "POST", "/_lotse/client/v1/consultations", { token: a.accessToken, body: { counselor: "@x:localhost", topic: "aufenthalt" } });
+    assert.equal(consultation.status, 403, "no consultations for them: they are not seekers");
+  } finally {
+    await plain.stop();
+    plain.cleanup();
+  }
+  // The instance of the tests above: a self-registered account creates no rooms.
+  const res = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: (await registerSeeker(server)).accessToken, body: {} });
+  assert.equal(res.status, 403);
+});

@@ -15,6 +15,8 @@ TEST_CASE("defaults and documented keys") {
   CHECK(c.data_dir == "data");
   auto d = parse_config(default_config_text("data"), "default");
   CHECK(d.rate_limits.enabled);
+  CHECK(d.registration.role == "seeker");  // the counseling rules unless a conformance run says otherwise
+  CHECK(parse_config("[registration]\nrole = \"user\"\n", "test").registration.role == "user");
 }
 
 TEST_CASE("errors name the key") {
@@ -30,6 +32,7 @@ TEST_CASE("errors name the key") {
   CHECK(message("listen_port = 70000").find("listen_port") != std::string::npos);
   CHECK(message("listen_port = \"8008\"").find("listen_port") != std::string::npos);
   CHECK(message("[registration]\nenabeld = true").find("registration.enabeld") != std::string::npos);
+  CHECK(message("[registration]\nrole = \"admin\"").find("registration.role") != std::string::npos);
   CHECK(message("[rate_limits]\nenabled = 1").find("rate_limits.enabled") != std::string::npos);
   CHECK(message("server_name = \"bad name\"").find("server_name") != std::string::npos);
   CHECK(message("this is not toml").find("test") != std::string::npos);
