@@ -115,6 +115,12 @@ test("de: the offer after login, a pusher at the gateway, a neutral notification
     cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations: rs }) => { for (const r of rs) registrations.set(r.scopeURL, r.registrationId); });
     await cdp.send("ServiceWorker.enable");
     const registrationId = await waitFor(() => registrations.get(`${server.baseUrl}/`), "the service worker registration");
+    // Delivered once the worker is activated: a push to one still installing its precache (the
+    // app's files, the WASM among them) never reaches a push handler, in a browser as here.
+    await page.evaluate(async () => {
+      const r = await navigator.serviceWorker.ready;
+      if (r.active.state !== "activated") await new Promise((ok) => r.active.addEventListener("statechange", () => r.active.state === "activated" && ok()));
+    });
     await cdp.send("ServiceWorker.deliverPushMessage", { origin: server.baseUrl, registrationId, data: payload });
     const shown = await waitFor(async () => {
       const list = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications())
