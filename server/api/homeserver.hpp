@@ -17,6 +17,7 @@
 #include "server/core/key_backup.hpp"
 #include "server/core/keys.hpp"
 #include "server/core/consultation_rooms.hpp"
+#include "server/core/room_aliases.hpp"
 #include "server/core/counseling.hpp"
 #include "server/core/data_protection.hpp"
 #include "server/core/media.hpp"
@@ -66,6 +67,7 @@ struct Homeserver {
   core::Counseling counseling;
   core::Policy policy;
   core::ConsultationRooms consultation_rooms;
+  core::RoomAliases room_aliases;
   core::DataProtection data_protection;
   core::Imports imports;
   core::Notifications notifications;

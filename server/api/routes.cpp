@@ -21,6 +21,7 @@ void register_state_routes(http::Router&, Homeserver&);
 void register_message_routes(http::Router&, Homeserver&);
 void register_sync_routes(http::Router&, Homeserver&);
 void register_voip_routes(http::Router&, Homeserver&);
+void register_directory_routes(http::Router&, Homeserver&);
 void register_notification_routes(http::Router&, Homeserver&);
 void register_receipt_routes(http::Router&, Homeserver&);
 void register_account_data_routes(http::Router&, Homeserver&);
@@ -57,6 +58,7 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       counseling(db),
       policy(accounts, counseling),
       consultation_rooms(rooms, counseling, accounts, "@" + config.counseling.service_user + ":" + config.server_name),
+      room_aliases(db, config.server_name),
       data_protection(db, accounts, rooms, counseling, media, keys,
                       "@" + config.counseling.service_user + ":" + config.server_name),
       imports(db),
@@ -143,6 +145,7 @@ void register_routes(http::Router& router, Homeserver& hs) {
   register_message_routes(router, hs);
   register_sync_routes(router, hs);
   register_voip_routes(router, hs);
+  register_directory_routes(router, hs);
   register_notification_routes(router, hs);
   register_receipt_routes(router, hs);
   register_account_data_routes(router, hs);

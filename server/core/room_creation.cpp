@@ -2,6 +2,8 @@
 // initial_state, name, topic, invites — in that order.
 #include "server/core/room_creation.hpp"
 
+#include <optional>
+
 #include "server/core/errors.hpp"
 #include "server/core/identifiers.hpp"
 
@@ -23,7 +25,7 @@ std::string string_field(const boost::json::object& o, const char* key) {
 }  // namespace
 
 std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string& creator,
-                        const boost::json::object& req) {
+                        const boost::json::object& req, RoomAliases* aliases) {
   RoomVersion version = RoomVersion::v11;
   if (auto* v = field(req, "room_version")) {
     if (!v->is_string() || !parse_room_version(v->get_string(), version))
@@ -67,7 +69,15 @@ std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string&
     if (!is->is_array()) throw invalid("M_BAD_JSON", "initial_state must be a list of state events");
     initial_state = &is->get_array();
   }
-  if (field(req, "room_alias_name")) throw invalid("M_INVALID_PARAM", "room aliases are not supported on this server");
+  std::optional<std::string> alias;
+  if (auto* a = field(req, "room_alias_name")) {
+    if (!aliases) throw invalid("M_INVALID_PARAM", "rooms of this kind get no alias");
+    if (!a->is_string()) throw invalid("M_BAD_JSON", "room_alias_name must be a string");
+    alias = aliases->make(std::string(a->get_string()));
+    if (a->get_string().empty() || std::string_view(a->get_string()).find(':') != std::string_view::npos || !RoomAliases::valid(*alias))
+      throw invalid("M_INVALID_PARAM", "room_alias_name must be the local part of an alias: not empty, no ':'");
+    if (aliases->find(*alias)) throw invalid("M_ROOM_IN_USE", "The room alias " + *alias + " is already taken.");
+  }
 
   RoomInfo room{new_room_id(rooms.server_name()), version, creator};
   rooms.insert_room(unit, room);
@@ -106,6 +116,10 @@ std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string&
   if (pl_override)
     for (const auto& kv : *pl_override) pl[kv.key()] = kv.value();
   rooms.append(unit, room, creator, "m.room.power_levels", pl, std::string());
+  if (alias) {
+    aliases->create(unit, *alias, room.room_id, creator);
+    rooms.append(unit, room, creator, "m.room.canonical_alias", {{"alias", *alias}}, std::string());
+  }
 
   std::string join_rule = preset == "public_chat" ? "public" : "invite";
   rooms.append(unit, room, creator, "m.room.join_rules", {{"join_rule", join_rule}}, std::string());

@@ -28,7 +28,7 @@ awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
   std::string room_id;
   {
     store::WriteUnit unit(hs.db);
-    room_id = core::create_room(hs.rooms, unit, auth.user_id, body);
+    room_id = core::create_room(hs.rooms, unit, auth.user_id, body, &hs.room_aliases);
     unit.release();
   }
   co_await hs.db.commit();
@@ -49,12 +49,18 @@ awaitable<void> change_membership(Homeserver& hs, const core::RoomInfo& room, co
 
 awaitable<Response> join(Homeserver& hs, Request& r, std::string room_id_or_alias) {
   auto auth = require_auth(hs, r);
-  if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') throw http::not_found("Room aliases are not supported.");
+  if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') {
+    auto alias = hs.room_aliases.find(room_id_or_alias);
+    if (!alias) throw http::not_found("No room has the alias " + room_id_or_alias + ".");
+    room_id_or_alias = alias->room_id;
+  }
   auto room = require_room(hs, room_id_or_alias);
   hs.policy.check_join(room.room_id, auth.user_id);
   std::optional<std::string> reason;
   if (!r.body.empty()) reason = opt_string(r.json_object(), "reason");
-  co_await change_membership(hs, room, auth.user_id, auth.user_id, "join", reason);
+  // Joining a room one is in already changes nothing: no new membership event.
+  if (hs.rooms.membership(room.room_id, auth.user_id) != "join" || reason)
+    co_await change_membership(hs, room, auth.user_id, auth.user_id, "join", reason);
   co_return Response::json({{"room_id", room.room_id}});
 }
 

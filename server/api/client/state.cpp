@@ -1,4 +1,7 @@
 // Room state and members (client-server API "Room state", "Room membership" lists).
+#include <algorithm>
+#include <vector>
+
 #include "server/api/common.hpp"
 #include "server/core/client_events.hpp"
 
@@ -19,6 +22,36 @@ std::vector<core::StoredEvent> visible_state(Homeserver& hs, const core::RoomInf
   for (auto& [s, m] : history) was_joined = was_joined || m == "join";
   if (!was_joined || !left_at) throw http::forbidden("You are not a member of this room.");
   return hs.rooms.state_at(room.room_id, *left_at);
+}
+
+// m.room.canonical_alias: every alias it adds (alias, alt_aliases) is well-formed and points to this
+// room (400 M_INVALID_PARAM or M_BAD_ALIAS); those already in the current event are not checked again.
+void check_canonical_alias(Homeserver& hs, const std::string& room_id, const boost::json::object& content) {
+  std::vector<std::string> before;
+  if (auto old = hs.rooms.state_content(room_id, "m.room.canonical_alias", "")) {
+    if (auto* a = old->if_contains("alias"); a && a->is_string()) before.emplace_back(a->get_string());
+    if (auto* alt = old->if_contains("alt_aliases"); alt && alt->is_array())
+      for (const auto& v : alt->get_array()) if (v.is_string()) before.emplace_back(v.get_string());
+  }
+  std::vector<std::string> added;
+  if (auto* a = content.if_contains("alias"); a && !a->is_null()) {
+    if (!a->is_string()) throw http::invalid_param("alias must be a string");
+    added.emplace_back(a->get_string());
+  }
+  if (auto* alt = content.if_contains("alt_aliases"); alt && !alt->is_null()) {
+    if (!alt->is_array()) throw http::invalid_param("alt_aliases must be a list of aliases");
+    for (const auto& v : alt->get_array()) {
+      if (!v.is_string()) throw http::invalid_param("alt_aliases must be a list of aliases");
+      added.emplace_back(v.get_string());
+    }
+  }
+  for (const auto& alias : added) {
+    if (std::find(before.begin(), before.end(), alias) != before.end()) continue;
+    if (!core::RoomAliases::valid(alias)) throw http::invalid_param("Not a room alias: " + alias);
+    auto found = hs.room_aliases.find(alias);
+    if (!found || found->room_id != room_id)
+      throw MatrixError(400, "M_BAD_ALIAS", "The alias " + alias + " does not point to this room.");
+  }
 }
 
 awaitable<Response> put_state(Homeserver& hs, Request& r) {
@@ -44,6 +77,12 @@ awaitable<Response> put_state(Homeserver& hs, Request& r) {
     if (old && (!content.contains("algorithm") || !old->contains("algorithm") || content.at("algorithm") != old->at("algorithm")))
       throw http::forbidden("The encryption algorithm of a room cannot be changed once enabled.");
   }
+  if (type == "m.room.canonical_alias" && state_key.empty()) check_canonical_alias(hs, room.room_id, content);
+  // The same state again from the same sender changes nothing: no new event (as Synapse does).
+  if (type != "m.room.member")
+    if (auto current = hs.rooms.state_event(room.room_id, type, state_key);
+        current && current->sender == auth.user_id && !current->redacted_by && current->content() == content)
+      co_return Response::json({{"event_id", current->event_id}});
   check_rate(hs, hs.message_limiter, auth.user_id);
   std::string event_id;
   {
