@@ -299,3 +299,23 @@ test("logout removes the device's pushers; the data export names the push servic
   const again = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: alice.password } });
   assert.deepEqual((await api(server, "GET", "/_matrix/client/v3/pushers", { token: again.body.access_token })).body.pushers, []);
 });
+
+test("push rule paths: a kind's list ends in '/', paths naming no rule are 400, unknown actions are refused", async () => {
+  const user = await register(server);
+  const call = (method, path, body) => api(server, method, `/_matrix/client/v3/pushrules${path}`, { token: user.accessToken, body });
+  assert.equal((await call("PUT", "/global/room/!r:localhost", { actions: ["notify"] })).status, 200);
+  const list = await call("GET", "/global/room/");
+  assert.ok(Array.isArray(list.body) && list.body.some((r) => r.rule_id === "!r:localhost"), JSON.stringify(list.body));
+  assert.equal((await call("GET", "")).status, 404, "the list of all rules is /pushrules/");
+  for (const [method, path] of [["GET", "/global"], ["GET", "/global/room"], ["GET", "/other/"], ["GET", "/global/nokind/"],
+    ["GET", "/global/override/.m.rule.master/nope"], ["PUT", "/"], ["PUT", "/global"], ["PUT", "/global/room"], ["PUT", "/global/room/"],
+    ["PUT", "/global/override/.m.rule.master/nope"]]) {
+    const res = await call(method, path, method === "PUT" ? { actions: ["notify"] } : undefined);
+    assert.equal(res.status, 400, `${method} ${path}: ${JSON.stringify(res.body)}`);
+    assert.ok(res.body.errcode && res.body.error, `${method} ${path}: a Matrix error`);
+  }
+  const bad = await call("PUT", "/global/room/!s:localhost", { actions: ["notify", "beep"] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.errcode, "M_INVALID_PARAM");
+  assert.equal((await call("PUT", "/global/room/!s:localhost", { actions: ["notify", { set_tweak: "sound", value: "default" }] })).status, 200);
+});

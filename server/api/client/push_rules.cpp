@@ -74,6 +74,19 @@ std::size_t user_rule_count(boost::json::object& rules) {
   return n;
 }
 
+// The spec's actions: "notify", the obsolete "dont_notify" and "coalesce" (ignored), and set_tweak.
+void check_actions(const boost::json::array& actions) {
+  for (const auto& a : actions) {
+    if (a.is_string() && (a.get_string() == "notify" || a.get_string() == "dont_notify" || a.get_string() == "coalesce")) continue;
+    if (a.is_object() && a.get_object().if_contains("set_tweak") && a.get_object().at("set_tweak").is_string()) continue;
+    throw http::invalid_param("Unknown push rule action " + boost::json::serialize(a) + ".");
+  }
+}
+
+// A path that names no rule (no scope, no kind, no rule id, no trailing slash where a list is
+// meant, an unknown attribute): 400, as the push rules API's paths have it.
+MatrixError unrecognised_path(const std::string& what) { return MatrixError(400, "M_UNRECOGNIZED", what); }
+
 void check_scope(const Request& r) {
   if (r.param("scope") != "global") throw http::invalid_param("Only the global scope is supported.");
   if (!valid_kind(r.param("kind"))) throw http::invalid_param("Unknown rule kind " + r.param("kind"));
@@ -90,6 +103,7 @@ awaitable<Response> put_rule(Homeserver& hs, Request& r) {
   const auto& body = r.json_object();
   auto* actions = body.if_contains("actions");
   if (!actions || !actions->is_array()) throw http::missing_param("missing 'actions'");
+  check_actions(actions->get_array());
   boost::json::object rule{{"rule_id", id}, {"default", false}, {"enabled", true}, {"actions", *actions}};
   if (kind == "override" || kind == "underride") {
     auto* conditions = body.if_contains("conditions");
@@ -156,12 +170,37 @@ void register_push_rule_routes(http::Router& router, Homeserver& hs) {
     const auto& auth = require_auth(hs, r);
     co_return Response::json(load_rules(hs, auth.user_id));
   };
+  // GET /pushrules/ (all), /pushrules/global/ (the scope) and /pushrules/global/{kind}/ (one kind's
+  // list, as Synapse serves it); without the trailing slash the path names nothing.
   client_route(router, verb::get, "/pushrules/", all);
-  client_route(router, verb::get, "/pushrules", all);
   client_route(router, verb::get, "/pushrules/global/", [&hs](Request& r) -> awaitable<Response> {
     const auto& auth = require_auth(hs, r);
     co_return Response::json(load_rules(hs, auth.user_id)["global"]);
   });
+  client_route(router, verb::get, "/pushrules/{scope}/", [&hs](Request& r) -> awaitable<Response> {
+    require_auth(hs, r);
+    throw unrecognised_path("Only the global scope is supported.");
+  });
+  client_route(router, verb::get, "/pushrules/{scope}/{kind}/", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    if (r.param("scope") != "global") throw unrecognised_path("Only the global scope is supported.");
+    if (!valid_kind(r.param("kind"))) throw unrecognised_path("Unknown rule kind " + r.param("kind"));
+    auto rules = load_rules(hs, auth.user_id);
+    co_return Response::json(kind_array(rules, r.param("kind")));
+  });
+  for (auto method : {verb::get, verb::put, verb::delete_}) {
+    for (const char* path : {"/pushrules/{scope}", "/pushrules/{scope}/{kind}"})
+      client_route(router, method, path, [&hs](Request& r) -> awaitable<Response> {
+        require_auth(hs, r);
+        throw unrecognised_path("A push rule path is /pushrules/global/{kind}/{ruleId}; lists end in '/'.");
+      });
+    if (method != verb::get)
+      for (const char* path : {"/pushrules/", "/pushrules/{scope}/", "/pushrules/{scope}/{kind}/"})
+        client_route(router, method, path, [&hs](Request& r) -> awaitable<Response> {
+          require_auth(hs, r);
+          throw unrecognised_path("A push rule path is /pushrules/global/{kind}/{ruleId}.");
+        });
+  }
   client_route(router, verb::get, "/pushrules/{scope}/{kind}/{ruleId}",
                [&hs](Request& r) { return rule_attribute(hs, r, "", false); });
   client_route(router, verb::put, "/pushrules/{scope}/{kind}/{ruleId}", [&hs](Request& r) { return put_rule(hs, r); });
@@ -189,6 +228,11 @@ void register_push_rule_routes(http::Router& router, Homeserver& hs) {
     client_route(router, verb::put, "/pushrules/{scope}/{kind}/{ruleId}/" + attr,
                  [&hs, attr](Request& r) { return rule_attribute(hs, r, attr, true); });
   }
+  for (auto method : {verb::get, verb::put})
+    client_route(router, method, "/pushrules/{scope}/{kind}/{ruleId}/{attr}", [&hs](Request& r) -> awaitable<Response> {
+      require_auth(hs, r);
+      throw unrecognised_path("A push rule has the attributes enabled and actions, not " + r.param("attr") + ".");
+    });
 }
 
 }  // namespace lotse::api
