@@ -154,3 +154,14 @@ test("a per-room display name is set through PUT state m.room.member", async () 
   assert.equal((await api(server, "PUT", ghost, { token: alice.accessToken, body: { membership: "invite" } })).status, 404);
   assert.equal((await api(server, "PUT", ghost, { token: alice.accessToken, body: { membership: "join" } })).status, 403);
 });
+
+test("registration without a username: the server picks a valid one, every time", async () => {
+  for (let i = 0; i < 8; i++) {
+    const first = await api(server, "POST", "/_matrix/client/v3/register", { body: { password: "correct horse battery" } });
+    assert.equal(first.status, 401);
+    const res = await api(server, "POST", "/_matrix/client/v3/register", {
+      body: { password: "correct horse battery", auth: { type: "m.login.dummy", session: first.body.session } } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.match(res.body.user_id, /^@u[0-9a-f]{18}:localhost$/);
+  }
+});

@@ -48,7 +48,13 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   check_rate(hs, hs.register_limiter, ip_key(r));
 
   std::string localpart = opt_string(body, "username").value_or("");
-  if (localpart.empty()) localpart = "u" + e2ee::base64url_encode(e2ee::random_bytes(9));
+  if (localpart.empty()) {
+    // A name of the server's choosing, in the grammar it enforces (lower case: base64url's upper-case
+    // letters made such a registration fail with M_INVALID_USERNAME more often than not).
+    static constexpr char kDigits[] = "0123456789abcdef";
+    localpart = "u";
+    for (unsigned char b : e2ee::random_bytes(9)) { localpart += kDigits[b >> 4]; localpart += kDigits[b & 15]; }
+  }
   std::string user_id = user_id_for_localpart(hs, localpart);
   if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
   std::string password = opt_string(body, "password").value_or("");
