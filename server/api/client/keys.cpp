@@ -86,13 +86,13 @@ awaitable<Response> post_upload(Homeserver& hs, Request& r) {
       throw http::invalid_param("device_keys must be for the device of this access token");
     auto* algs = device_keys->if_contains("algorithms");
     if (!algs || !algs->is_array() || algs->as_array().empty())
-      throw http::invalid_param("device_keys.algorithms must be a non-empty list");
+      throw http::bad_json("device_keys.algorithms must be a non-empty list");
     for (const auto& a : algs->as_array())
-      if (!a.is_string()) throw http::invalid_param("device_keys.algorithms must be strings");
+      if (!a.is_string()) throw http::bad_json("device_keys.algorithms must be strings");
     auto key = device_ed25519_key(*device_keys, auth.device_id);
     auto* keys = device_keys->if_contains("keys");
     if (!key || !keys->as_object().contains("curve25519:" + auth.device_id))
-      throw http::invalid_param("device_keys.keys needs ed25519:" + auth.device_id + " and curve25519:" + auth.device_id);
+      throw http::bad_json("device_keys.keys needs ed25519:" + auth.device_id + " and curve25519:" + auth.device_id);
     if (!e2ee::verify_json(*device_keys, auth.user_id, "ed25519:" + auth.device_id, *key))
       throw http::invalid_param("The device keys' self-signature does not verify.");
     ed25519 = key;
