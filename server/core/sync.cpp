@@ -35,7 +35,15 @@ boost::json::object Sync::room_summary(const std::string& room_id, const std::st
     if (m == "invite") ++invited;
     if ((m == "join" || m == "invite") && u != user_id && heroes.size() < 5) heroes.push_back(boost::json::value(u));
   }
-  return {{"m.heroes", std::move(heroes)}, {"m.joined_member_count", joined}, {"m.invited_member_count", invited}};
+  boost::json::object summary{{"m.joined_member_count", joined}, {"m.invited_member_count", invited}};
+  // Heroes name a room that has no name of its own (spec: required only then; Synapse sends them
+  // only then, and clients name a room by its m.room.name or canonical alias first).
+  auto has = [&](const char* type, const char* key) {
+    auto c = rooms_.state_content(room_id, type, "");
+    return c && c->contains(key) && c->at(key).is_string() && !c->at(key).get_string().empty();
+  };
+  if (!has("m.room.name", "name") && !has("m.room.canonical_alias", "alias")) summary["m.heroes"] = std::move(heroes);
+  return summary;
 }
 
 boost::json::object Sync::invite_state(const std::string& room_id, const std::string& user_id) {

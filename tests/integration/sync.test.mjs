@@ -53,6 +53,11 @@ test("lazy loading sends only the members of the timeline's senders, with a summ
   assert.deepEqual(members, [alice.userId, bob.userId].sort());
   assert.equal(room.summary["m.joined_member_count"], 3);
   assert.deepEqual(room.summary["m.heroes"].sort(), [bob.userId, carol.userId].sort());
+  // Named, the room needs no heroes (spec: they are required only for a room without a name).
+  await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.name/`, { token: alice.accessToken, body: { name: "Team" } });
+  const named = (await sync(alice, `?filter=${enc('{"room":{"timeline":{"limit":1},"state":{"lazy_load_members":true}}}')}`)).rooms.join[roomId];
+  assert.equal(named.summary["m.heroes"], undefined);
+  assert.equal(named.summary["m.joined_member_count"], 3);
   // Without lazy loading, everyone's member event is there.
   const full = (await sync(alice, `?filter=${enc('{"room":{"timeline":{"limit":1}}}')}`)).rooms.join[roomId];
   assert.equal(full.state.events.filter((e) => e.type === "m.room.member").length, 3);
