@@ -217,6 +217,20 @@ std::pair<std::set<std::string>, std::set<std::string>> Sync::device_list_delta(
   return {std::move(changed), std::move(left)};
 }
 
+// Whether the user was joined at `since` and stayed joined: her member events after it are all
+// joins (profile changes), back to a join at or before it. Only then is a newer member event of
+// hers no reason for the whole room again (a new display name once sent every room in full).
+bool Sync::joined_throughout(const std::string& room_id, const std::string& user_id, std::int64_t since) {
+  auto ev = rooms_.state_event(room_id, "m.room.member", user_id);
+  for (int hops = 0; ev && hops < 50; ++hops) {
+    if (ev->membership != "join") return false;
+    if (ev->stream <= since) return true;
+    if (!ev->prev_state_event_id) return false;
+    ev = rooms_.event(*ev->prev_state_event_id);
+  }
+  return false;  // a long run of changes: the room in full, as for a join
+}
+
 SyncResult Sync::compute(const SyncRequest& req) {
   const auto& user = req.viewer.user_id;
   std::int64_t now = db_.current_stream_id();
@@ -227,7 +241,7 @@ SyncResult Sync::compute(const SyncRequest& req) {
   for (const auto& r : rooms_.rooms_of(user)) {
     if (!req.filter.includes_room(r.room_id)) continue;
     if (r.membership == "join") {
-      bool full = !req.since || req.full_state || r.stream > since;
+      bool full = !req.since || req.full_state || (r.stream > since && !joined_throughout(r.room_id, user, since));
       auto section = room_section(req, r.room_id, full ? 0 : since, now, full, true);
       if (full || section.has_content) join[r.room_id] = std::move(section.body);
     } else if (r.membership == "invite") {

@@ -51,6 +51,7 @@ class Sync {
   RoomSection room_section(const SyncRequest& req, const std::string& room_id, std::int64_t from,
                            std::int64_t upto, bool full, bool joined);
   boost::json::object room_summary(const std::string& room_id, const std::string& user_id);
+  bool joined_throughout(const std::string& room_id, const std::string& user_id, std::int64_t since);
   boost::json::object invite_state(const std::string& room_id, const std::string& user_id);
 
   store::Database& db_;

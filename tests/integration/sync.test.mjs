@@ -178,3 +178,17 @@ test("private read receipts go only to their owner; account data and tags reach 
   assert.equal(markers.status, 200);
   assert.equal((await sync(bob)).rooms.join[roomId].account_data.events.find((e) => e.type === "m.fully_read").content.event_id, id);
 });
+
+test("a new display name in a room is an incremental change, not the whole room again", async () => {
+  const alice = await register(server);
+  const roomId = await createRoom(alice, {});
+  const first = await sync(alice, "");
+  const renamed = await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(alice.userId)}`,
+    { token: alice.accessToken, body: { membership: "join", displayname: "Boris" } });
+  assert.equal(renamed.status, 200);
+  await send(alice, roomId, "after the new name");
+  const next = (await sync(alice, `?since=${first.next_batch}`)).rooms.join[roomId];
+  assert.deepEqual(next.timeline.events.map((e) => e.type), ["m.room.member", "m.room.message"]);
+  assert.equal(next.timeline.events[0].event_id, renamed.body.event_id);
+  assert.ok(!next.state?.events?.some((e) => e.type === "m.room.create"), "no full state");
+});
