@@ -1,4 +1,5 @@
-// Room aliases: the grammar and the alias table (schemas/0010_room_aliases.sql).
+// Room aliases: the grammar and the alias table (schemas/0010_room_aliases.sql); the published room
+// directory (schemas/0011_room_directory.sql).
 #include "server/core/room_aliases.hpp"
 
 #include <chrono>
@@ -44,6 +45,32 @@ void RoomAliases::remove(store::WriteUnit&, const std::string& alias) {
   auto st = db_.conn().prepare("DELETE FROM room_aliases WHERE alias = ?");
   st.bind_all(alias);
   st.run();
+}
+
+bool RoomAliases::published(const std::string& room_id) {
+  auto st = db_.conn().prepare("SELECT 1 FROM room_directory WHERE room_id = ?");
+  st.bind_all(room_id);
+  return st.step();
+}
+
+void RoomAliases::set_published(store::WriteUnit&, const std::string& room_id, bool published) {
+  if (published) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto st = db_.conn().prepare("INSERT OR IGNORE INTO room_directory (room_id, published_ts) VALUES (?, ?)");
+    st.bind_all(room_id, static_cast<std::int64_t>(now));
+    st.run();
+  } else {
+    auto st = db_.conn().prepare("DELETE FROM room_directory WHERE room_id = ?");
+    st.bind_all(room_id);
+    st.run();
+  }
+}
+
+std::vector<std::string> RoomAliases::published_rooms() {
+  std::vector<std::string> out;
+  auto st = db_.conn().prepare("SELECT room_id FROM room_directory ORDER BY room_id");
+  while (st.step()) out.push_back(st.text(0));
+  return out;
 }
 
 }  // namespace lotse::core

@@ -1,5 +1,6 @@
 // Room aliases (client-server API "Room aliases"): #localpart:server_name pointing to a room of this
-// server. Only local aliases exist (no federation); the grammar is checked here.
+// server. Only local aliases exist (no federation); the grammar is checked here. And the published
+// room directory (which rooms GET /publicRooms lists).
 #pragma once
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ class RoomAliases {
   // The caller checks first that the alias is free (find).
   void create(store::WriteUnit& unit, const std::string& alias, const std::string& room_id, const std::string& creator);
   void remove(store::WriteUnit& unit, const std::string& alias);
+
+  // The published room directory (schemas/0011_room_directory.sql), beside the aliases.
+  bool published(const std::string& room_id);
+  void set_published(store::WriteUnit& unit, const std::string& room_id, bool published);
+  std::vector<std::string> published_rooms();
 
  private:
   store::Database& db_;

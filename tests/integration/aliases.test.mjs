@@ -3,7 +3,7 @@
 // as the spec has it) and joins; taken, malformed and foreign aliases are refused; only members
 // who are no seekers create one; only the creator or the room's moderators delete one; only
 // members list them; a canonical alias must point to its room. Also: the same state twice and a
-// second join make no new event.
+// second join make no new event. And the published room directory (/publicRooms).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, register, registerSeeker, api } from "./harness.mjs";
@@ -80,4 +80,41 @@ test("m.room.canonical_alias must point to its room; the same state twice and a 
   const before = (await call(alice, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=50`)).body.chunk.length;
   assert.equal((await call(alice, "POST", `/_matrix/client/v3/join/${enc(roomId)}`, {})).status, 200);
   assert.equal((await call(alice, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=50`)).body.chunk.length, before, "joined again: no event");
+});
+
+test("the published room directory: createRoom's visibility, /directory/list/room, /publicRooms with search and pages; not for seekers, never a consultation", async () => {
+  const listed = (await call(alice, "POST", "/_matrix/client/v3/createRoom", { visibility: "public", preset: "public_chat", name: "Fallbesprechung Mitte", topic: "Mittwochs" })).body.room_id;
+  const hidden = (await call(bob, "POST", "/_matrix/client/v3/createRoom", { name: "Privat" })).body.room_id;
+  assert.deepEqual((await call(null, "GET", `/_matrix/client/v3/directory/list/room/${enc(listed)}`)).body, { visibility: "public" });
+  assert.deepEqual((await call(null, "GET", `/_matrix/client/v3/directory/list/room/${enc(hidden)}`)).body, { visibility: "private" });
+  const all = (await call(carol, "GET", "/_matrix/client/v3/publicRooms")).body;
+  const entry = all.chunk.find((r) => r.room_id === listed);
+  assert.deepEqual([entry.name, entry.topic, entry.num_joined_members, entry.world_readable, entry.guest_can_join, entry.join_rule],
+    ["Fallbesprechung Mitte", "Mittwochs", 1, false, false, "public"]);
+  assert.ok(!all.chunk.some((r) => r.room_id === hidden), "a private room is not listed");
+  const found = (await call(carol, "POST", "/_matrix/client/v3/publicRooms", { filter: { generic_search_term: "MITTE" } })).body.chunk;
+  assert.deepEqual(found.map((r) => r.room_id), [listed]);
+  assert.equal((await call(carol, "POST", "/_matrix/client/v3/publicRooms", { filter: { generic_search_term: "nirgends" } })).body.chunk.length, 0);
+  // Pages of one: the second room comes with next_batch.
+  const second = (await call(bob, "POST", "/_matrix/client/v3/createRoom", { visibility: "public", name: "Zweiter Raum" })).body.room_id;
+  const page1 = (await call(carol, "GET", "/_matrix/client/v3/publicRooms?limit=1")).body;
+  assert.equal(page1.chunk.length, 1);
+  const page2 = (await call(carol, "GET", `/_matrix/client/v3/publicRooms?limit=1&since=${page1.next_batch}`)).body;
+  assert.ok(page1.next_batch, "a next page");
+  assert.equal(page2.next_batch, undefined, "the last page");
+  assert.equal(page2.prev_batch, "o0");
+  assert.deepEqual([...page1.chunk, ...page2.chunk].map((r) => r.room_id).sort(), [listed, second].sort());
+  assert.equal(page1.total_room_count_estimate, 2);
+  expectError(await call(carol, "GET", "/_matrix/client/v3/publicRooms?since=zz"), 400, "M_INVALID_PARAM", "a bad token");
+  // Who may change it: not someone outside the room; the creator may.
+  expectError(await call(carol, "PUT", `/_matrix/client/v3/directory/list/room/${enc(listed)}`, { visibility: "private" }), 403, "M_FORBIDDEN", "an outsider");
+  assert.equal((await call(alice, "PUT", `/_matrix/client/v3/directory/list/room/${enc(listed)}`, { visibility: "private" })).status, 200);
+  assert.ok(!(await call(carol, "GET", "/_matrix/client/v3/publicRooms")).body.chunk.some((r) => r.room_id === listed));
+  // Seekers: no directory, and their consultations are never listed.
+  const seeker = await registerSeeker(server);
+  expectError(await call(seeker, "GET", "/_matrix/client/v3/publicRooms"), 403, "M_FORBIDDEN", "a seeker");
+  assert.equal((await call(null, "GET", "/_matrix/client/v3/publicRooms")).status, 401);
+  const consultation = (await call(seeker, "POST", "/_lotse/client/v1/consultations", { counselor: alice.userId, topic: "wohnen" })).body.room_id;
+  await call(alice, "POST", `/_matrix/client/v3/join/${enc(consultation)}`, {});
+  expectError(await call(alice, "PUT", `/_matrix/client/v3/directory/list/room/${enc(consultation)}`, { visibility: "public" }), 403, "M_FORBIDDEN", "a consultation");
 });

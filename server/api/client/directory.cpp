@@ -1,7 +1,13 @@
-// Room aliases (client-server API "Room aliases"): PUT, GET and DELETE /directory/room/{roomAlias}
-// and GET /rooms/{roomId}/aliases. Local aliases only (no federation). Creating one needs a joined
-// member who is no seeker; deleting it, its creator or someone who may change the room's
-// m.room.canonical_alias; the list, a member (or anyone for a world-readable room).
+// The room directory. Room aliases (client-server API "Room aliases"): PUT, GET and DELETE
+// /directory/room/{roomAlias} and GET /rooms/{roomId}/aliases. Local aliases only (no federation).
+// Creating one needs a joined member who is no seeker; deleting it, its creator or someone who may
+// change the room's m.room.canonical_alias; the list, a member (or anyone for a world-readable
+// room). The published room directory ("Listing rooms"): /directory/list/room/{roomId} and
+// /publicRooms; rooms are listed by their moderators (or createRoom's visibility "public") and seen
+// by signed-in users who are no seekers (a seeker's world is her consultations).
+#include <algorithm>
+#include <cctype>
+
 #include "server/api/common.hpp"
 #include "server/core/room_aliases.hpp"
 
@@ -29,9 +35,115 @@ bool may_set_canonical_alias(Homeserver& hs, const std::string& room_id, const s
   return mine >= needed;
 }
 
+// One published room as /publicRooms lists it.
+boost::json::object public_room(Homeserver& hs, const std::string& room_id) {
+  boost::json::object out{{"room_id", room_id}, {"guest_can_join", false}};
+  auto text = [&](const char* type, const char* key, const char* as) {
+    if (auto c = hs.rooms.state_content(room_id, type, ""); c && c->contains(key) && c->at(key).is_string() &&
+                                                          !c->at(key).get_string().empty())
+      out[as] = c->at(key);
+  };
+  text("m.room.name", "name", "name");
+  text("m.room.topic", "topic", "topic");
+  text("m.room.canonical_alias", "alias", "canonical_alias");
+  text("m.room.avatar", "url", "avatar_url");
+  text("m.room.join_rules", "join_rule", "join_rule");
+  text("m.room.history_visibility", "history_visibility", "history_visibility");
+  text("m.room.create", "type", "room_type");
+  out["world_readable"] = out.contains("history_visibility") && out["history_visibility"] == boost::json::value("world_readable");
+  out.erase("history_visibility");
+  std::int64_t joined = 0;
+  for (const auto& [u, m] : hs.rooms.members(room_id)) if (m == "join") ++joined;
+  out["num_joined_members"] = joined;
+  return out;
+}
+
+// GET and POST /publicRooms: most members first; `since` is an offset token ("o<N>"); a search term
+// matches name, topic or canonical alias (case-insensitive ASCII). Only this server's rooms.
+Response public_rooms(Homeserver& hs, const std::string& user_id, std::optional<std::string> server, std::int64_t limit,
+                      const std::optional<std::string>& since, const std::string& term) {
+  if (hs.policy.is_seeker(user_id)) throw http::forbidden("Seekers see their consultations, not a room directory.");
+  if (server && *server != hs.config.server_name) throw http::not_found("Only this server's rooms are listed.");
+  std::size_t offset = 0;
+  if (since) {
+    if (since->size() < 2 || (*since)[0] != 'o' || since->find_first_not_of("0123456789", 1) != std::string::npos || since->size() > 10)
+      throw http::invalid_param("Unknown pagination token.");
+    offset = std::stoul(since->substr(1));
+  }
+  if (limit <= 0 || limit > 500) limit = 500;
+  auto lower = [](std::string s) { for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c))); return s; };
+  auto needle = lower(term);
+  std::vector<boost::json::object> rooms;
+  for (const auto& id : hs.room_aliases.published_rooms()) {
+    if (hs.counseling.consultation(id)) continue;  // never, whoever published it
+    auto room = public_room(hs, id);
+    if (!needle.empty()) {
+      bool hit = false;
+      for (const char* k : {"name", "topic", "canonical_alias"})
+        if (room.contains(k) && lower(std::string(room[k].as_string())).find(needle) != std::string::npos) hit = true;
+      if (!hit) continue;
+    }
+    rooms.push_back(std::move(room));
+  }
+  std::stable_sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) {
+    return a.at("num_joined_members").as_int64() > b.at("num_joined_members").as_int64();
+  });
+  boost::json::array chunk;
+  for (std::size_t i = offset; i < rooms.size() && chunk.size() < static_cast<std::size_t>(limit); ++i) chunk.push_back(rooms[i]);
+  boost::json::object out{{"chunk", std::move(chunk)}, {"total_room_count_estimate", rooms.size()}};
+  if (offset + static_cast<std::size_t>(limit) < rooms.size()) out["next_batch"] = "o" + std::to_string(offset + limit);
+  if (offset > 0) out["prev_batch"] = "o" + std::to_string(offset > static_cast<std::size_t>(limit) ? offset - limit : 0);
+  return Response::json(out);
+}
+
 }  // namespace
 
 void register_directory_routes(http::Router& router, Homeserver& hs) {
+  client_route(router, verb::get, "/directory/list/room/{roomId}", [&hs](Request& r) -> awaitable<Response> {
+    auto room = require_room(hs, r.param("roomId"));
+    co_return Response::json({{"visibility", hs.room_aliases.published(room.room_id) ? "public" : "private"}});
+  });
+  client_route(router, verb::put, "/directory/list/room/{roomId}", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    auto room = require_room(hs, r.param("roomId"));
+    auto visibility = r.body.empty() ? std::string("public") : opt_string(r.json_object(), "visibility").value_or("public");
+    if (visibility != "public" && visibility != "private") throw http::invalid_param("visibility must be public or private");
+    if (hs.counseling.consultation(room.room_id) || hs.policy.is_seeker(auth.user_id))
+      throw http::forbidden("Consultations are never listed in the room directory.");
+    if (room.creator != auth.user_id && !may_set_canonical_alias(hs, room.room_id, auth.user_id))
+      throw http::forbidden("Only the room's creator or its moderators can list it in the room directory.");
+    {
+      store::WriteUnit unit(hs.db);
+      hs.room_aliases.set_published(unit, room.room_id, visibility == "public");
+      unit.release();
+    }
+    co_await hs.db.commit();
+    co_return empty_ok();
+  });
+  client_route(router, verb::get, "/publicRooms", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    auto limit = r.query_param("limit");
+    std::int64_t n = 0;
+    if (limit) {
+      if (limit->empty() || limit->size() > 6 || limit->find_first_not_of("0123456789") != std::string::npos)
+        throw http::invalid_param("limit must be a number");
+      n = std::stoll(*limit);
+    }
+    co_return public_rooms(hs, auth.user_id, r.query_param("server"), n, r.query_param("since"), "");
+  });
+  client_route(router, verb::post, "/publicRooms", [&hs](Request& r) -> awaitable<Response> {
+    const auto& auth = require_auth(hs, r);
+    const auto& body = r.json_object();
+    std::int64_t n = 0;
+    if (auto* l = body.if_contains("limit"); l && !l->is_null()) {
+      if (!l->is_int64()) throw http::invalid_param("limit must be a number");
+      n = l->as_int64();
+    }
+    std::string term;
+    if (auto* f = body.if_contains("filter"); f && f->is_object())
+      if (auto* t = f->as_object().if_contains("generic_search_term"); t && t->is_string()) term = std::string(t->as_string());
+    co_return public_rooms(hs, auth.user_id, r.query_param("server"), n, opt_string(body, "since"), term);
+  });
   client_route(router, verb::put, "/directory/room/{roomAlias}", [&hs](Request& r) -> awaitable<Response> {
     const auto& auth = require_auth(hs, r);
     auto alias = path_alias(r);

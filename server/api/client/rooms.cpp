@@ -25,10 +25,13 @@ awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
         require_existing_user(hs, std::string(u.get_string()));
         hs.policy.check_create_room_invite(auth.user_id, std::string(u.get_string()));
       }
+  auto visibility = opt_string(body, "visibility").value_or("private");
+  if (visibility != "public" && visibility != "private") throw http::invalid_param("visibility must be public or private");
   std::string room_id;
   {
     store::WriteUnit unit(hs.db);
     room_id = core::create_room(hs.rooms, unit, auth.user_id, body, &hs.room_aliases);
+    if (visibility == "public") hs.room_aliases.set_published(unit, room_id, true);  // in the published room directory
     unit.release();
   }
   co_await hs.db.commit();
