@@ -54,6 +54,13 @@ test("PUT, GET and DELETE /directory/room: who may create, list and delete alias
   assert.equal((await call(alice, "DELETE", `/_matrix/client/v3/directory/room/${enc(alias)}`)).status, 200);
   expectError(await call(alice, "GET", `/_matrix/client/v3/directory/room/${enc(alias)}`), 404, "M_NOT_FOUND", "deleted");
   expectError(await call(alice, "DELETE", `/_matrix/client/v3/directory/room/${enc(alias)}`), 404, "M_NOT_FOUND", "deleted twice");
+  // Made a moderator (power 50, the level for m.room.canonical_alias), Bob deletes an alias of Alice's.
+  const another = "#team-mitte-2:localhost";
+  assert.equal((await call(alice, "PUT", `/_matrix/client/v3/directory/room/${enc(another)}`, { room_id: roomId })).status, 200);
+  const pl = (await call(alice, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`)).body;
+  pl.users[bob.userId] = 50;
+  assert.equal((await call(alice, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`, pl)).status, 200);
+  assert.equal((await call(bob, "DELETE", `/_matrix/client/v3/directory/room/${enc(another)}`)).status, 200, "a moderator deletes");
 });
 
 test("a seeker gives no room an alias, not even her consultation", async () => {

@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "server/api/common.hpp"
+#include "server/core/auth_rules.hpp"
 #include "server/core/room_aliases.hpp"
 
 namespace lotse::api {
@@ -21,18 +22,13 @@ std::string path_alias(Request& r) {
   return alias;
 }
 
-// Whether `user_id` may send m.room.canonical_alias in the room (its power levels, v10/v11 rules).
+// Whether `user_id` may send m.room.canonical_alias in the room (the auth rules' power levels).
 bool may_set_canonical_alias(Homeserver& hs, const std::string& room_id, const std::string& user_id) {
-  auto pl = hs.rooms.state_content(room_id, "m.room.power_levels", "");
-  if (!pl) return false;
-  auto level = [](const boost::json::value* v, std::int64_t def) { return v && v->is_int64() ? v->as_int64() : def; };
-  const auto* users = pl->if_contains("users");
-  std::int64_t mine = level(pl->if_contains("users_default"), 0);
-  if (users && users->is_object()) mine = level(users->as_object().if_contains(user_id), mine);
-  std::int64_t needed = level(pl->if_contains("state_default"), 50);
-  if (const auto* events = pl->if_contains("events"); events && events->is_object())
-    needed = level(events->as_object().if_contains("m.room.canonical_alias"), needed);
-  return mine >= needed;
+  auto room = hs.rooms.room(room_id);
+  if (!room) return false;
+  auto state = hs.rooms.lookup_for(room_id);
+  return core::user_power_level(state, user_id, room->version, room->creator) >=
+         core::event_power_level(state, "m.room.canonical_alias", true);
 }
 
 // One published room as /publicRooms lists it.
