@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startServer, api, register, registerSeeker, writeBootstrapRequest } from "./harness.mjs";
+import { startServer, api, register, registerSeeker, writeBootstrapRequest, waitFor } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN_BIN = process.env.LOTSE_ADMIN_BIN ?? join(here, "../../build/server/lotse-admin");
@@ -285,7 +285,7 @@ test("a stored row that cannot be read costs that item, not the whole /sync, /me
     assert.ok(msgs.body.chunk.some((e) => e.content?.body === "stays readable"));
     const exp = await api(again, "GET", `/_lotse/admin/v1/users/${encodeURIComponent(alice.userId)}/export`, { token: again.admin.accessToken });
     assert.equal(exp.status, 200);
-    assert.ok(again.lines.some((l) => l.includes("unreadable stored JSON skipped")), "the operator is told");
+    await waitFor(() => again.lines.some((l) => l.includes("unreadable stored JSON skipped")), "the operator told");
     // Its author can still delete it: the redaction takes what it keeps from the row's columns.
     const redact = await api(again, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(sent.body.event_id)}/r1`,
       { token: alice.accessToken, body: { reason: "gone" } });
@@ -326,7 +326,7 @@ test("connections per address are capped; the address gets in again once it clos
     for (const s of socks.splice(0, 5)) s.destroy();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await health(srv), 200);
-    assert.ok(srv.lines.some((l) => l.includes("too many connections from one address")));
+    await waitFor(() => srv.lines.some((l) => l.includes("too many connections from one address")), "the cap's log line");
   } finally {
     for (const s of socks) s.destroy();
     await srv.stop();
