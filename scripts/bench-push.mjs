@@ -1,14 +1,16 @@
 // Push benchmark (issue #14), against a lotse it starts (rate limits off) and a fake push service on
-// loopback (HTTPS; tests/integration/web_push_receiver.mjs):
+// loopback (HTTPS; tests/integration/web_push_receiver.mjs) in a process of its own
+// (scripts/bench-push-service.mjs):
 //  - latency from a counselor's send (request start) to the gateway's request at the push service,
 //    p50/p99 over sequential sends;
 //  - send throughput (20 senders, each into its own 1:1 rooms) without any pusher, then with 1,000
 //    registered pushers (every message pushes to its room's other member), and the ratio.
 // Usage: node scripts/bench-push.mjs [--messages N] [--rounds N] [--json]
 import http from "node:http";
+import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { startServer, register, api } from "../tests/integration/harness.mjs";
-import { startPushService } from "../tests/integration/web_push_receiver.mjs";
+import { subscriptionAt } from "../tests/integration/web_push_receiver.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : def; };
@@ -50,32 +52,51 @@ async function setPusher(server, who, sub, remove = false) {
 // the fake push service that share the machine), counted until the pushes of the run have gone out.
 async function throughput(server, senders, push, expectPushes) {
   const per = Math.ceil(MESSAGES / SENDERS);
-  const cpu0 = cpuSeconds(server.proc.pid), received0 = push.received.length;
+  const cpu0 = cpuSeconds(server.proc.pid), pushCpu0 = cpuSeconds(push.pid), received0 = push.received;
   const t0 = performance.now();
   await Promise.all(senders.map(async (s) => {
     for (let i = 0; i < per; i++) await send(server, s.user.accessToken, s.rooms[i % s.rooms.length], `m${i}`);
   }));
   const rate = (per * SENDERS) / ((performance.now() - t0) / 1000);
   const deadline = Date.now() + 60000;
-  while (expectPushes && push.received.length - received0 < per * SENDERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return { rate, cpuUs: ((cpuSeconds(server.proc.pid) - cpu0) * 1e6) / (per * SENDERS), pushes: push.received.length - received0 };
+  while (expectPushes && push.received - received0 < per * SENDERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const pushes = push.received - received0;
+  return { rate, cpuUs: ((cpuSeconds(server.proc.pid) - cpu0) * 1e6) / (per * SENDERS), pushes,
+           pushServiceCpuUs: pushes ? ((cpuSeconds(push.pid) - pushCpu0) * 1e6) / pushes : 0 };
 }
 
 // From a send's start to the push request of that event at the push service, one send at a time.
 async function latency(server, sender, push) {
   const out = [];
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const before = push.received.length;
+    const before = push.received;
     const t0 = performance.now();
     await send(server, sender.user.accessToken, sender.rooms[i % sender.rooms.length], `latency ${i}`);
-    while (push.received.length === before) await new Promise((r) => setImmediate(r));
+    while (push.received === before) await new Promise((r) => setImmediate(r));
     out.push(performance.now() - t0);
   }
   return out.sort((a, b) => a - b);
 }
 
+// The push service's process; `received` follows its count of requests.
+async function startPushProcess() {
+  const child = fork(new URL("./bench-push-service.mjs", import.meta.url));
+  const push = { received: 0, pid: child.pid };
+  const ready = new Promise((resolve, reject) => {
+    child.on("message", (m) => {
+      if (m.port) Object.assign(push, { port: m.port, config: m.config }), resolve();
+      else push.received = m.received;
+    });
+    child.on("exit", (code) => reject(new Error(`push service exited with ${code}`)));
+  });
+  await ready;
+  push.subscription = () => subscriptionAt(push.port);
+  push.close = () => new Promise((resolve) => { child.on("exit", resolve); child.send("close"); });
+  return push;
+}
+
 async function main() {
-  const push = await startPushService();
+  const push = await startPushProcess();
   const server = await startServer({ extraConfig: push.config });
   try {
     const receivers = [];
@@ -109,13 +130,14 @@ async function main() {
       with_vs_without: Number((mean(withPush, "rate") / mean(without, "rate")).toFixed(3)),
       server_cpu_us_per_send_without: Math.round(mean(without, "cpuUs")),
       server_cpu_us_per_send_with_push: Math.round(mean(withPush, "cpuUs")),
+      push_service_cpu_us_per_push: Math.round(mean(withPush, "pushServiceCpuUs")),
       pushes_delivered: withPush.reduce((a, x) => a + x.pushes, 0),
       rounds: ROUNDS,
     };
     if (args.includes("--json")) console.log(JSON.stringify(result));
     else for (const [k, v] of Object.entries(result)) console.log(k.padEnd(32), v);
   } finally {
-    push.close();
+    await push.close();
     await server.stop();
     server.cleanup();
   }

@@ -42,13 +42,17 @@ export async function startPushService() {
     release() { for (const r of held.splice(0)) { r.writeHead(201); r.end(); } },
     close() { for (const r of held.splice(0)) r.destroy(); srv.close(); rmSync(dir, { recursive: true, force: true }); },
     // A browser's subscription at this push service.
-    subscription(path = `/wpush/${randomBytes(8).toString("hex")}`) {
-      const ecdh = createECDH("prime256v1");
-      ecdh.generateKeys();
-      return { ecdh, pushkey: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url"),
-               endpoint: `https://127.0.0.1:${port}${path}`, path };
-    },
+    subscription(path) { return subscriptionAt(port, path); },
   };
+}
+
+// A browser's side of a subscription at a push service on 127.0.0.1:port: its P-256 key pair, auth
+// secret and endpoint.
+export function subscriptionAt(port, path = `/wpush/${randomBytes(8).toString("hex")}`) {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  return { ecdh, pushkey: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url"),
+           endpoint: `https://127.0.0.1:${port}${path}`, path };
 }
 
 // The push message's plaintext, decrypted with the subscription's keys (RFC 8291); throws otherwise.
