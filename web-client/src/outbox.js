@@ -79,8 +79,11 @@ export async function enqueue(message) {
   return item;
 }
 
+// Sends what waits now: one item (the retry button of a failed one) or, without `id`, every item that
+// waits for the connection. A message held for a counselor without a device keeps its label: the
+// kick checks her devices again and only then changes it.
 export function retryNow(id) {
-  for (const i of items) if (!id || i.id === id) if (i.state !== "sending" && (id || i.state !== "failed")) i.state = "waiting";
+  for (const i of items) if (!id || i.id === id) if (i.state !== "sending" && (id || (i.state !== "failed" && i.state !== "awaiting"))) i.state = "waiting";
   delay = FIRST_DELAY;
   clearTimeout(timer);
   timer = null;

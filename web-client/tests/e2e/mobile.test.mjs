@@ -298,10 +298,21 @@ test("de: an enquiry written before the counselor ever signed in waits on the ph
     const held = page.locator("li.msg.mine.outbox", { hasText: enquiry });
     await held.and(page.locator("[data-state=awaiting]")).waitFor({ timeout: 20000 });
     assert.match(await held.innerText(), new RegExp(T["chat.awaitingCounselor"]));
+    // A reconnect (or any device-list update) sends what waits for the connection; the held message
+    // keeps saying it waits for the counselor, never "waiting for the connection" in between.
+    await page.evaluate(() => {
+      window.__heldStates = [];
+      const li = document.querySelector("li.msg.mine.outbox[data-state=awaiting]");
+      const observer = new MutationObserver(() => window.__heldStates.push(li.isConnected ? li.dataset.state : "gone"));
+      observer.observe(li, { attributes: true, attributeFilter: ["data-state"] });
+      window.dispatchEvent(new Event("online"));
+    });
     // Nothing unreadable went to the server meanwhile.
     const rooms = (await api(server, "GET", "/_lotse/client/v1/consultations", { token: newReg.accessToken })).body.consultations;
     const roomId = rooms.find((c) => c.seeker_pseudonym === "zuerst").room_id;
     await page.waitForTimeout(3000);
+    assert.deepEqual((await page.evaluate(() => window.__heldStates)).filter((s) => s !== "awaiting"), [], "the held message's label stays");
+    assert.match(await held.innerText(), new RegExp(T["chat.awaitingCounselor"]));
     const seen = await api(server, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`, { token: newReg.accessToken });
     assert.ok(!seen.body.chunk.some((e) => e.type === "m.room.encrypted"), "held on the phone until she has a device");
     // She signs in for the first time, accepts, and reads it.
