@@ -23,6 +23,47 @@ std::string thread_of(const boost::json::object& event) {
 
 }  // namespace
 
+Notifications::Notifications(store::Database& db, Rooms& rooms, AccountData& account_data,
+                             std::set<std::string> unnotified)
+    : db_(db), rooms_(rooms), account_data_(account_data), unnotified_(std::move(unnotified)) {
+  auto& conn = db_.conn();
+  conn.define_function("lotse_unread_changed", [this](std::string_view user) { unread_cache_.erase(std::string(user)); });
+  // Only ever inserted by on_event, for a new event (after every receipt) to a joined member: one more.
+  conn.define_function("lotse_unread_added", [this](std::string_view user) {
+    if (auto it = unread_cache_.find(std::string(user)); it != unread_cache_.end()) ++it->second;
+  });
+  conn.exec(
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_receipt_insert AFTER INSERT ON main.receipts "
+      "BEGIN SELECT lotse_unread_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_receipt_update AFTER UPDATE ON main.receipts "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); SELECT lotse_unread_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_receipt_delete AFTER DELETE ON main.receipts "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_membership_insert AFTER INSERT ON main.memberships "
+      "BEGIN SELECT lotse_unread_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_membership_update AFTER UPDATE ON main.memberships "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); SELECT lotse_unread_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_membership_delete AFTER DELETE ON main.memberships "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_action_insert AFTER INSERT ON main.event_push_actions "
+      "BEGIN SELECT lotse_unread_added(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_action_update AFTER UPDATE ON main.event_push_actions "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); SELECT lotse_unread_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_action_delete AFTER DELETE ON main.event_push_actions "
+      "BEGIN SELECT lotse_unread_changed(OLD.user_id); END;"
+      // A redaction (or a purge) takes the event out of the count of everyone it notified.
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_event_redacted AFTER UPDATE OF redacted_by ON main.events "
+      "BEGIN SELECT lotse_unread_changed(user_id) FROM event_push_actions WHERE stream_ordering = NEW.stream_ordering; END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS unread_event_delete AFTER DELETE ON main.events "
+      "BEGIN SELECT lotse_unread_changed(user_id) FROM event_push_actions WHERE stream_ordering = OLD.stream_ordering; END;");
+}
+
+Notifications::~Notifications() {
+  // The connection outlives this object: its triggers must no longer reach it.
+  db_.conn().define_function("lotse_unread_changed", nullptr);
+  db_.conn().define_function("lotse_unread_added", nullptr);
+}
+
 const boost::json::object& Notifications::rules_for(const std::string& user_id) {
   if (auto it = rules_cache_.find(user_id); it != rules_cache_.end()) return it->second;
   auto text = account_data_.get(user_id, "", "m.push_rules");
@@ -79,8 +120,11 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
     // An invite is pushed to its target but not counted: the room's unread counts are for members.
     bool member = static_cast<std::int64_t>(i) < joined;
     if (member) {
+      // (A counted user's number grows by one here, through the insert trigger: dropped again if the
+      // unit is rolled back.)
+      if (unread_cache_.count(user)) unit.on_rollback([this, user] { unread_cache_.erase(user); });
       auto st = db_.conn().prepare(
-          "INSERT OR REPLACE INTO event_push_actions (user_id, stream_ordering, room_id, event_id, thread_id, "
+          "INSERT OR IGNORE INTO event_push_actions (user_id, stream_ordering, room_id, event_id, thread_id, "
           "highlight, actions, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
       st.bind_all(user, stored.stream, stored.room_id, stored.event_id, thread, decision.highlight ? 1 : 0,
                   boost::json::serialize(decision.actions), stored.origin_server_ts);
@@ -144,6 +188,7 @@ Notifications::Counts Notifications::unread(const std::string& room_id, const st
 }
 
 std::int64_t Notifications::unread_total(const std::string& user_id) {
+  if (auto it = unread_cache_.find(user_id); it != unread_cache_.end()) return it->second;
   // The badge: unread notifications in the rooms the user is joined to, after each room's
   // unthreaded receipt (threaded receipts are not looked at for this one number).
   auto st = db_.conn().prepare(
@@ -153,7 +198,13 @@ std::int64_t Notifications::unread_total(const std::string& user_id) {
       "AND a.stream_ordering > coalesce((SELECT max(e2.stream_ordering) FROM receipts r JOIN events e2 ON e2.event_id = r.event_id "
       "WHERE r.room_id = a.room_id AND r.user_id = ?1 AND r.thread_id = '' AND r.receipt_type IN ('m.read', 'm.read.private')), 0)");
   st.bind_all(user_id);
-  return st.step() ? st.int64(0) : 0;
+  std::int64_t total = st.step() ? st.int64(0) : 0;
+  // Not while a write unit is open: what it wrote could still be rolled back.
+  if (!db_.in_write_unit()) {
+    if (unread_cache_.size() > 100000) unread_cache_.clear();  // a bound, not an eviction policy
+    unread_cache_.emplace(user_id, total);
+  }
+  return total;
 }
 
 void Notifications::prune(store::WriteUnit&, std::int64_t older_than_ts) {

@@ -34,8 +34,10 @@ class Notifications {
  public:
   // `unnotified`: accounts that never get notifications (the service user, the bridge), so their
   // rows do not pile up for every message of the instance.
-  Notifications(store::Database& db, Rooms& rooms, AccountData& account_data, std::set<std::string> unnotified)
-      : db_(db), rooms_(rooms), account_data_(account_data), unnotified_(std::move(unnotified)) {}
+  Notifications(store::Database& db, Rooms& rooms, AccountData& account_data, std::set<std::string> unnotified);
+  ~Notifications();
+  Notifications(const Notifications&) = delete;
+  Notifications& operator=(const Notifications&) = delete;
 
   // Called by Rooms for every appended event (federation format), inside its write unit.
   void on_event(store::WriteUnit& unit, const RoomInfo& room, const StoredEvent& stored,
@@ -55,7 +57,10 @@ class Notifications {
   // ("main" for the main timeline).
   Counts unread(const std::string& room_id, const std::string& user_id);
   std::map<std::string, Counts> unread_by_thread(const std::string& room_id, const std::string& user_id);
-  // Unread notifications over all of the user's joined rooms (the badge number of a push).
+  // Unread notifications over all of the user's joined rooms (the badge number of a push). Kept in
+  // memory per user: TEMP triggers on the tables it is counted from (receipts, memberships, events,
+  // event_push_actions) drop a user's number whenever a row of hers changes, whoever wrote it, and a
+  // new notification adds one.
   std::int64_t unread_total(const std::string& user_id);
   // Drops decisions older than `older_than_ts` (ms): the counts of a room nobody read for that long
   // start again from zero, as Synapse's do after a month.
@@ -89,6 +94,7 @@ class Notifications {
   std::function<void(std::vector<PushJob>)> sink_;
   std::unordered_map<std::string, boost::json::object> rules_cache_;  // user -> "global" of m.push_rules
   std::unordered_map<std::string, std::set<std::string>> ignored_cache_;  // user -> m.ignored_user_list
+  std::unordered_map<std::string, std::int64_t> unread_cache_;            // user -> unread_total
 };
 
 }  // namespace lotse::core

@@ -19,6 +19,19 @@ Pusher read_pusher(Statement& st) {
 }
 }  // namespace
 
+Pushers::Pushers(store::Database& db) : db_(db) {
+  db_.conn().define_function("lotse_pushers_changed", [this](std::string_view user) { cache_.erase(std::string(user)); });
+  db_.conn().exec(
+      "CREATE TEMP TRIGGER IF NOT EXISTS pushers_cache_insert AFTER INSERT ON main.pushers "
+      "BEGIN SELECT lotse_pushers_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS pushers_cache_update AFTER UPDATE ON main.pushers "
+      "BEGIN SELECT lotse_pushers_changed(OLD.user_id); SELECT lotse_pushers_changed(NEW.user_id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS pushers_cache_delete AFTER DELETE ON main.pushers "
+      "BEGIN SELECT lotse_pushers_changed(OLD.user_id); END;");
+}
+
+Pushers::~Pushers() { db_.conn().define_function("lotse_pushers_changed", nullptr); }
+
 void Pushers::set(store::WriteUnit&, const Pusher& p, bool append) {
   if (!append) {
     // The pushkey is the browser's public key, not a secret: another user's pusher goes only when
@@ -51,12 +64,16 @@ bool Pushers::exists(const std::string& user_id, const std::string& app_id, cons
   return st.step();
 }
 
-std::vector<Pusher> Pushers::of_user(const std::string& user_id) {
+const std::vector<Pusher>& Pushers::of_user(const std::string& user_id) {
+  if (auto it = cache_.find(user_id); it != cache_.end()) return it->second;
   auto st = db_.conn().prepare(std::string(kColumns) + "WHERE user_id = ? ORDER BY created_ts, app_id, pushkey");
   st.bind_all(user_id);
   std::vector<Pusher> out;
   while (st.step()) out.push_back(read_pusher(st));
-  return out;
+  // Not while a write unit is open: what it wrote could still be rolled back.
+  if (db_.in_write_unit()) return uncached_ = std::move(out);
+  if (cache_.size() > 100000) cache_.clear();  // a bound, not an eviction policy
+  return cache_.emplace(user_id, std::move(out)).first->second;
 }
 
 std::optional<Pusher> Pushers::find(const std::string& app_id, const std::string& pushkey) {

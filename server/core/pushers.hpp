@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "server/store/database.hpp"
@@ -28,19 +29,26 @@ struct Pusher {
 
 class Pushers {
  public:
-  explicit Pushers(store::Database& db) : db_(db) {}
+  explicit Pushers(store::Database& db);
+  ~Pushers();
+  Pushers(const Pushers&) = delete;
+  Pushers& operator=(const Pushers&) = delete;
 
   // Adds or replaces the user's pusher (app_id, pushkey). Unless `append`, the same (app_id, pushkey)
   // of other users is removed when it names the same endpoint (one browser, one account).
   void set(store::WriteUnit&, const Pusher& pusher, bool append);
   bool remove(store::WriteUnit&, const std::string& user_id, const std::string& app_id, const std::string& pushkey);
   bool exists(const std::string& user_id, const std::string& app_id, const std::string& pushkey);
-  std::vector<Pusher> of_user(const std::string& user_id);
+  // Kept in memory per user (every notified recipient of every event is looked up): TEMP triggers
+  // on the table drop a user's copy whenever a row of hers changes, whoever wrote it.
+  const std::vector<Pusher>& of_user(const std::string& user_id);
   std::optional<Pusher> find(const std::string& app_id, const std::string& pushkey);
   std::size_t count_of_user(const std::string& user_id);
 
  private:
   store::Database& db_;
+  std::unordered_map<std::string, std::vector<Pusher>> cache_;
+  std::vector<Pusher> uncached_;  // what of_user returns while a write unit is open
 };
 
 }  // namespace lotse::core

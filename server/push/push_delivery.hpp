@@ -77,6 +77,12 @@ class PushDelivery {
     std::atomic<std::int64_t> in_flight{0};
   } stats_;
   std::chrono::steady_clock::time_point last_drop_log_{};  // network thread
+  struct Outgoing {
+    core::Pusher pusher;
+    std::string body;
+  };
+  std::vector<Outgoing> outgoing_;  // network thread: deliveries not yet handed to the push thread
+  bool handoff_posted_ = false;
   // Push thread only:
   HttpsClient client_;
   std::int64_t connections_ = 0;

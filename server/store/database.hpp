@@ -57,6 +57,8 @@ class Database {
   // Synchronous commit for start-up and tools (no batching).
   void commit_now();
   bool healthy();
+  // Whether a write unit is open: an in-memory copy of what it wrote could still be rolled back.
+  bool in_write_unit() const { return unit_depth_ > 0; }
 
  private:
   friend class WriteUnit;

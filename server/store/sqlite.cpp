@@ -78,6 +78,23 @@ void Connection::exec(std::string_view sql) {
   }
 }
 
+void Connection::define_function(const std::string& name, std::function<void(std::string_view)> fn) {
+  auto& slot = functions_[name];
+  auto next = std::make_unique<std::function<void(std::string_view)>>(std::move(fn));
+  auto call = [](sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    auto* f = static_cast<std::function<void(std::string_view)>*>(sqlite3_user_data(ctx));
+    const auto* text = argc > 0 ? sqlite3_value_text(argv[0]) : nullptr;
+    std::string_view arg = text ? std::string_view(reinterpret_cast<const char*>(text), sqlite3_value_bytes(argv[0]))
+                                : std::string_view();
+    if (*f) (*f)(arg);
+    sqlite3_result_null(ctx);
+  };
+  if (sqlite3_create_function_v2(db_, name.c_str(), 1, SQLITE_UTF8, next.get(), call, nullptr, nullptr, nullptr) !=
+      SQLITE_OK)
+    throw DatabaseError("sqlite function " + name + ": " + sqlite3_errmsg(db_));
+  slot = std::move(next);  // the previous one is no longer referenced by SQLite
+}
+
 Statement Connection::prepare(std::string_view sql) {
   auto it = cache_.find(std::string(sql));
   if (it != cache_.end() && !it->second.in_use) {

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,9 +70,14 @@ class Connection {
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   bool in_transaction() const { return !sqlite3_get_autocommit(db_); }
   sqlite3* handle() { return db_; }
+  // Defines the SQL function `name(text)` on this connection, calling `fn` with its argument (empty
+  // for NULL): TEMP triggers call it to tell an in-memory cache which rows changed, whoever wrote
+  // them. Defining the same name again replaces the function (with nullptr: one that does nothing).
+  void define_function(const std::string& name, std::function<void(std::string_view)> fn);
 
  private:
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<std::function<void(std::string_view)>>> functions_;
   struct Cached {
     sqlite3_stmt* stmt;
     bool in_use;

@@ -249,6 +249,43 @@ test("a redacted message no longer counts; a threaded receipt clears only its th
   assert.equal((await counts(alice, roomId)).notification_count, 2);
 });
 
+test("the badge number in each push follows new messages, receipts, read markers, redactions and leaving a room", async () => {
+  // The server keeps each user's number in memory and changes it with every row that counts: each
+  // step below would show a stale number if one of those changes were missed.
+  const alice = await register(server), bob = await register(server), carol = await register(server);
+  const roomA = await createRoom(bob, alice), roomB = await createRoom(carol, alice);
+  const sub = subscription();
+  assert.equal((await setPusher(alice, sub)).status, 200);
+  const badgeAfter = async (who, roomId, body) => {
+    const before = push.received.length;
+    const eventId = await send(who, roomId, { msgtype: "m.text", body });
+    const req = await waitFor(() => push.received.slice(before).find((r) => r.url === sub.path && decrypt(sub, r.body).event_id === eventId), `the push of ${body}`);
+    return { eventId, unread: decrypt(sub, req.body).unread };
+  };
+  assert.equal((await badgeAfter(bob, roomA, "a1")).unread, 1);
+  const a2 = await badgeAfter(bob, roomA, "a2");
+  assert.equal(a2.unread, 2);
+  assert.equal((await badgeAfter(carol, roomB, "b1")).unread, 3);
+  // A read receipt in A: only B's message and the new one are unread.
+  assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomA)}/receipt/m.read/${enc(a2.eventId)}`, { token: alice.accessToken, body: {} })).status, 200);
+  const a3 = await badgeAfter(bob, roomA, "a3");
+  assert.equal(a3.unread, 2);
+  // A private read marker in B (POST /read_markers).
+  const b2 = await badgeAfter(carol, roomB, "b2");
+  assert.equal(b2.unread, 3);
+  assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomB)}/read_markers`, { token: alice.accessToken, body: { "m.read.private": b2.eventId } })).status, 200);
+  assert.equal((await badgeAfter(bob, roomA, "a4")).unread, 2);  // a3, a4
+  // Bob redacts a3: it no longer counts.
+  assert.equal((await api(server, "PUT", `/_matrix/client/v3/rooms/${enc(roomA)}/redact/${enc(a3.eventId)}/r${randomBytes(4).toString("hex")}`, { token: bob.accessToken, body: {} })).status, 200);
+  assert.equal((await badgeAfter(carol, roomB, "b3")).unread, 2);  // a4, b3
+  // Alice leaves B: its messages are no longer hers to read.
+  assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomB)}/leave`, { token: alice.accessToken, body: {} })).status, 200);
+  assert.equal((await badgeAfter(bob, roomA, "a5")).unread, 2);  // a4, a5
+  // The number each push carried is the one /sync gives.
+  assert.equal((await counts(alice, roomA)).notification_count, 2);
+  await setPusher(alice, sub, { kind: null });
+});
+
 test("push rules are bounded: long patterns, many conditions, many rules and large actions are refused", async () => {
   const alice = await register(server);
   const put = (id, body, kind = "override") => api(server, "PUT", `/_matrix/client/v3/pushrules/global/${kind}/${enc(id)}`, { token: alice.accessToken, body });
