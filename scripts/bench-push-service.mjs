@@ -11,7 +11,7 @@ push.received.push = () => {
   ++reported;
   if (!pending) {
     pending = true;
-    setImmediate(() => { pending = false; process.send({ received: reported }); });
+    setImmediate(() => { pending = false; process.send({ received: reported, connections: push.counts.connections }); });
   }
   return reported;
 };

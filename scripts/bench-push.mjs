@@ -8,7 +8,7 @@
 // Usage: node scripts/bench-push.mjs [--messages N] [--rounds N] [--json]
 import http from "node:http";
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { startServer, register, api } from "../tests/integration/harness.mjs";
 import { subscriptionAt } from "../tests/integration/web_push_receiver.mjs";
 
@@ -20,6 +20,18 @@ const enc = encodeURIComponent;
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 // CPU seconds (user + system) a process has used so far.
 const cpuSeconds = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+// The same per thread of a process, summed by thread name (lotse's push thread is "lotse-push").
+const threadCpuSeconds = (pid) => {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch { /* the thread ended */ }
+  }
+  return out;
+};
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 let txn = 0;
@@ -52,7 +64,8 @@ async function setPusher(server, who, sub, remove = false) {
 // the fake push service that share the machine), counted until the pushes of the run have gone out.
 async function throughput(server, senders, push, expectPushes) {
   const per = Math.ceil(MESSAGES / SENDERS);
-  const cpu0 = cpuSeconds(server.proc.pid), pushCpu0 = cpuSeconds(push.pid), received0 = push.received;
+  const threads0 = threadCpuSeconds(server.proc.pid);
+  const cpu0 = cpuSeconds(server.proc.pid), pushCpu0 = cpuSeconds(push.pid), received0 = push.received, conn0 = push.connections ?? 0;
   const t0 = performance.now();
   await Promise.all(senders.map(async (s) => {
     for (let i = 0; i < per; i++) await send(server, s.user.accessToken, s.rooms[i % s.rooms.length], `m${i}`);
@@ -61,7 +74,10 @@ async function throughput(server, senders, push, expectPushes) {
   const deadline = Date.now() + 60000;
   while (expectPushes && push.received - received0 < per * SENDERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const pushes = push.received - received0;
-  return { rate, cpuUs: ((cpuSeconds(server.proc.pid) - cpu0) * 1e6) / (per * SENDERS), pushes,
+  const threads = threadCpuSeconds(server.proc.pid);
+  const pushThreadUs = (((threads["lotse-push"] ?? 0) - (threads0["lotse-push"] ?? 0)) * 1e6) / (per * SENDERS);
+  return { rate, cpuUs: ((cpuSeconds(server.proc.pid) - cpu0) * 1e6) / (per * SENDERS), pushes, pushThreadUs,
+           connections: (push.connections ?? 0) - conn0,
            pushServiceCpuUs: pushes ? ((cpuSeconds(push.pid) - pushCpu0) * 1e6) / pushes : 0 };
 }
 
@@ -85,7 +101,7 @@ async function startPushProcess() {
   const ready = new Promise((resolve, reject) => {
     child.on("message", (m) => {
       if (m.port) Object.assign(push, { port: m.port, config: m.config }), resolve();
-      else push.received = m.received;
+      else Object.assign(push, { received: m.received, connections: m.connections });
     });
     child.on("exit", (code) => reject(new Error(`push service exited with ${code}`)));
   });
@@ -130,7 +146,9 @@ async function main() {
       with_vs_without: Number((mean(withPush, "rate") / mean(without, "rate")).toFixed(3)),
       server_cpu_us_per_send_without: Math.round(mean(without, "cpuUs")),
       server_cpu_us_per_send_with_push: Math.round(mean(withPush, "cpuUs")),
+      server_push_thread_cpu_us_per_send: Math.round(mean(withPush, "pushThreadUs")),
       push_service_cpu_us_per_push: Math.round(mean(withPush, "pushServiceCpuUs")),
+      push_tls_connections_per_round: Math.round(mean(withPush, "connections")),
       pushes_delivered: withPush.reduce((a, x) => a + x.pushes, 0),
       rounds: ROUNDS,
     };

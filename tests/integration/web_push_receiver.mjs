@@ -32,10 +32,12 @@ export async function startPushService() {
       res.end();
     });
   });
+  const counts = { connections: 0 };  // TLS connections accepted (a push gateway should keep them)
+  srv.on("secureConnection", () => ++counts.connections);
   await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
   const port = srv.address().port;
   return {
-    port, received, held, certFile,
+    port, received, held, certFile, counts,
     // The server's [push] settings that let it deliver here.
     config: ["[push]", `endpoint_hosts = ["127.0.0.1"]`, "allow_private_endpoints = true", `ca_file = "${certFile}"`].join("\n"),
     set respond(fn) { respond = fn; },
