@@ -27,7 +27,11 @@ Notifications::Notifications(store::Database& db, Rooms& rooms, AccountData& acc
                              std::set<std::string> unnotified)
     : db_(db), rooms_(rooms), account_data_(account_data), unnotified_(std::move(unnotified)) {
   auto& conn = db_.conn();
-  conn.define_function("lotse_unread_changed", [this](std::string_view user) { unread_cache_.erase(std::string(user)); });
+  // With no user (NULL): everyone's number.
+  conn.define_function("lotse_unread_changed", [this](std::string_view user) {
+    if (user.empty()) unread_cache_.clear();
+    else unread_cache_.erase(std::string(user));
+  });
   // Only ever inserted by on_event, for a new event (after every receipt) to a joined member: one more.
   conn.define_function("lotse_unread_added", [this](std::string_view user) {
     if (auto it = unread_cache_.find(std::string(user)); it != unread_cache_.end()) ++it->second;
@@ -51,11 +55,12 @@ Notifications::Notifications(store::Database& db, Rooms& rooms, AccountData& acc
       "BEGIN SELECT lotse_unread_changed(OLD.user_id); SELECT lotse_unread_changed(NEW.user_id); END;"
       "CREATE TEMP TRIGGER IF NOT EXISTS unread_action_delete AFTER DELETE ON main.event_push_actions "
       "BEGIN SELECT lotse_unread_changed(OLD.user_id); END;"
-      // A redaction (or a purge) takes the event out of the count of everyone it notified.
+      // A redaction (or a purge) takes the event out of the count of everyone it notified. Who that
+      // was is not indexed (event_push_actions is keyed by user), and both are rare: all numbers go.
       "CREATE TEMP TRIGGER IF NOT EXISTS unread_event_redacted AFTER UPDATE OF redacted_by ON main.events "
-      "BEGIN SELECT lotse_unread_changed(user_id) FROM event_push_actions WHERE stream_ordering = NEW.stream_ordering; END;"
+      "BEGIN SELECT lotse_unread_changed(NULL); END;"
       "CREATE TEMP TRIGGER IF NOT EXISTS unread_event_delete AFTER DELETE ON main.events "
-      "BEGIN SELECT lotse_unread_changed(user_id) FROM event_push_actions WHERE stream_ordering = OLD.stream_ordering; END;");
+      "BEGIN SELECT lotse_unread_changed(NULL); END;");
 }
 
 Notifications::~Notifications() {
