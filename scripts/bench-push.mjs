@@ -11,7 +11,7 @@ import http from "node:http";
 import { execFileSync, fork } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { readFileSync, readdirSync } from "node:fs";
-import { startServer, register, api } from "../tests/integration/harness.mjs";
+import { startServer, register, api, freePort } from "../tests/integration/harness.mjs";
 import { subscriptionAt } from "../tests/integration/web_push_receiver.mjs";
 
 const args = process.argv.slice(2);
@@ -20,17 +20,18 @@ const MESSAGES = opt("--messages", 6000);
 const SENDERS = 20, RECEIVERS = 1000, LATENCY_SAMPLES = 300, ROUNDS = opt("--rounds", 4);
 const enc = encodeURIComponent;
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-// CPU seconds (user + system) a process has used so far.
-const cpuSeconds = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
-// The same per thread of a process, summed by thread name (lotse's push thread is "lotse-push").
+// CPU seconds (user + system) from a /proc stat file: a process's or one thread's.
+const statCpuSeconds = (path) => { const f = readFileSync(path, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+const cpuSeconds = (pid) => statCpuSeconds(`/proc/${pid}/stat`);
+// Thread ids of a process with their names.
+const threadsOf = (pid) => readdirSync(`/proc/${pid}/task`).map((tid) => {
+  try { return { tid, name: readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() }; } catch { return null; }
+}).filter(Boolean);
+// CPU seconds per thread of a process, summed by thread name (lotse's push thread is "lotse-push").
 const threadCpuSeconds = (pid) => {
   const out = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
-      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
-    } catch { /* the thread ended */ }
+  for (const { tid, name } of threadsOf(pid)) {
+    try { out[name] = (out[name] ?? 0) + statCpuSeconds(`/proc/${pid}/task/${tid}/stat`); } catch { /* the thread ended */ }
   }
   return out;
 };
@@ -40,16 +41,9 @@ async function commitFigures(server) {
   const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
   return { count: value("lotse_db_commits_total"), seconds: value("lotse_db_commit_duration_seconds_sum") };
 }
-const freePort = () => new Promise((resolve) => {
-  const s = http.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
 
 // Bytes a process has had written to storage (its database's WAL and checkpoints).
 const bytesWritten = (pid) => Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))[1]);
-// Thread ids of a process with their names.
-const threadsOf = (pid) => readdirSync(`/proc/${pid}/task`).map((tid) => {
-  try { return { tid, name: readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() }; } catch { return null; }
-}).filter(Boolean);
 const taskset = (cpus, tid) => execFileSync("taskset", ["-p", "-c", cpus, String(tid)], { stdio: "ignore" });
 // The load generator (this process) and lotse but its push thread on CPU 0; the push thread and the
 // push service on CPU 1. False when taskset is missing or refused.

@@ -111,6 +111,7 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
   };
   const std::string thread = thread_of(event);
   std::vector<PushJob> jobs;
+  bool rollback_drops_numbers = false;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     const auto& user = recipients[i];
     if (user == stored.sender || unnotified_.count(user)) continue;
@@ -125,9 +126,12 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
     // An invite is pushed to its target but not counted: the room's unread counts are for members.
     bool member = static_cast<std::int64_t>(i) < joined;
     if (member) {
-      // (A counted user's number grows by one here, through the insert trigger: dropped again if the
-      // unit is rolled back.)
-      if (unread_cache_.count(user)) unit.on_rollback([this, user] { unread_cache_.erase(user); });
+      // A counted user's number grows by one here, through the insert trigger; if the unit is rolled
+      // back (rare: an error), every number goes, with one callback per event rather than per user.
+      if (!rollback_drops_numbers && unread_cache_.count(user)) {
+        unit.on_rollback([this] { unread_cache_.clear(); });
+        rollback_drops_numbers = true;
+      }
       auto st = db_.conn().prepare(
           "INSERT OR IGNORE INTO event_push_actions (user_id, stream_ordering, room_id, event_id, thread_id, "
           "highlight, actions, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");

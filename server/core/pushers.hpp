@@ -40,7 +40,8 @@ class Pushers {
   bool remove(store::WriteUnit&, const std::string& user_id, const std::string& app_id, const std::string& pushkey);
   bool exists(const std::string& user_id, const std::string& app_id, const std::string& pushkey);
   // Kept in memory per user (every notified recipient of every event is looked up): TEMP triggers
-  // on the table drop a user's copy whenever a row of hers changes, whoever wrote it.
+  // on the table drop a user's copy whenever a row of hers changes, whoever wrote it. The reference
+  // holds until the next write to the table or the next call.
   const std::vector<Pusher>& of_user(const std::string& user_id);
   std::optional<Pusher> find(const std::string& app_id, const std::string& pushkey);
   std::size_t count_of_user(const std::string& user_id);
