@@ -2,7 +2,7 @@
 import { html } from "htm/preact";
 import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
 import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage } from "./i18n.js";
-import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount, warmCrypto } from "./session.js";
+import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount, warmCrypto, endDevice } from "./session.js";
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
 import { loadOutbox, startOutbox, stopOutbox, forgetOutbox, retryNow, whenDrained } from "./outbox.js";
@@ -325,8 +325,13 @@ export function App({ branding }) {
   const starting = useRef(null);  // the client being started (startClient's promise)
   const revoke = useCallback(async (c) => {
     if (leaving.current) return;
+    // The old client's requests still in flight (filter, push rules) each report the dead token; once
+    // she has logged in again such a report must not end her new session.
+    if (c && c.getAccessToken() !== savedSession()?.accessToken) return;
     stopOutbox();
-    try { c?.stopClient(); await c?.clearStores(); } catch { /* nothing stored */ }
+    // Reported before the client was up (the consultation list asks first): the one being started is
+    // ended once it is there. The next login waits for its stores to be gone (session.js endDevice).
+    endDevice(c ? Promise.resolve(c) : (starting.current ?? Promise.resolve(null)).catch((e) => e?.client ?? null));
     const userId = savedSession()?.userId;
     localStorage.removeItem("lotse.session");
     localStorage.removeItem("lotse.locked");

@@ -136,8 +136,32 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
     const newest = events[events.length - 1];
     if (newest && newest.getSender() !== me && newest.status === null) client.sendReadReceipt(newest).catch(() => {});
   }, [events.length]);
-  // Newest at the bottom, in view.
-  useEffect(() => { if (list.current) list.current.scrollTop = list.current.scrollHeight; }, [events.length, queued.length]);
+  // Newest at the bottom, in view: the chat opens there and follows new messages, also when a photo
+  // or a voice message loads afterwards and grows the list, as long as she has not scrolled up to read
+  // older ones (then the view stays where she reads; her own new message brings it down again).
+  const atBottom = useRef(true);
+  const placed = useRef(0);  // where the app last scrolled to
+  const toBottom = () => { const ul = list.current; if (ul) { ul.scrollTop = ul.scrollHeight; placed.current = ul.scrollTop; } };
+  useEffect(() => {
+    const ul = list.current;
+    if (!ul || typeof ResizeObserver === "undefined") return undefined;
+    // A scroll event comes a frame late: the list may have grown meanwhile. Only scrolling up from
+    // where the app put it means she reads older messages; back at the bottom she follows again.
+    const onScroll = () => { atBottom.current = ul.scrollTop >= placed.current - 2 || ul.scrollHeight - ul.scrollTop - ul.clientHeight < 48; };
+    const grown = new ResizeObserver(() => { if (atBottom.current) toBottom(); });
+    const watch = () => { for (const li of ul.children) grown.observe(li); };
+    const added = new MutationObserver(watch);
+    watch();
+    added.observe(ul, { childList: true });
+    ul.addEventListener("scroll", onScroll, { passive: true });
+    return () => { grown.disconnect(); added.disconnect(); ul.removeEventListener("scroll", onScroll); };
+  }, [roomId]);
+  const queuedBefore = useRef(queued.length);
+  useEffect(() => {
+    const sentNow = queued.length > queuedBefore.current;  // she just sent something
+    queuedBefore.current = queued.length;
+    if (atBottom.current || sentNow) { atBottom.current = true; toBottom(); }
+  }, [events.length, queued.length]);
 
   const queue = async (message) => {
     setError(null);

@@ -64,6 +64,7 @@ const keep = (userId, keys) => { pendingKeys = { userId, keys }; };
 const passwordAuth = (user, password, session) => ({ type: "m.login.password", identifier: { type: "m.id.user", user }, password, session });
 
 export async function register(name, password) {
+  await ending;
   const username = localpart(name);
   const keys = await deriveKeys(username, password);
   const c = createClient({ baseUrl: BASE });
@@ -114,7 +115,20 @@ async function passwordLogin(username, password, keys, deviceName) {
   }
 }
 
+// A device ended elsewhere: its client stopped and its stores (sync, crypto) deleted. A new login or
+// registration waits for it, so that the new device never opens the old one's crypto store. A client
+// that does not come up within 20 s is given up (its stores may stay until the next logout).
+let ending = Promise.resolve();
+export function endDevice(clientPromise) {
+  const gaveUp = new Promise((resolve) => setTimeout(() => resolve(null), 20000));
+  ending = ending.then(() => Promise.race([clientPromise, gaveUp])).then(async (c) => {
+    try { c?.stopClient(); await c?.clearStores(); } catch (e) { console.warn("the ended device's stores could not be deleted", e); }
+  });
+  return ending;
+}
+
 export async function login(name, password) {
+  await ending;
   const username = localpart(name);
   const keys = await deriveKeys(username, password);
   const res = await passwordLogin(username, password, keys, "Lotse Web");
@@ -125,15 +139,41 @@ export async function login(name, password) {
 // Unlocking after a quick exit: the password is checked with a short-lived login that is logged
 // out at once, so the original device and its keys stay (no history is lost). The derived keys
 // also let a device signed in before the key backup join it now.
+// If the saved session was ended elsewhere meanwhile (M_UNKNOWN_TOKEN), the short-lived login becomes
+// the new session instead, so she types her password once: this device's old keys and stored sync
+// are useless then and deleted (the outbox stays and is sent from the new device).
 export async function unlock(name, password) {
+  await ending;
   const username = localpart(name);
   const saved = savedSession();
   const keys = await deriveKeys(username, password);
-  const res = await passwordLogin(username, password, keys);
+  const res = await passwordLogin(username, password, keys, "Lotse Web");
+  if (saved?.userId === res.user_id && await sessionEnded(saved)) {
+    await forgetDevice(saved);
+    keep(res.user_id, keys);
+    return remember(res);
+  }
   await fetch(`${BASE}/_matrix/client/v3/logout`, { method: "POST", headers: { Authorization: `Bearer ${res.access_token}` } }).catch(() => {});
   if (!saved || saved.userId !== res.user_id) return remember(res);  // another account: a fresh start
   keep(res.user_id, keys);
   return saved;
+}
+
+// True only when the server says the token is gone; offline or any other answer keeps the session.
+async function sessionEnded(session) {
+  try {
+    const res = await fetch(`${BASE}/_matrix/client/v3/account/whoami`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
+    if (res.status !== 401) return false;
+    return (await res.json())?.errcode === "M_UNKNOWN_TOKEN";
+  } catch {
+    return false;
+  }
+}
+
+// The stored sync and the crypto store of a device the server no longer knows.
+async function forgetDevice(session) {
+  const c = createClient({ baseUrl: BASE, ...session }, await syncStore(session.userId));
+  try { await c.clearStores(); } catch (e) { console.warn("the old device's stores could not be deleted", e); }
 }
 
 // UIA with the password: the derived login secret, or the raw password on a device that signed in

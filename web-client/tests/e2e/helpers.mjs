@@ -3,6 +3,7 @@
 // counselor's matrix-js-sdk in Node does with the seeker's messages (find them decrypted, download and
 // decrypt attachments).
 import { createHash, webcrypto } from "node:crypto";
+import { crc32, deflateSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { waitFor, VIA_NGINX } from "../../../tests/integration/harness.mjs";
 import assert from "node:assert/strict";
@@ -122,3 +123,20 @@ export async function checkLayout(page, what) {
   assert.ok(l.exitVisible, `${what}: quick exit in view`);
   if (l.sendOnTop !== null) assert.ok(l.sendOnTop, `${what}: Send is covered`);
 }
+
+// A real PNG of w x h grey pixels (8-bit greyscale), for a photo that takes room once it has loaded.
+export function pngOf(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([len, Buffer.from(type), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0); header.writeUInt32BE(h, 4); header[8] = 8; header[9] = 0;
+  const rows = Buffer.alloc((w + 1) * h, 0x80);
+  for (let y = 0; y < h; y++) rows[y * (w + 1)] = 0;  // filter type "none" per row
+  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+// The message list ends at its newest message (within a few pixels).
+export const chatAtBottom = (page) => page.locator("ul.messages").evaluate((ul) => ul.scrollHeight - ul.scrollTop - ul.clientHeight < 4);

@@ -13,7 +13,7 @@ import { webcrypto } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startServer, register, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
 import { CATALOG } from "../../src/all_languages.js";
-import { startConsultation, checkLayout } from "./helpers.mjs";
+import { startConsultation, checkLayout, pngOf, chatAtBottom } from "./helpers.mjs";
 import { sendAttachment } from "../../src/attachments.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -137,12 +137,43 @@ for (const { code, button } of LANGS) {
       assert.match(await voice.innerText(), /0:02/);
       const [bubble, player] = [await voice.locator("xpath=ancestor::li").boundingBox(), await voice.locator("audio").boundingBox()];
       assert.ok(player.x >= bubble.x && player.x + player.width <= bubble.x + bubble.width + 0.5, `the player fits its bubble (${code})`);
+      // A photo from her is decrypted after it arrived and then grows the list: the chat still ends at it.
+      await sendAttachment(counselor, roomId, new Blob([pngOf(240, 320)], { type: "image/png" }),
+        { name: "foto.png", msgtype: "m.image", extra: { info: { w: 240, h: 320, mimetype: "image/png" } } });
+      await page.locator("li.msg:not(.mine) img[alt='foto.png']").waitFor({ timeout: 30000 });
+      await page.waitForFunction(() => [...document.querySelectorAll("li.msg img")].every((i) => i.complete && i.naturalHeight > 0));
+      await waitFor(() => chatAtBottom(page), "the chat ends at the newest message once the photo has loaded", 5000);
+      // Every message shows its time; the day is named once, above them.
+      const times = await page.locator("ul.messages li.msg").evaluateAll((lis) => lis.map((li) => li.querySelector("time")?.textContent.trim() ?? ""));
+      assert.ok(times.length >= 23 && times.every((x) => /[\d٠-٩]{1,2}\D{1,3}[\d٠-٩]{2}/.test(x)), `a time on every message (${times.slice(0, 3)})`);
+      const days = await page.locator("ul.messages li.day").allInnerTexts();
+      assert.equal(days.at(-1), T["chat.today"]);
+      assert.equal(new Set(days).size, days.length, "each day named once");
       await ownMessage(page, first).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
       // Message text keeps its own direction whatever the UI's (dir="auto"), so mixed scripts read right.
       assert.equal(await ownMessage(page, first).locator(".text").getAttribute("dir"), "auto");
-      await page.locator("#message").fill(code === "ar" ? "شكرا" : "Danke");
+      // Scrolled up to read older messages, a new answer leaves her where she reads.
+      await page.locator("ul.messages").evaluate((ul) => { ul.scrollTop = 0; });
+      await page.waitForTimeout(200);
+      await counselor.sendTextMessage(roomId, "Noch eine Antwort.");
+      await page.getByText("Noch eine Antwort.").waitFor({ timeout: 20000 });
+      await page.waitForTimeout(300);
+      assert.equal(await page.locator("ul.messages").evaluate((ul) => ul.scrollTop), 0, "her reading position stays");
+      // Typing a sentence sends one typing notification, not one per key.
+      const typingPuts = [];
+      const onRequest = (r) => { if (r.method() === "PUT" && /\/typing\//.test(r.url())) typingPuts.push(JSON.parse(r.postData() ?? "{}").typing); };
+      page.on("request", onRequest);
+      const thanks = code === "ar" ? "شكرا، إلى اللقاء" : "Danke, bis bald!";
+      await page.locator("#message").pressSequentially(thanks, { delay: 40 });
+      page.off("request", onRequest);
+      assert.deepEqual(typingPuts, [true], "one typing notification for the whole sentence");
       await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
-      await page.waitForTimeout(500);
+      // Her own message brings the chat down to it; each own message shows its own state.
+      await ownMessage(page, thanks).and(page.locator("[data-state=delivered]")).waitFor({ timeout: 20000 });
+      await waitFor(() => chatAtBottom(page), "her own message brings the chat down", 5000);
+      assert.equal(await ownMessage(page, first).getAttribute("data-state"), "read", "the earlier message stays read");
+      await counselor.sendReadReceipt(await counselorReads(roomId, thanks));
+      await ownMessage(page, thanks).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
       await checkLayout(page, "long chat");
       await page.screenshot({ path: join(shots, `mobile-chat-${code}.png`) });
       // The keyboard open: a shorter layout viewport.
@@ -190,6 +221,26 @@ for (const { code, button } of LANGS) {
       await ownMessage(page, text).and(page.locator("[data-state=delivered]")).waitFor({ timeout: 30000 });
       assert.equal(await page.locator("li[data-outbox]").count(), 0);
       assert.ok(await counselorReads(roomId, text));
+
+      // A message the server refuses (403) is "failed" with a retry button, and not retried by
+      // itself; the retry sends it.
+      let refuse = true;
+      await page.route(SEND_ROUTE, (route) => (refuse
+        ? route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ errcode: "M_FORBIDDEN", error: "refused" }) })
+        : route.continue()));
+      const refused = code === "ar" ? "رسالة مرفوضة" : "Abgelehnte Nachricht";
+      await page.locator("#message").fill(refused);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      await ownMessage(page, refused).and(page.locator("[data-state=failed]")).waitFor({ timeout: 10000 });
+      assert.match(await ownMessage(page, refused).innerText(), new RegExp(T["chat.failed"]));
+      await page.screenshot({ path: join(shots, `mobile-chat-failed-${code}.png`) });
+      await page.waitForTimeout(2000);
+      assert.equal(await ownMessage(page, refused).getAttribute("data-state"), "failed", "a refusal is not retried by itself");
+      refuse = false;
+      await ownMessage(page, refused).getByRole("button", { name: T["chat.retry"] }).click();
+      await ownMessage(page, refused).and(page.locator("[data-state=delivered]")).waitFor({ timeout: 30000 });
+      assert.ok(await counselorReads(roomId, refused));
+      await page.unroute(SEND_ROUTE);
     } finally {
       await context.close();
     }
@@ -222,6 +273,37 @@ for (const { code, button } of LANGS) {
       assert.equal(await page.locator("#message").inputValue(), draft, "the draft survives");
       assert.ok(await counselorReads(roomId, queued), "the outbox is sent from the new device");
       await ownMessage(page, queued).and(page.locator("[data-state=delivered], [data-state=read]")).waitFor({ timeout: 30000 });
+
+      // Ended elsewhere while the app was closed: the next start says so (not "…" for ever).
+      const sessionToken = () => page.evaluate(() => JSON.parse(localStorage.getItem("lotse.session")).accessToken);
+      const second = await sessionToken();
+      await page.goto("about:blank");
+      assert.equal((await api(server, "POST", "/_matrix/client/v3/logout", { token: second, body: {} })).status, 200);
+      await page.goto(server.baseUrl + "/");
+      await page.locator(".revoked").waitFor({ timeout: 45000 });
+      await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
+      await page.getByRole("button", { name: T["login.submit"], exact: true }).click();
+      await page.locator(".consultation").first().waitFor({ timeout: 30000 });
+
+      // Ended elsewhere after a quick exit: unlocking takes the password once, and the app runs.
+      const third = await sessionToken();
+      await page.getByRole("button", { name: T["exit.quick"] }).click();
+      await page.waitForURL(/neutral\.html$/);
+      assert.equal((await api(server, "POST", "/_matrix/client/v3/logout", { token: third, body: {} })).status, 200);
+      await page.goto(server.baseUrl + "/");
+      await page.getByText(T["unlock.title"]).waitFor({ timeout: 20000 });
+      await checkLayout(page, "locked");
+      await page.screenshot({ path: join(shots, `mobile-locked-${code}.png`) });
+      await page.getByLabel(T["register.pseudonym"]).fill(name);
+      await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
+      await page.getByRole("button", { name: T["login.submit"], exact: true }).click();
+      await page.locator(".consultation button").first().click({ timeout: 30000 });
+      const after = code === "ar" ? "بعد فتح القفل" : "Nach dem Entsperren";
+      await page.locator("#message").fill(after);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).click();
+      assert.ok(await counselorReads(roomId, after), "sent from the unlocked app");
+      assert.equal(await page.locator(".revoked").count(), 0, "no second login asked for");
+      assert.notEqual(await sessionToken(), third);
     } finally {
       await context.close();
     }
