@@ -235,6 +235,7 @@ function ConsultationCard({ t, lang, c, onOpen }) {
 function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout, onDeleted, onRevoked, onCall }) {
   const [consultations, setConsultations] = useState(cachedList);
   const [offline, setOffline] = useState(false);
+  const [listError, setListError] = useState(null);  // the server answered with an error (not: unreachable)
   const [topics, setTopics] = useState([]);
   const [roomId, setRoomId] = useState(null);
   const [opened, setOpened] = useState(null);  // { id, name } of the counselor just chosen in the directory
@@ -244,10 +245,13 @@ function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout,
     setConsultations(r.consultations);
     localStorage.setItem(LIST_KEY, JSON.stringify(r.consultations));
     setOffline(false);
+    setListError(null);
     setLoaded(true);
   }).catch((e) => {
     if (e?.errcode === "M_UNKNOWN_TOKEN") return onRevoked();
-    setOffline(true);
+    // Unreachable (no HTTP answer, or a proxy's page that is no JSON) is "offline"; an error answered
+    // by the server is said as what it is, in her language.
+    if (e?.httpStatus && e?.errcode) setListError(t(errorKey(e))); else setOffline(true);
     setLoaded(true);
   }), [session]);
   useEffect(() => { reload(); lotseApi(session, "GET", "/topics").then((r) => setTopics(r.topics)).catch(() => {}); }, []);
@@ -284,6 +288,7 @@ function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout,
     <div class="row" style="justify-content:space-between"><h1>${t("consultations.title")}</h1>
       <button class="secondary" onClick=${onLogout}>${t("logout")}</button></div>
     ${offline && html`<p class="warning offline" role="status">${t("consultations.offline")}</p>`}
+    ${listError && html`<p class="error" role="alert">${listError}</p>`}
     ${client && html`<${PushOffer} t=${t} brand=${brand} session=${session} client=${client} lang=${lang} />`}
     ${loaded && cards.length === 0 && !offline && html`<p>${t("consultations.empty")}</p>`}
     ${cards.length > 0 && html`<ul class="cards">${cards.map((c) => html`<${ConsultationCard} t=${t} lang=${lang} c=${c} onOpen=${() => setRoomId(c.room_id)} />`)}</ul>`}

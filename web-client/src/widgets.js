@@ -86,7 +86,7 @@ export function QuickExit({ t, client, before }) {
 export function TopBar({ t, client, title, children }) {
   return html`<header class="topbar">
     ${children}
-    <span class="topbar-title" id="topbar-title">${title}</span>
+    <span class="topbar-title" id="topbar-title"><bdi>${title}</bdi></span>
     <${QuickExit} t=${t} client=${client} />
   </header>`;
 }

@@ -33,7 +33,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium", headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+      "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
   });
 });
 after(async () => { counselor?.stopClient(); await browser?.close(); await server.stop(); server.cleanup(); });
@@ -143,6 +143,29 @@ for (const { code, button } of LANGS) {
       await page.locator("li.msg:not(.mine) img[alt='foto.png']").waitFor({ timeout: 30000 });
       await page.waitForFunction(() => [...document.querySelectorAll("li.msg img")].every((i) => i.complete && i.naturalHeight > 0));
       await waitFor(() => chatAtBottom(page), "the chat ends at the newest message once the photo has loaded", 5000);
+      // A document from her: name, size and an icon in a row a thumb can hit.
+      await sendAttachment(counselor, roomId, new Blob([Buffer.alloc(3000, 37)], { type: "application/pdf" }),
+        { name: "merkblatt.pdf", msgtype: "m.file", extra: { info: { size: 3000, mimetype: "application/pdf" } } });
+      const file = page.locator("li.msg a.file", { hasText: "merkblatt.pdf" });
+      await file.waitFor({ timeout: 30000 });
+      assert.ok((await file.boundingBox()).height >= 44, "the file row is at least 44 px tall");
+      await waitFor(() => chatAtBottom(page), "the chat ends at the document", 5000);
+      await checkLayout(page, "chat with attachments");
+      await page.screenshot({ path: join(shots, `mobile-chat-attachments-${code}.png`) });
+      // The photo enlarged, and closed again.
+      await page.locator("li.msg button.image-open").last().click();
+      await page.locator(".lightbox img").waitFor();
+      await checkLayout(page, "enlarged photo", { modal: true });
+      await page.screenshot({ path: join(shots, `mobile-chat-image-enlarged-${code}.png`) });
+      await page.getByRole("button", { name: T["chat.close"] }).click();
+      // Recording a voice message: what happens, for how long, one Send; cancelled here.
+      await page.getByRole("button", { name: T["voice.record"] }).click();
+      await page.locator(".recording [role=timer]").waitFor({ timeout: 10000 });
+      const sends = page.locator("button:visible").filter({ hasText: new RegExp(`^(${T["chat.send"]}|${T["voice.send"]})$`) });
+      assert.deepEqual(await sends.evaluateAll((bs) => bs.map((b) => b.className)), ["send-voice"], "one Send while recording: the recording's");
+      await checkLayout(page, "recording");
+      await page.screenshot({ path: join(shots, `mobile-chat-recording-${code}.png`) });
+      await page.getByRole("button", { name: T["voice.cancel"] }).click();
       // Every message shows its time; the day is named once, above them.
       const times = await page.locator("ul.messages li.msg").evaluateAll((lis) => lis.map((li) => li.querySelector("time")?.textContent.trim() ?? ""));
       assert.ok(times.length >= 23 && times.every((x) => /[\d٠-٩]{1,2}\D{1,3}[\d٠-٩]{2}/.test(x)), `a time on every message (${times.slice(0, 3)})`);
@@ -197,6 +220,26 @@ for (const { code, button } of LANGS) {
       await page.locator(".consultation").first().waitFor();
       await checkLayout(page, "consultations");
       await page.screenshot({ path: join(shots, `mobile-home-${code}.png`) });
+      // The whole card opens the consultation.
+      const card = page.locator("li.consultation").first();
+      const [cardBox, buttonBox] = [await card.boundingBox(), await card.locator("button").boundingBox()];
+      assert.ok(Math.abs(cardBox.width - buttonBox.width) <= 2 && Math.abs(cardBox.height - buttonBox.height) <= 2,
+        `button ${JSON.stringify(buttonBox)} fills card ${JSON.stringify(cardBox)}`);
+      // Password change and account deletion, opened (not submitted).
+      await page.getByRole("button", { name: T["password.change"] }).click();
+      await page.getByRole("button", { name: T["account.delete"] }).click();
+      await checkLayout(page, "password change and account deletion");
+      await page.locator("main").evaluate((m) => m.lastElementChild?.scrollIntoView());
+      await page.screenshot({ path: join(shots, `mobile-home-account-${code}.png`), fullPage: true });
+      // The server answers the list with an error: said as such in her language, not as "offline".
+      await page.route("**/_lotse/client/v1/consultations", (route) => route.fulfill({ status: 500, contentType: "application/json",
+        body: JSON.stringify({ errcode: "M_UNKNOWN", error: "Internal server error" }) }));
+      await card.locator("button").click();
+      await page.getByRole("button", { name: T["chat.back"] }).click();
+      await page.locator("main p.error").waitFor({ timeout: 10000 });
+      assert.equal(await page.locator("main p.error").innerText(), T["error.generic"]);
+      assert.equal(await page.locator(".offline").count(), 0);
+      await page.unroute("**/_lotse/client/v1/consultations");
     } finally {
       await context.close();
     }
