@@ -22,11 +22,11 @@ bool Accounts::user_exists(const std::string& user_id) {
 
 std::optional<UserRecord> Accounts::find_user(const std::string& user_id) {
   auto st = db_.conn().prepare(
-      "SELECT user_id, coalesce(password_hash, ''), deactivated, displayname, avatar_url, role FROM users "
-      "WHERE user_id = ?");
+      "SELECT user_id, coalesce(password_hash, ''), deactivated, displayname, avatar_url, role, password_scheme "
+      "FROM users WHERE user_id = ?");
   st.bind_all(user_id);
   if (!st.step()) return std::nullopt;
-  return UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5)};
+  return UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5), st.opt_text(6)};
 }
 
 bool Accounts::is_imported(const std::string& user_id) {
@@ -46,7 +46,8 @@ std::vector<UserRecord> Accounts::users_with_role(const std::string& role) {
   auto st = db_.conn().prepare(
       "SELECT user_id, '', deactivated, displayname, avatar_url, role FROM users WHERE role = ? ORDER BY user_id");
   st.bind_all(role);
-  while (st.step()) out.push_back(UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5)});
+  while (st.step())
+    out.push_back(UserRecord{st.text(0), st.text(1), st.int64(2) != 0, st.opt_text(3), st.opt_text(4), st.text(5), std::nullopt});
   return out;
 }
 
@@ -134,6 +135,13 @@ bool Accounts::set_device_name(store::WriteUnit&, const std::string& user_id, co
 void Accounts::set_password_hash(store::WriteUnit&, const std::string& user_id, const std::string& hash) {
   auto st = db_.conn().prepare("UPDATE users SET password_hash = ? WHERE user_id = ?");
   st.bind_all(hash, user_id);
+  st.run();
+}
+
+void Accounts::set_password(store::WriteUnit&, const std::string& user_id, const std::string& hash,
+                            const std::optional<std::string>& scheme) {
+  auto st = db_.conn().prepare("UPDATE users SET password_hash = ?, password_scheme = ? WHERE user_id = ?");
+  st.bind_all(hash, scheme, user_id);
   st.run();
 }
 

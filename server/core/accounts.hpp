@@ -29,6 +29,9 @@ struct UserRecord {
   std::optional<std::string> displayname;
   std::optional<std::string> avatar_url;
   std::string role = "seeker";  // seeker | counselor | admin | service
+  // How the client formed the password (schemas/0012): nullopt = as typed, "derived-v1" = the web
+  // app's derived login secret.
+  std::optional<std::string> password_scheme;
 };
 
 class Accounts {
@@ -56,7 +59,11 @@ class Accounts {
   std::optional<DeviceInfo> device(const std::string& user_id, const std::string& device_id);
   bool set_device_name(store::WriteUnit&, const std::string& user_id, const std::string& device_id,
                        const std::string& name);
+  // The same password in a new hash (an imported hash replaced, stronger parameters): the scheme stays.
   void set_password_hash(store::WriteUnit&, const std::string& user_id, const std::string& hash);
+  // A new password, with how the client formed it.
+  void set_password(store::WriteUnit&, const std::string& user_id, const std::string& hash,
+                    const std::optional<std::string>& scheme);
   // Clears the password and profile; the caller removes the devices first.
   void deactivate(store::WriteUnit&, const std::string& user_id);
   void set_profile_field(store::WriteUnit&, const std::string& user_id, const std::string& field,

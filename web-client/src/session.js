@@ -63,6 +63,16 @@ const keep = (userId, keys) => { pendingKeys = { userId, keys }; };
 
 const passwordAuth = (user, password, session) => ({ type: "m.login.password", identifier: { type: "m.id.user", user }, password, session });
 
+// The typed password is never sent, except to an account whose Matrix password is still the typed
+// one (registered by another Matrix client, or imported from the old system): the server says so on
+// a wrong password ("de.lotse.password_scheme": "as_typed"). Every password this app sets is a
+// derived login secret, and the server is told (registration, password change), so that a typo or
+// an old password typed out of habit is never sent as typed.
+const DERIVED = { "de.lotse.password_scheme": "derived-v1" };
+const keptAsTyped = (e) => e?.data?.["de.lotse.password_scheme"] === "as_typed";
+const setDerivedPassword = (client, auth, secret) =>
+  client.http.authedRequest("POST", "/account/password", undefined, { auth, new_password: secret, logout_devices: false, ...DERIVED });
+
 export async function register(name, password) {
   await ending;
   const username = localpart(name);
@@ -70,13 +80,13 @@ export async function register(name, password) {
   const c = createClient({ baseUrl: BASE });
   let session;
   try {
-    await c.registerRequest({ username, password: keys.loginSecret });
+    await c.registerRequest({ username, password: keys.loginSecret, ...DERIVED });
   } catch (e) {
     if (e.httpStatus !== 401) throw e;
     session = e.data?.session;
   }
   const res = await c.registerRequest({ username, password: keys.loginSecret, initial_device_display_name: "Lotse Web",
-    auth: { type: "m.login.dummy", session } });
+    auth: { type: "m.login.dummy", session }, ...DERIVED });
   keep(res.user_id, keys);
   // A name that had to be mapped ("Олена", "Anna") is shown to counselors as she typed it.
   if (name.trim() !== username)
@@ -87,9 +97,9 @@ export async function register(name, password) {
   return remember(res);
 }
 
-// Login with the derived login secret. An account from before the key backup (registered with the
-// raw password) gets a 403 first; then the raw password is tried and, if it works, the Matrix
-// password is changed to the login secret at once (other devices stay logged in).
+// Login with the derived login secret. An account whose password is still as typed (see DERIVED)
+// gets a 403 saying so; then the typed password is tried and, if it works, the Matrix password is
+// changed to the login secret at once (other devices stay logged in).
 async function passwordLogin(username, password, keys, deviceName) {
   const c = createClient({ baseUrl: BASE });
   const attempt = (pw) => c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: pw,
@@ -98,12 +108,12 @@ async function passwordLogin(username, password, keys, deviceName) {
     try {
       return await attempt(keys.loginSecret);
     } catch (e) {
-      if (e.httpStatus !== 403 || e.errcode !== "M_FORBIDDEN") throw e;
+      if (e.httpStatus !== 403 || e.errcode !== "M_FORBIDDEN" || !keptAsTyped(e)) throw e;
     }
     const res = await attempt(password);
     const legacy = createClient({ baseUrl: BASE, userId: res.user_id, accessToken: res.access_token });
     try {
-      await legacy.setPassword(passwordAuth(res.user_id, password), keys.loginSecret, false);
+      await setDerivedPassword(legacy, passwordAuth(res.user_id, password), keys.loginSecret);
     } catch (e) {
       await legacy.logout(true).catch(() => {});  // not migrated: the next login tries again
       throw e;
@@ -184,7 +194,7 @@ async function withPassword(client, password, call) {
   try {
     return await call(passwordAuth(me, keys.loginSecret), keys);
   } catch (e) {
-    if (e.httpStatus !== 401) throw e;
+    if (e.httpStatus !== 401 || !keptAsTyped(e)) throw e;
     return call(passwordAuth(me, password), keys);
   }
 }
@@ -205,10 +215,10 @@ export async function changePassword(client, oldPassword, newPassword) {
   const newKeys = await deriveKeys(localpart(me), newPassword);
   const setPassword = async (secret) => {
     try {
-      await client.setPassword(passwordAuth(me, oldKeys.loginSecret), secret, false);
+      await setDerivedPassword(client, passwordAuth(me, oldKeys.loginSecret), secret);
     } catch (e) {
-      if (e.httpStatus !== 401) throw e;
-      await client.setPassword(passwordAuth(me, oldPassword), secret, false);  // never migrated
+      if (e.httpStatus !== 401 || !keptAsTyped(e)) throw e;
+      await setDerivedPassword(client, passwordAuth(me, oldPassword), secret);  // never migrated
     }
   };
   const hadStorage = !!(await client.secretStorage.getDefaultKeyId());

@@ -10,6 +10,7 @@ awaitable<Response> post_password(Homeserver& hs, Request& r) {
   const auto& body = r.json_object();
   auto new_password = req_string(body, "new_password");
   if (new_password.empty() || new_password.size() > 512) throw http::invalid_param("new_password must be 1 to 512 bytes");
+  auto scheme = password_scheme_param(body);
   co_await require_password_uia(hs, r, auth.user_id);
   bool logout_devices = opt_bool(body, "logout_devices").value_or(true);
   auto cost = hs.password_cost();
@@ -17,7 +18,7 @@ awaitable<Response> post_password(Homeserver& hs, Request& r) {
   std::string hash = co_await hs.run_blocking(hash_task);
   {
     store::WriteUnit unit(hs.db);
-    hs.accounts.set_password_hash(unit, auth.user_id, hash);
+    hs.accounts.set_password(unit, auth.user_id, hash, scheme);
     if (logout_devices) remove_all_devices(hs, unit, auth.user_id, auth.device_id);
     unit.release();
   }

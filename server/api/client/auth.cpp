@@ -59,6 +59,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
   std::string password = opt_string(body, "password").value_or("");
   validate_password(password);
+  auto scheme = password_scheme_param(body);
 
   // With a registration token configured, the flow is m.login.registration_token, else m.login.dummy.
   const std::string& token = hs.config.registration.token;
@@ -81,6 +82,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   {
     store::WriteUnit unit(hs.db);
     hs.accounts.create_user(unit, user_id, hash, localpart, hs.config.registration.role);
+    if (scheme) hs.accounts.set_password(unit, user_id, hash, scheme);
     hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
     if (!inhibit) {
       auto s = hs.accounts.open_session(unit, user_id, client_device_id(body),
@@ -123,7 +125,8 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
   // Counted as failed until the hash says otherwise, so concurrent guesses cannot all slip through
   // before the first one is recorded.
   hs.login_backoff.failed(user_id);
-  if (!co_await password_matches(hs, user_id, password)) throw http::forbidden("Invalid username or password.");
+  if (!co_await password_matches(hs, user_id, password))
+    throw with_password_hint(hs, user_id, http::forbidden("Invalid username or password."));
   hs.login_backoff.succeeded(user_id);
   core::Session s;
   {

@@ -54,6 +54,21 @@ awaitable<bool> password_matches(Homeserver& hs, const std::string& user_id, con
   co_return ok;
 }
 
+std::optional<std::string> password_scheme_param(const boost::json::object& body) {
+  auto* v = body.if_contains("de.lotse.password_scheme");
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string() || v->get_string() != "derived-v1")
+    throw http::invalid_param("de.lotse.password_scheme must be \"derived-v1\" when given");
+  return std::string(v->get_string());
+}
+
+MatrixError with_password_hint(Homeserver& hs, const std::string& user_id, MatrixError error) {
+  auto user = hs.accounts.find_user(user_id);
+  if (user && !user->deactivated && !user->password_hash.empty() && !user->password_scheme)
+    error.extra["de.lotse.password_scheme"] = "as_typed";
+  return error;
+}
+
 std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& body) {
   std::string user;
   if (auto* id = body.if_contains("identifier")) {
@@ -81,7 +96,8 @@ awaitable<void> require_password_uia(Homeserver& hs, Request& request, const std
   std::string named = user_id_from_identifier(hs, a);
   auto password = opt_string(a, "password").value_or("");
   if (named != user_id || !co_await password_matches(hs, user_id, password))
-    throw uia_challenge("m.login.password", session, MatrixError(401, "M_FORBIDDEN", "Invalid password."));
+    throw with_password_hint(hs, user_id,
+                             uia_challenge("m.login.password", session, MatrixError(401, "M_FORBIDDEN", "Invalid password.")));
 }
 
 }  // namespace lotse::api
