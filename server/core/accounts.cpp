@@ -138,6 +138,12 @@ void Accounts::set_password_hash(store::WriteUnit&, const std::string& user_id, 
   st.run();
 }
 
+void Accounts::set_password_scheme(store::WriteUnit&, const std::string& user_id, const std::optional<std::string>& scheme) {
+  auto st = db_.conn().prepare("UPDATE users SET password_scheme = ? WHERE user_id = ?");
+  st.bind_all(scheme, user_id);
+  st.run();
+}
+
 void Accounts::set_password(store::WriteUnit&, const std::string& user_id, const std::string& hash,
                             const std::optional<std::string>& scheme) {
   auto st = db_.conn().prepare("UPDATE users SET password_hash = ?, password_scheme = ? WHERE user_id = ?");
@@ -147,7 +153,8 @@ void Accounts::set_password(store::WriteUnit&, const std::string& user_id, const
 
 void Accounts::deactivate(store::WriteUnit&, const std::string& user_id) {
   auto st = db_.conn().prepare(
-      "UPDATE users SET deactivated = 1, password_hash = NULL, displayname = NULL, avatar_url = NULL WHERE user_id = ?");
+      "UPDATE users SET deactivated = 1, password_hash = NULL, password_scheme = NULL, displayname = NULL, avatar_url = NULL "
+      "WHERE user_id = ?");
   st.bind_all(user_id);
   st.run();
 }

@@ -64,6 +64,7 @@ class Accounts {
   // A new password, with how the client formed it.
   void set_password(store::WriteUnit&, const std::string& user_id, const std::string& hash,
                     const std::optional<std::string>& scheme);
+  void set_password_scheme(store::WriteUnit&, const std::string& user_id, const std::optional<std::string>& scheme);
   // Clears the password and profile; the caller removes the devices first.
   void deactivate(store::WriteUnit&, const std::string& user_id);
   void set_profile_field(store::WriteUnit&, const std::string& user_id, const std::string& field,

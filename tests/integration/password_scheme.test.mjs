@@ -86,3 +86,18 @@ test("an unknown scheme is refused with M_INVALID_PARAM and creates or changes n
   assert.equal(res.body.errcode, "M_INVALID_PARAM");
   assert.equal((await login(typed.username, typed.password)).status, 200, "the password is unchanged");
 });
+
+test("a login whose derived secret matches records the scheme of an account registered before it was kept", async () => {
+  // As the web app registered before schema 0012: its derived secret, no scheme given.
+  const early = await registerSeeker(server, uniqueName("frueh"), "abgeleitet-aber-ohne-schema-1234567890abc");
+  const loginWith = (password, extra = {}) => api(server, "POST", "/_matrix/client/v3/login",
+    { body: { type: "m.login.password", identifier: { type: "m.id.user", user: early.username }, password, ...extra } });
+  assert.equal((await loginWith("falsch-falsch-6")).body[HINT], "as_typed", "unknown until the app logs in");
+  // A wrong password marked as derived changes nothing.
+  const wrong = await loginWith("falsch-falsch-7", DERIVED);
+  assert.equal(wrong.status, 403);
+  assert.equal(wrong.body[HINT], "as_typed");
+  assert.equal((await loginWith(early.password, DERIVED)).status, 200);
+  assert.equal((await loginWith("falsch-falsch-8")).body[HINT], undefined, "recorded as derived by the matching login");
+  assert.equal((await loginWith(early.password, { [HINT]: "derived-v2" })).body.errcode, "M_INVALID_PARAM");
+});

@@ -270,7 +270,7 @@ function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout,
   if (roomId && client?.getRoom(roomId)) {
     const listed = consultations.find((c) => c.room_id === roomId);
     const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
-    return html`<${Chat} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
+    return html`<${Chat} key=${roomId} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
       onCounselorChanged=${reload} onBack=${back} onCall=${onCall} />`;
   }
   // The chat needs the crypto (a 2 MB WebAssembly module on a first visit): until it runs, say so.
@@ -328,16 +328,19 @@ export function App({ branding }) {
   // outbox and what was typed stay; the seeker logs in again and they are sent from the new device.
   const leaving = useRef(false);  // logout or account deletion: the token's end is expected then
   const starting = useRef(null);  // the client being started (startClient's promise)
-  const revoke = useCallback(async (c) => {
+  // `c`: the client that met the dead token; `s`: the session whose request met it (the list asks
+  // before the client is up).
+  const revoke = useCallback(async (c, s) => {
     if (leaving.current) return;
-    // The old client's requests still in flight (filter, push rules) each report the dead token; once
-    // she has logged in again such a report must not end her new session.
-    if (c && c.getAccessToken() !== savedSession()?.accessToken) return;
+    // Requests of the old session still in flight (filter, push rules, the list) each report the dead
+    // token; once she has logged in again such a report must not end her new session.
+    const token = c?.getAccessToken() ?? s?.accessToken;
+    if (!token || token !== savedSession()?.accessToken) return;
     stopOutbox();
-    // Reported before the client was up (the consultation list asks first): the one being started is
-    // ended once it is there. The next login waits for its stores to be gone (session.js endDevice).
-    endDevice(c ? Promise.resolve(c) : (starting.current ?? Promise.resolve(null)).catch((e) => e?.client ?? null));
     const userId = savedSession()?.userId;
+    // Reported before the client was up: the one being started is ended once it is there. The next
+    // login waits for its stores to be gone (session.js endDevice).
+    endDevice(c ? Promise.resolve(c) : (starting.current ?? Promise.resolve(null)).catch((e) => e?.client ?? null), userId);
     localStorage.removeItem("lotse.session");
     localStorage.removeItem("lotse.locked");
     localStorage.removeItem(LIST_KEY);
@@ -431,6 +434,6 @@ export function App({ branding }) {
   // The list and the directory need only the session; the client (crypto, sync) joins when ready.
   // During a call the call view is the only screen; the one under it stays as it was (hidden).
   return html`<div class="screens" hidden=${!!call}><${Home} t=${t} brand=${branding.name} session=${session} client=${client} lang=${lang} tick=${tick}
-    languageSwitch=${languageSwitch} onLogout=${logout} onDeleted=${() => leave(true)} onRevoked=${() => revoke(client)} onCall=${placeCall} /></div>
+    languageSwitch=${languageSwitch} onLogout=${logout} onDeleted=${() => leave(true)} onRevoked=${() => revoke(client, session)} onCall=${placeCall} /></div>
     ${callView()}`;
 }

@@ -140,22 +140,33 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   // or a voice message loads afterwards and grows the list, as long as she has not scrolled up to read
   // older ones (then the view stays where she reads; her own new message brings it down again).
   const atBottom = useRef(true);
-  const placed = useRef(0);  // where the app last scrolled to
+  const placed = useRef(0);  // where the app last scrolled to (Infinity once she scrolled away from it)
   const toBottom = () => { const ul = list.current; if (ul) { ul.scrollTop = ul.scrollHeight; placed.current = ul.scrollTop; } };
   useEffect(() => {
     const ul = list.current;
     if (!ul || typeof ResizeObserver === "undefined") return undefined;
-    // A scroll event comes a frame late: the list may have grown meanwhile. Only scrolling up from
-    // where the app put it means she reads older messages; back at the bottom she follows again.
-    const onScroll = () => { atBottom.current = ul.scrollTop >= placed.current - 2 || ul.scrollHeight - ul.scrollTop - ul.clientHeight < 48; };
+    // A scroll event comes a frame late: the list may have grown meanwhile, so still being where the
+    // app put it counts as following. Anywhere else she follows again only near the bottom.
+    const onScroll = () => {
+      const stayed = Math.abs(ul.scrollTop - placed.current) <= 2;
+      atBottom.current = stayed || ul.scrollHeight - ul.scrollTop - ul.clientHeight < 48;
+      if (!stayed) placed.current = Infinity;
+    };
+    // A message that grows (a photo or voice message decrypted), or the list itself shrinking (the
+    // typing line, an error, the keyboard): the newest message stays in view while she follows.
     const grown = new ResizeObserver(() => { if (atBottom.current) toBottom(); });
-    const watch = () => { for (const li of ul.children) grown.observe(li); };
-    const added = new MutationObserver(watch);
-    watch();
+    grown.observe(ul);
+    for (const li of ul.children) grown.observe(li);
+    const added = new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) if (n.nodeType === 1) grown.observe(n);
+        for (const n of r.removedNodes) if (n.nodeType === 1) grown.unobserve(n);
+      }
+    });
     added.observe(ul, { childList: true });
     ul.addEventListener("scroll", onScroll, { passive: true });
     return () => { grown.disconnect(); added.disconnect(); ul.removeEventListener("scroll", onScroll); };
-  }, [roomId]);
+  }, []);
   const queuedBefore = useRef(queued.length);
   useEffect(() => {
     const sentNow = queued.length > queuedBefore.current;  // she just sent something

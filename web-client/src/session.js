@@ -102,11 +102,13 @@ export async function register(name, password) {
 // changed to the login secret at once (other devices stay logged in).
 async function passwordLogin(username, password, keys, deviceName) {
   const c = createClient({ baseUrl: BASE });
-  const attempt = (pw) => c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: pw,
-    ...(deviceName ? { initial_device_display_name: deviceName } : {}) });
+  const attempt = (pw, extra = {}) => c.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: pw,
+    ...(deviceName ? { initial_device_display_name: deviceName } : {}), ...extra });
   try {
     try {
-      return await attempt(keys.loginSecret);
+      // Marked as derived: an account this app registered before the server kept the scheme has it
+      // recorded by this login.
+      return await attempt(keys.loginSecret, DERIVED);
     } catch (e) {
       if (e.httpStatus !== 403 || e.errcode !== "M_FORBIDDEN" || !keptAsTyped(e)) throw e;
     }
@@ -126,14 +128,24 @@ async function passwordLogin(username, password, keys, deviceName) {
 }
 
 // A device ended elsewhere: its client stopped and its stores (sync, crypto) deleted. A new login or
-// registration waits for it, so that the new device never opens the old one's crypto store. A client
-// that does not come up within 20 s is given up (its stores may stay until the next logout).
+// registration waits for it, so that the new device never opens the old one's crypto store. If that
+// takes over 20 s (a client that never comes up, a deletion blocked by another tab), the stores are
+// deleted by name instead, without waiting, and the login goes on.
 let ending = Promise.resolve();
-export function endDevice(clientPromise) {
-  const gaveUp = new Promise((resolve) => setTimeout(() => resolve(null), 20000));
-  ending = ending.then(() => Promise.race([clientPromise, gaveUp])).then(async (c) => {
-    try { c?.stopClient(); await c?.clearStores(); } catch (e) { console.warn("the ended device's stores could not be deleted", e); }
-  });
+const RUST_CRYPTO_DBS = ["matrix-js-sdk::matrix-sdk-crypto", "matrix-js-sdk::matrix-sdk-crypto-meta"];
+export function endDevice(clientPromise, userId) {
+  const end = async () => {
+    const c = await clientPromise;
+    c?.stopClient();
+    await c?.clearStores();
+    return true;
+  };
+  ending = ending.then(() => Promise.race([end(), new Promise((resolve) => setTimeout(() => resolve(false), 20000))]))
+    .catch((e) => { console.warn("the ended device's stores could not be deleted", e); return false; })
+    .then((done) => {
+      if (done || !globalThis.indexedDB) return;
+      for (const name of [...RUST_CRYPTO_DBS, ...(userId ? [`lotse-sync-${userId}`] : [])]) indexedDB.deleteDatabase(name);
+    });
   return ending;
 }
 
@@ -163,8 +175,13 @@ export async function unlock(name, password) {
     keep(res.user_id, keys);
     return remember(res);
   }
+  if (!saved || saved.userId !== res.user_id) {
+    // Another account than the locked one: a fresh start on this login (the other's stores go).
+    if (saved) await forgetDevice(saved);
+    keep(res.user_id, keys);
+    return remember(res);
+  }
   await fetch(`${BASE}/_matrix/client/v3/logout`, { method: "POST", headers: { Authorization: `Bearer ${res.access_token}` } }).catch(() => {});
-  if (!saved || saved.userId !== res.user_id) return remember(res);  // another account: a fresh start
   keep(res.user_id, keys);
   return saved;
 }

@@ -111,10 +111,11 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
   check_rate(hs, hs.login_limiter, ip_key(r));
   std::string user_id = user_id_from_identifier(hs, body);
   auto password = opt_string(body, "password").value_or("");
+  auto scheme = password_scheme_param(body);
   auto user = hs.accounts.find_user(user_id);
   if (user && user->deactivated) throw MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated.");
-  // Per account, whatever address the guesses come from; unknown accounts are treated alike so the
-  // answer tells nothing about whether one exists.
+  // Per account, whatever address the guesses come from; unknown accounts are treated alike (only a
+  // wrong password's as-typed hint tells that an account exists, see with_password_hint).
   if (hs.config.rate_limits.enabled) {
     if (auto wait = hs.login_backoff.wait_ms(user_id); wait > 0) {
       hs.metrics.rate_limited("login_account");
@@ -133,6 +134,10 @@ awaitable<Response> post_login(Homeserver& hs, Request& r) {
     store::WriteUnit unit(hs.db);
     s = hs.accounts.open_session(unit, user_id, client_device_id(body),
                                  opt_string(body, "initial_device_display_name"), r.remote_ip);
+    // The web app's derived secret matched an account whose scheme was never recorded (registered by
+    // the app before schema 0012): recorded now, so that its typos are no longer answered with the
+    // as-typed hint. Only the password itself can match, so no one else can change the scheme.
+    if (scheme && user && !user->password_scheme) hs.accounts.set_password_scheme(unit, user_id, scheme);
     unit.release();
   }
   co_await hs.db.commit();
