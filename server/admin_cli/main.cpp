@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
   tenant_create->add_option("--cert", tenant.cert, "TLS certificate chain for nginx (default: Let's Encrypt's path)");
   tenant_create->add_option("--cert-key", tenant.cert_key, "its private key");
   tenant_create->add_option("--listen", tenant.listen, "nginx listen address/port")->capture_default_str();
+  tenant_create->add_option("--max-upload", tenant.max_upload_mib, "largest upload in MiB (lotse's limit; nginx's is 1 MiB more)")
+      ->check(CLI::Range(1, 10240))->capture_default_str();
   add_tenant_paths(tenant_create);
   auto* tenant_list = tenant_cmd->add_subcommand("list", "list the tenants set up on this host");
   add_tenant_paths(tenant_list);

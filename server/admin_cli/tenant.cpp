@@ -137,7 +137,8 @@ int tenant_create(const TenantPaths& p, TenantSpec s, std::ostream& out, std::os
       {"CERT", s.cert},
       {"CERT_KEY", s.cert_key},
       {"LISTEN", s.listen},
-      {"MAX_BODY", std::to_string(s.max_body / (1 << 20) + 1) + "m"}};
+      {"MAX_UPLOAD_BYTES", std::to_string(std::uint64_t{s.max_upload_mib} << 20)},
+      {"MAX_BODY", std::to_string(s.max_upload_mib + 1) + "m"}};
   try {
     auto config_text = render(fs::path(p.templates) / "lotse.toml.in", vars);
     auto site_text = render(fs::path(p.templates) / "nginx-site.conf.in", vars);

@@ -22,7 +22,10 @@ struct TenantSpec {
   std::uint16_t metrics_port = 0;  // 0: port + 1000
   std::string cert, cert_key;      // default: Let's Encrypt's paths for the domain
   std::string listen = "443";      // nginx listen directive
-  std::uint64_t max_body = 100ull << 20;
+  // Largest upload in MiB: the instance's [media] max_upload_size, and nginx's client_max_body_size
+  // one MiB above it (room for the request's headers), so that lotse, not nginx, answers a file too
+  // large with M_TOO_LARGE.
+  std::uint32_t max_upload_mib = 100;
 };
 
 int tenant_create(const TenantPaths& paths, TenantSpec spec, std::ostream& out, std::ostream& err);

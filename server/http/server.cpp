@@ -213,6 +213,20 @@ struct TempFile {
   ~TempFile() { remove(); }
 };
 
+// The answer for a handler that threw: a Matrix error as it says; anything else is a 500. Every 5xx
+// is logged with what an operator needs to find it (the request id is in the request log too).
+Response failed(const Request& request, const MatrixError& e) {
+  if (e.status >= 500)
+    log_line("error", "request failed", {{"request_id", request.request_id}, {"route", request.route},
+                                         {"status", e.status}, {"errcode", e.errcode}, {"error", e.what()}});
+  return Response::error(e);
+}
+Response failed(const Request& request, const std::exception& e) {
+  log_line("error", "request failed", {{"request_id", request.request_id}, {"route", request.route},
+                                       {"status", 500}, {"error", e.what()}});
+  return Response::error(MatrixError(500, "M_UNKNOWN", "Internal server error"));
+}
+
 }  // namespace
 
 std::string HttpServer::client_ip(const std::string& peer_ip, const bhttp::request_header<>& req) const {
@@ -352,7 +366,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
         upload_file.path = limits_.upload_dir + "/upload-" + request.request_id + "-" + std::to_string(::getpid());
         upload_file.fd = ::open(upload_file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (upload_file.fd < 0) {
-          log_line("error", "cannot create upload file", {{"path", upload_file.path}, {"error", std::strerror(errno)}});
+          log_line("error", "cannot create upload file", {{"request_id", request.request_id}, {"route", request.route},
+                                                          {"path", upload_file.path}, {"error", std::strerror(errno)}});
           upload_file.path.clear();
           co_await write_simple(stream, version, Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload.")), false);
           break;
@@ -379,7 +394,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
           if (got == 0) continue;
           if (::write(upload_file.fd, chunk.data(), got) != static_cast<ssize_t>(got)) {
             body_ok = false;
-            log_line("error", "writing an upload failed", {{"error", std::strerror(errno)}});
+            log_line("error", "writing an upload failed", {{"request_id", request.request_id}, {"route", request.route},
+                                                           {"error", std::strerror(errno)}});
             break;
           }
           hash.update(std::string_view(chunk.data(), got));
@@ -417,7 +433,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
       try {
         response = co_await (*router_.fallback())(request);
       } catch (const MatrixError& e) {
-        response = Response::error(e);
+        response = failed(request, e);
+      } catch (const std::exception& e) {
+        response = failed(request, e);
       }
     } else if (match == Router::Match::none) {
       response = Response::error(MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"));
@@ -429,11 +447,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
       try {
         response = co_await (*handler)(request);
       } catch (const MatrixError& e) {
-        response = Response::error(e);
+        response = failed(request, e);
       } catch (const std::exception& e) {
-        log_line("error", "request failed", {{"request_id", request.request_id}, {"route", request.route},
-                                             {"error", e.what()}});
-        response = Response::error(MatrixError(500, "M_UNKNOWN", "Internal server error"));
+        response = failed(request, e);
       }
     }
 

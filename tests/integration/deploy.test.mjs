@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { LOTSE, freePort } from "./harness.mjs";
+import { LOTSE, freePort, registerSeeker } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../..");
@@ -46,7 +46,7 @@ before(async () => {
     "-keyout", join(work, "key.pem"), "-out", join(work, "cert.pem")]);
   const { stdout } = await run(ADMIN_BIN, ["tenant", "create", "acme", "--domain", "beratung.test", "--port", String(port),
     "--metrics-port", String(metricsPort), "--branding-name", "Beratung \"Acme\"", "--cert", join(work, "cert.pem"),
-    "--cert-key", join(work, "key.pem"), "--listen", `127.0.0.1:${ngPort}`, "--etc-dir", join(work, "etc"),
+    "--cert-key", join(work, "key.pem"), "--listen", `127.0.0.1:${ngPort}`, "--max-upload", "3", "--etc-dir", join(work, "etc"),
     "--data-root", join(work, "lib"), "--nginx-dir", join(work, "sites"), "--templates", join(repo, "deploy"),
     "--web-dir", join(repo, "web-client/dist")]);
   assert.match(stdout, /Tenant acme \(beratung\.test\)/);
@@ -95,9 +95,30 @@ test("tenant create writes a config that starts and answers /health; tenant list
   await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "acme", "--domain", "beratung.test", "--etc-dir", join(work, "etc"),
     "--data-root", join(work, "lib"), "--nginx-dir", join(work, "sites"), "--templates", join(repo, "deploy")]), (e) => e.code === 1);
   await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "../evil", "--domain", "x.test", "--etc-dir", join(work, "etc")]), (e) => e.code === 2);
+  await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "huge", "--domain", "huge.test", "--max-upload", "0", "--etc-dir", join(work, "etc")]), (e) => e.code !== 0);
   // Nothing can be smuggled into the nginx site.
   await assert.rejects(run(ADMIN_BIN, ["tenant", "create", "evil", "--domain", "evil.test", "--cert", "/x; include /etc/passwd",
     "--etc-dir", join(work, "etc"), "--data-root", join(work, "lib"), "--nginx-dir", join(work, "sites"), "--templates", join(repo, "deploy")]), (e) => e.code === 2);
+});
+
+test("the upload limit given to tenant create is lotse's, and nginx lets a body just above it through for lotse to refuse", async () => {
+  assert.match(readFileSync(join(work, "etc", "acme.toml"), "utf8"), /^\[media\]\nmax_upload_size = 3145728$/m);
+  assert.match(readFileSync(join(work, "sites", "lotse-acme.conf"), "utf8"), /client_max_body_size 4m;/);
+  const seeker = await registerSeeker({ baseUrl: `http://127.0.0.1:${port}` });
+  const body = join(work, "upload.bin");
+  const upload = async (bytes) => {
+    writeFileSync(body, Buffer.alloc(bytes, 7));
+    const out = await curl("-w", "\n%{http_code}", "-X", "POST", "-H", `Authorization: Bearer ${seeker.accessToken}`, "-H", "Content-Type: application/octet-stream",
+      "--data-binary", `@${body}`, `https://127.0.0.1:${ngPort}/_matrix/media/v3/upload?filename=x.bin`);
+    const lines = out.trim().split("\n");
+    return { status: Number(lines.at(-1)), text: lines.slice(0, -1).join("\n") };
+  };
+  const ok = await upload(3 << 20);
+  assert.equal(ok.status, 200, ok.text);
+  assert.match(JSON.parse(ok.text).content_uri, /^mxc:\/\//);
+  const over = await upload((3 << 20) + 1);
+  assert.equal(over.status, 413);
+  assert.equal(JSON.parse(over.text).errcode, "M_TOO_LARGE", "lotse answers, not nginx's HTML page");
 });
 
 test("through nginx: TLS with HTTP/2 and HSTS, the web app, registration, and a message reaching a waiting /sync", async () => {

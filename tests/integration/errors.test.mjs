@@ -1,7 +1,9 @@
 // Every bad input gets a Matrix error with the right status, as JSON, with CORS headers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, register, api } from "./harness.mjs";
+import { rmSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, register, api, waitFor } from "./harness.mjs";
 
 let server, alice;
 before(async () => {
@@ -105,4 +107,23 @@ test("rate limits answer M_LIMIT_EXCEEDED with retry_after_ms", async () => {
 test("an oversized request body is refused with M_TOO_LARGE", async () => {
   const res = await api(server, "POST", "/_matrix/client/v3/createRoom", { token: alice.accessToken, raw: JSON.stringify({ topic: "y".repeat(200000) }) });
   expectError(res, 413, "M_TOO_LARGE");
+});
+
+test("a 5xx is logged with its request id and route: an upload whose temporary directory has gone", async () => {
+  const tmp = join(server.dir, "data", "media", "tmp");
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    const res = await api(server, "POST", "/_matrix/media/v3/upload?filename=a.bin",
+      { token: alice.accessToken, raw: Buffer.from("x"), headers: { "Content-Type": "application/octet-stream" } });
+    assert.equal(res.status, 500);
+    assert.equal(res.body.errcode, "M_UNKNOWN");
+    const line = await waitFor(() => server.lines.find((l) => l.includes('"cannot create upload file"')), "the log line", 5000);
+    const entry = JSON.parse(line);
+    assert.equal(entry.level, "error");
+    assert.match(entry.request_id, /^\d+$/);
+    assert.match(entry.route, /upload/);
+    assert.match(entry.error, /No such file/);
+  } finally {
+    mkdirSync(tmp, { recursive: true });
+  }
 });
