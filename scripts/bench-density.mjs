@@ -49,7 +49,8 @@ async function start(i) {
   return { i, dir, proc, base: `http://127.0.0.1:${port}`, startMs: performance.now() - t0 };
 }
 
-// An administrator, two counselors who share a room, a handful of messages.
+// An administrator, two counselors who share a room, a handful of messages, and a seeker with an
+// open consultation that the first counselor has accepted.
 async function populate(t) {
   const token = writeBootstrapRequest(join(t.dir, "data"));
   const admin = (await request(t.base, "POST", "/_lotse/admin/v1/bootstrap", null, { bootstrap_token: token })).body.access_token;
@@ -63,6 +64,14 @@ async function populate(t) {
   t.room = (await request(t.base, "POST", "/_matrix/client/v3/createRoom", tokens[0], {})).body.room_id;
   t.token = tokens[0];
   for (let k = 0; k < 5; k++) await request(t.base, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(t.room)}/send/m.room.message/p${k}`, t.token, { msgtype: "m.text", body: `hello ${k}` });
+  const reg = { username: "s1", password: "density-seeker-pw" };
+  const first = await request(t.base, "POST", "/_matrix/client/v3/register", null, reg);
+  const seeker = (await request(t.base, "POST", "/_matrix/client/v3/register", null, { ...reg, auth: { type: "m.login.dummy", session: first.body.session } })).body;
+  const c1 = (await request(t.base, "GET", "/_lotse/client/v1/counselors?topic=t", seeker.access_token)).body.counselors?.find((c) => c.user_id.startsWith("@c1:"));
+  const consultation = await request(t.base, "POST", "/_lotse/client/v1/consultations", seeker.access_token, { counselor: c1?.user_id, topic: "t" });
+  if (consultation.status !== 200) throw new Error(`tenant ${t.i}: no consultation: ${JSON.stringify(consultation.body)}`);
+  const joined = await request(t.base, "POST", `/_matrix/client/v3/join/${encodeURIComponent(consultation.body.room_id)}`, t.token, {});
+  if (joined.status !== 200) throw new Error(`tenant ${t.i}: the counselor could not accept: ${JSON.stringify(joined.body)}`);
 }
 
 const tenants = [];

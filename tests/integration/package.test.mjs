@@ -34,10 +34,26 @@ test("the Debian package installs on Debian 12 and its programs, templates and w
       "./usr/share/lotse/web/index.html", "./usr/share/lotse/web/sw.js", "./usr/share/lotse/deploy/lotse.toml.in",
       "./usr/share/lotse/deploy/nginx-site.conf.in", "./usr/lib/systemd/system/lotse@.service", "./usr/share/doc/lotse/operations.md"])
       assert.ok(contents.split("\n").some((l) => l.endsWith(" " + p)), `the package holds ${p}`);
-    // apt resolves it on this Debian 12 (simulated: nothing is installed on the test machine).
+    // apt resolves it on this Debian 12 (simulated: nothing is installed on the test machine), and on
+    // a clean one: against an empty dpkg status apt must find every dependency, and theirs, in the
+    // Debian archive (the package lists apt has; scripts/package --clean-install installs it for
+    // real into a fresh debootstrap root).
     if (process.getuid?.() === 0) {
       const sim = await exec("apt-get", ["install", "--simulate", "--no-install-recommends", file], { maxBuffer: 1 << 24 });
       assert.match(sim.stdout, /Inst lotse /);
+      const lists = existsSync("/var/lib/apt/lists") && readdirSync("/var/lib/apt/lists").some((f) => f.endsWith("_Packages"));
+      if (lists) {
+        const empty = join(work, "empty-status");
+        writeFileSync(empty, "");
+        const clean = await exec("apt-get", ["install", "--simulate", "--no-install-recommends", "-o", `Dir::State::status=${empty}`, file],
+          { maxBuffer: 1 << 24 });
+        const installs = new Set([...clean.stdout.matchAll(/^Inst (\S+) /gm)].map((m) => m[1]));
+        assert.ok(installs.has("lotse") && installs.has("libc6"), "a clean system: lotse and everything below it");
+        for (const dep of depends.split(",").map((d) => d.trim().split(/[\s|(]/)[0]))
+          assert.ok(installs.has(dep), `a clean Debian 12 gets ${dep} from the archive`);
+      } else {
+        console.error("package test: no apt package lists here; the clean-system resolution is not checked");
+      }
     }
 
     // Unpacked into a scratch root: the packaged lotse-admin renders a tenant from the packaged
