@@ -47,6 +47,8 @@ export function callsFor(client, onIncoming) {
 const watchers = new WeakMap();
 
 const MAX_PENDING = 200;
+const SETTLE_MS = 250;  // how long a ringing invite waits for the rest of its sync batch
+const ENDS_RINGING = new Set(["m.call.answer", "m.call.hangup", "m.call.reject", "m.call.select_answer"]);
 
 export function watchCalls(client, onIncoming) {
   const w = { pending: [], stop: () => {} };
@@ -62,7 +64,15 @@ export function watchCalls(client, onIncoming) {
     if (ev.getType() === "m.room.encrypted") { if (!ev.isDecryptionFailure()) keep(ev); return; }
     if (!isCallEvent(ev)) return;
     keep(ev);
-    if (rings(ev, client.getUserId())) callsFor(client, onIncoming).catch((e) => console.warn("the call code did not load", e));
+    if (!rings(ev, client.getUserId())) return;
+    // An invite that was answered, declined or hung up already (a call that is over, seen again when
+    // the app opens within the invite's lifetime) loads nothing: the events of one sync are decrypted
+    // within moments, so the end of the call is looked for a little later.
+    const callId = ev.getContent().call_id;
+    setTimeout(() => {
+      if (w.pending.some((e) => ENDS_RINGING.has(e.getType()) && e.getContent()?.call_id === callId)) return;
+      callsFor(client, onIncoming).catch((e) => console.warn("the call code did not load", e));
+    }, SETTLE_MS);
   };
   const onTimeline = (ev, room, toStart) => { if (!toStart) consider(ev); };
   client.on(RoomEvent.Timeline, onTimeline);

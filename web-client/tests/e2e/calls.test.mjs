@@ -229,6 +229,52 @@ test("a call from the counselor rings full-screen while the seeker is on her lis
   await page.locator(".call-view").waitFor({ state: "detached", timeout: 10000 });
 });
 
+test("the app opened afresh: a video call from the counselor brings the call code with its ring; answered with video; camera and microphone off reach the other side; her voice call is answered", async () => {
+  const { page } = seeker;
+  await page.reload();
+  await page.locator(".consultation").first().waitFor({ timeout: 30000 });
+  // What this page has loaded, from the HTTP cache or not (the earlier call fetched the code once).
+  const callCodeLoaded = () => page.evaluate(() => performance.getEntriesByType("resource").some((e) => /\/assets\/calls-/.test(e.name)));
+  await page.waitForTimeout(2000);
+  assert.equal(await callCodeLoaded(), false, "no call code in a freshly opened app");
+  await peer("place", roomId, "@anruferin:localhost", true);
+  await page.getByRole("heading", { name: T["call.incomingVideo"].replace("{name}", "Frau Berger") }).waitFor({ timeout: 30000 });
+  assert.equal(await callCodeLoaded(), true, "the call code is loaded when a call rings");
+  await page.getByRole("button", { name: T["call.acceptVideo"] }).click();
+  await page.locator('.call-view[data-state="connected"]').waitFor({ timeout: 20000 });
+  await mediaFlows(true, "counselor's video call answered with video");
+  // Her camera off, then on: the counselor's client learns it from her stream metadata.
+  await page.getByRole("button", { name: T["call.cameraOff"] }).click();
+  await waitFor(() => peer("remoteVideoMuted"), "the counselor sees her camera off", 10000);
+  await page.getByRole("button", { name: T["call.cameraOn"] }).click();
+  await waitFor(async () => (await peer("remoteVideoMuted")) === false, "and on again", 10000);
+  // The counselor's camera off: she reads so.
+  await peer("setVideoMuted", true);
+  await page.getByText(T["call.remoteCameraOff"]).waitFor({ timeout: 10000 });
+  await peer("setVideoMuted", false);
+  await page.getByText(T["call.connected"]).waitFor({ timeout: 10000 });
+  // Muted: the counselor's client sees her microphone off.
+  await page.getByRole("button", { name: T["call.mute"] }).click();
+  await waitFor(() => peer("remoteAudioMuted"), "the counselor sees her muted", 10000);
+  await peer("hangup");
+  await page.locator(".call-view").waitFor({ state: "detached", timeout: 10000 });
+
+  // Her voice call, answered by the counselor: sound both ways, no video.
+  await page.locator(`.consultation[data-room="${roomId}"] button`).click();
+  await page.locator("button.call-voice").waitFor({ timeout: 20000 });
+  await peer("autoAnswer", true);
+  await page.locator("button.call-voice").click();
+  await page.locator('.call-view[data-state="connected"]').waitFor({ timeout: 20000 });
+  await peer("autoAnswer", false);
+  assert.equal((await peer("state")).type, "voice");
+  await mediaFlows(false, "seeker's voice call");
+  await page.getByRole("button", { name: T["call.hangup"] }).click();
+  await waitFor(async () => (await peer("state")).state === "ended", "the counselor's side ends too", 10000);
+  await page.locator(".call-view").waitFor({ state: "detached", timeout: 10000 });
+  await page.getByRole("button", { name: T["chat.back"] }).click();
+  await page.locator(".consultation").first().waitFor();
+});
+
 test("declined and missed calls end on both sides and leave their lines in the chat", async () => {
   const { page } = seeker;
   await page.locator(`.consultation[data-room="${roomId}"] button`).click();

@@ -58,6 +58,10 @@ window.peer = {
       await sender.setParameters(p);
     }
   },
+  // What the counselor's client knows of the seeker's feed (from her stream metadata), and its own camera.
+  remoteVideoMuted() { return calls[calls.length - 1].getRemoteFeeds()[0]?.isVideoMuted() ?? null; },
+  remoteAudioMuted() { return calls[calls.length - 1].getRemoteFeeds()[0]?.isAudioMuted() ?? null; },
+  async setVideoMuted(on) { await calls[calls.length - 1].setLocalVideoMuted(on); },
   reject() { calls[calls.length - 1].reject(); },
   hangup() { calls[calls.length - 1].hangup(CallErrorCode.UserHangup, false); },
   // Timeline lines of a room: type and call_id of each m.call.* event (decrypted), to check they came encrypted.
