@@ -65,7 +65,7 @@ test("a counselor's credentials open an allocation; wrong or expired ones do not
   assert.match(await allocate(past, pastPassword), /Cannot complete Allocation/, "expired credentials are refused");
 });
 
-test("credentials only for people who may call: not for a seeker without a consultation", async () => {
+test("credentials only for people who may call: not for a seeker without an open consultation", async () => {
   const seeker = await registerSeeker(srv);
   const refused = await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: seeker.accessToken });
   assert.equal(refused.status, 403);
@@ -77,6 +77,14 @@ test("credentials only for people who may call: not for a seeker without a consu
   const allowed = await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: seeker.accessToken });
   assert.equal(allowed.status, 200);
   assert.ok(allowed.body.password.length > 20);
+  // Closed, the consultation gives no relay any more; reopened, again.
+  const action = (what) => api(srv, "POST", `/_lotse/admin/v1/consultations/${encodeURIComponent(opened.body.room_id)}/${what}`,
+    { token: srv.admin.accessToken, body: {} });
+  assert.equal((await action("close")).status, 200);
+  assert.equal((await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: seeker.accessToken })).status, 403);
+  assert.equal((await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: counselor.accessToken })).status, 200, "counselors keep it");
+  assert.equal((await action("reopen")).status, 200);
+  assert.equal((await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: seeker.accessToken })).status, 200);
 });
 
 test("without a relay configured the answer is empty", async () => {

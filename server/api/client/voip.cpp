@@ -1,6 +1,7 @@
 // GET /voip/turnServer (client-server API "Voice over IP"): credentials for the instance's own TURN
 // relay ([turn] in the config), only for people who may call: counselors, administrators, and
-// seekers with a consultation. Anyone else gets 403, so a fresh account cannot use the relay.
+// seekers with an open consultation. Anyone else gets 403, so a fresh account (or one whose
+// consultations are all closed) cannot use the relay.
 #include <chrono>
 
 #include "server/api/common.hpp"
@@ -12,8 +13,8 @@ void register_voip_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::get, "/voip/turnServer", [&hs](Request& r) -> awaitable<Response> {
     const auto& auth = require_auth(hs, r);
     auto role = hs.accounts.role(auth.user_id);
-    if (role != "counselor" && role != "admin" && hs.counseling.consultations_of(auth.user_id).empty())
-      throw http::forbidden("Calls are for consultations: open one with a counselor first.");
+    if (role != "counselor" && role != "admin" && hs.counseling.open_consultations_of_seeker(auth.user_id) == 0)
+      throw http::forbidden("Calls are for open consultations: open one with a counselor first.");
     const auto& turn = hs.config.turn;
     if (turn.uris.empty()) co_return empty_ok();  // no relay configured (the spec's empty answer)
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
