@@ -19,6 +19,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 const freePort = () => new Promise((resolve) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+// What a process really costs the machine: PSS (its private pages plus its share of the pages it
+// shares, e.g. the libraries every instance maps) and its anonymous (private) pages, from smaps_rollup.
+const smapsMb = (pid, field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))[1]) / 1024;
 const cpuSeconds = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 
 function request(base, method, path, token, body) {
@@ -80,6 +83,8 @@ try {
   for (const t of tenants) await populate(t);
   await new Promise((r) => setTimeout(r, 2000));
   const rss = tenants.map((t) => rssMb(t.proc.pid));
+  const pss = tenants.map((t) => smapsMb(t.proc.pid, "Pss"));
+  const anon = tenants.map((t) => smapsMb(t.proc.pid, "Anonymous"));
   const cpu0 = tenants.map((t) => cpuSeconds(t.proc.pid));
   await new Promise((r) => setTimeout(r, 10000));
   const idleCpu = tenants.reduce((s, t, k) => s + cpuSeconds(t.proc.pid) - cpu0[k], 0) / 10;
@@ -99,6 +104,8 @@ try {
     instances: N,
     "RSS total idle (MB)": Math.round(rss.reduce((a, b) => a + b, 0)),
     "RSS per instance idle (MB)": +(rss.reduce((a, b) => a + b, 0) / N).toFixed(1),
+    "PSS total idle (MB)": Math.round(pss.reduce((a, b) => a + b, 0)),
+    "anonymous memory per instance idle (MB)": +(anon.reduce((a, b) => a + b, 0) / N).toFixed(1),
     "idle CPU, all instances (% of one core)": +(idleCpu * 100).toFixed(2),
     "start-up of one instance, median (ms)": Math.round(starts[Math.floor(N / 2)]),
     "acknowledged msgs/s, all at once": Math.round(sent / seconds),
