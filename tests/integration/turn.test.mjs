@@ -13,16 +13,20 @@ import { promisify } from "node:util";
 import { startServer, api, register, registerSeeker, freePort } from "./harness.mjs";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "../..");
-let work, coturn, turnPort, srv, secret;
+let work, coturn, turnPort, tlsPort, srv, secret;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "lotse-turn-"));
   secret = randomBytes(24).toString("hex");
   turnPort = await freePort();
+  tlsPort = await freePort();
+  // TLS as the template has it (TLS 1.2+ on its own port), with a throwaway certificate.
+  await promisify(execFile)("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=turn.test",
+    "-keyout", join(work, "turn-key.pem"), "-out", join(work, "turn-cert.pem")]);
   const conf = readFileSync(join(repo, "deploy", "turnserver.conf.in"), "utf8")
-    .replace("@LISTEN_IP@", "127.0.0.1").replace("@PORT@", String(turnPort)).replace("@TLS_PORT@", String(await freePort()))
+    .replace("@LISTEN_IP@", "127.0.0.1").replace("@PORT@", String(turnPort)).replace("@TLS_PORT@", String(tlsPort))
     .replace("@DOMAIN@", "turn.test").replace("@SECRET@", secret)
-    .replace(/^cert=.*$/m, "no-tls").replace(/^pkey=.*$/m, "no-dtls").replace("@EXTRA@", "relay-ip=127.0.0.1");
+    .replace("@CERT@", join(work, "turn-cert.pem")).replace("@CERT_KEY@", join(work, "turn-key.pem")).replace("@EXTRA@", "relay-ip=127.0.0.1");
   writeFileSync(join(work, "turnserver.conf"), conf);
   writeFileSync(join(work, "secret"), secret + "\n", { mode: 0o600 });
   coturn = spawn("turnserver", ["-c", join(work, "turnserver.conf")], { stdio: "ignore" });
@@ -60,9 +64,92 @@ test("a counselor's credentials open an allocation; wrong or expired ones do not
   assert.ok(!/Cannot complete Allocation/.test(ok), `allocation with lotse's credentials: ${ok}`);
   assert.match(ok, /403 \(Forbidden IP\)/, "the relay refuses a loopback peer");
   assert.match(await allocate(res.body.username, "wrong"), /Cannot complete Allocation/);
+
   const past = `${Math.floor(Date.now() / 1000) - 60}:${counselor.userId}`;
   const pastPassword = createHmac("sha1", secret).update(past).digest("base64");
   assert.match(await allocate(past, pastPassword), /Cannot complete Allocation/, "expired credentials are refused");
+});
+
+// A TURN Allocate over TLS (RFC 8656 with long-term credentials, RFC 8489): first without
+// credentials (401 with realm and nonce), then with them. Returns the final response's class and
+// method as "success" / "error <code>". (turnutils_uclient's TLS mode hangs in its handshake here.)
+async function allocateOverTls(username, password) {
+  const { connect } = await import("node:tls");
+  const { createHash } = await import("node:crypto");
+  const socket = connect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false, minVersion: "TLSv1.2" });
+  await new Promise((resolve, reject) => { socket.once("secureConnect", resolve); socket.once("error", reject); });
+  const protocol = socket.getProtocol();
+  let buffered = Buffer.alloc(0);
+  const waiting = [];
+  socket.on("data", (d) => {
+    buffered = Buffer.concat([buffered, d]);
+    while (buffered.length >= 20 && buffered.length >= 20 + buffered.readUInt16BE(2)) {
+      const n = 20 + buffered.readUInt16BE(2);
+      waiting.shift()?.(buffered.subarray(0, n));
+      buffered = buffered.subarray(n);
+    }
+  });
+  const attr = (type, value) => {
+    const head = Buffer.alloc(4); head.writeUInt16BE(type); head.writeUInt16BE(value.length, 2);
+    return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+  };
+  const message = (attrs, key) => {
+    const header = Buffer.alloc(20);
+    header.writeUInt16BE(0x0003);  // Allocate request
+    header.writeUInt32BE(0x2112a442, 4);
+    randomBytes(12).copy(header, 8);
+    let body = Buffer.concat(attrs);
+    if (key) {  // MESSAGE-INTEGRITY over the message with its length counting the attribute itself
+      header.writeUInt16BE(body.length + 24, 2);
+      const mac = createHmac("sha1", key).update(Buffer.concat([header, body])).digest();
+      body = Buffer.concat([body, attr(0x0008, mac)]);
+    }
+    header.writeUInt16BE(body.length, 2);
+    return Buffer.concat([header, body]);
+  };
+  const send = (m) => new Promise((resolve) => { waiting.push(resolve); socket.write(m); });
+  const attrsOf = (res) => {
+    const out = {};
+    for (let i = 20; i + 4 <= res.length;) {
+      const type = res.readUInt16BE(i), len = res.readUInt16BE(i + 2);
+      out[type] = res.subarray(i + 4, i + 4 + len);
+      i += 4 + len + ((4 - (len % 4)) % 4);
+    }
+    return out;
+  };
+  const outcome = (res) => {
+    if (res.readUInt16BE(0) === 0x0103) return "success";
+    const e = attrsOf(res)[0x0009];
+    return `error ${e ? e[2] * 100 + e[3] : "?"}`;
+  };
+  try {
+    const transport = attr(0x0019, Buffer.from([17, 0, 0, 0]));  // REQUESTED-TRANSPORT: UDP
+    const first = await send(message([transport]));
+    const a = attrsOf(first);
+    if (outcome(first) !== "error 401") return { protocol, first: outcome(first) };
+    const realm = a[0x0014].toString(), nonce = a[0x0015];
+    const key = createHash("md5").update(`${username}:${realm}:${password}`).digest();
+    const second = await send(message([transport, attr(0x0006, Buffer.from(username)), attr(0x0014, Buffer.from(realm)), attr(0x0015, nonce)], key));
+    return { protocol, first: "error 401", result: outcome(second) };
+  } finally {
+    socket.destroy();
+  }
+}
+
+test("TLS (turns:): coturn from the template speaks TLS 1.2 or newer and allocates with lotse's credentials, not with wrong ones", async () => {
+  const counselor = await register(srv);
+  const res = await api(srv, "GET", "/_matrix/client/v3/voip/turnServer", { token: counselor.accessToken });
+  const ok = await allocateOverTls(res.body.username, res.body.password);
+  assert.match(ok.protocol, /^TLSv1\.[23]$/);
+  assert.equal(ok.first, "error 401", "credentials are asked for");
+  assert.equal(ok.result, "success", "an allocation over TLS");
+  assert.equal((await allocateOverTls(res.body.username, "wrong")).result, "error 401");
+  const { connect } = await import("node:tls");
+  const old = connect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false, minVersion: "TLSv1", maxVersion: "TLSv1.1",
+    ciphers: "DEFAULT@SECLEVEL=0" });
+  const refused = await new Promise((resolve) => { old.once("secureConnect", () => resolve(false)); old.once("error", () => resolve(true)); });
+  old.destroy();
+  assert.ok(refused, "TLS 1.0/1.1 refused");
 });
 
 test("credentials only for people who may call: not for a seeker without an open consultation", async () => {
