@@ -1,5 +1,6 @@
 // The seekers' app: language, account, counselor directory, consultations, encrypted chat.
 import { html } from "htm/preact";
+import { cloneElement } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
 import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage } from "./i18n.js";
 import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount, warmCrypto, endDevice } from "./session.js";
@@ -14,9 +15,11 @@ import { localpart } from "./key_recovery.js";
 const MAX_LOCALPART = 200;  // the server's limit for a user name, after session.js's mapping
 
 // The UI language, changeable on every screen that has room for it (login, the consultations).
-function LanguageSwitch({ t, lang, languages, onPick }) {
-  return html`<p class="language-switch"><label for="app-lang">${t("settings.language")}</label>
-    <select id="app-lang" value=${lang} onChange=${(e) => onPick(e.target.value)}>
+// `compact`: in the chat's head row, the label for screen readers only.
+function LanguageSwitch({ t, lang, languages, onPick, compact = false }) {
+  const id = compact ? "chat-lang" : "app-lang";
+  return html`<p class=${compact ? "language-switch compact" : "language-switch"}><label for=${id} class=${compact ? "visually-hidden" : ""}>${t("settings.language")}</label>
+    <select id=${id} value=${lang} onChange=${(e) => onPick(e.target.value)}>
       ${languages.map((l) => html`<option value=${l} lang=${l}>${LANGUAGES[l] ?? l}</option>`)}
     </select></p>`;
 }
@@ -271,6 +274,7 @@ function Home({ t, brand, session, client, lang, tick, languageSwitch, onLogout,
     const listed = consultations.find((c) => c.room_id === roomId);
     const known = listed ? { id: listed.counselor, name: listed.counselor_display_name } : opened;
     return html`<${Chat} key=${roomId} t=${t} lang=${lang} client=${client} roomId=${roomId} counselorKnown=${known} tick=${tick}
+      languageSwitch=${languageSwitch && cloneElement(languageSwitch, { compact: true })}
       onCounselorChanged=${reload} onBack=${back} onCall=${onCall} />`;
   }
   // The chat needs the crypto (a 2 MB WebAssembly module on a first visit): until it runs, say so.

@@ -88,7 +88,7 @@ export function callOutcome(invite, byCall, me, live) {
 const PHONE = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path d="M6.6 10.8a15 15 0 006.6 6.6l2.2-2.2a1 1 0 011-.25 11.4 11.4 0 003.6.57 1 1 0 011 1V20a1 1 0 01-1 1A17 17 0 013 4a1 1 0 011-1h3.5a1 1 0 011 1c0 1.25.2 2.45.57 3.57a1 1 0 01-.25 1z" fill="currentColor"/></svg>`;
 const CAMERA = html`<svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path d="M3 6h12a1 1 0 011 1v10a1 1 0 01-1 1H3a1 1 0 01-1-1V7a1 1 0 011-1zm14 4l5-3v10l-5-3z" fill="currentColor"/></svg>`;
 
-export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, onCall, tick }) {
+export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChanged, onBack, onCall, tick, languageSwitch }) {
   const [text, setText] = useState(drafts.get(roomId) ?? "");
   const [error, setError] = useState(null);
   const [recording, setRecording] = useState(false);
@@ -224,6 +224,7 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
     <//>
     <main class="chat" aria-labelledby="topbar-title" data-tick=${tick}>
       <div class="row chat-head"><p class="meta">${t("chat.encrypted")}</p>
+        ${languageSwitch}
         ${canCall && html`<button type="button" class="secondary icon call-voice" aria-label=${t("call.voice")} title=${t("call.voice")} disabled=${calling} onClick=${() => call(false)}>${PHONE}</button>
         <button type="button" class="secondary icon call-video" aria-label=${t("call.video")} title=${t("call.video")} disabled=${calling} onClick=${() => call(true)}>${CAMERA}</button>`}</div>
       ${counselor && counselor.membership !== "join" && html`<p class="meta not-joined">${t("chat.notJoined")}</p>`}

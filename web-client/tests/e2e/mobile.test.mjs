@@ -199,11 +199,21 @@ for (const { code, button } of LANGS) {
       await ownMessage(page, thanks).and(page.locator("[data-state=read]")).waitFor({ timeout: 20000 });
       await checkLayout(page, "long chat");
       await page.screenshot({ path: join(shots, `mobile-chat-${code}.png`) });
+      // The language can be changed in the chat too: to the other one and back, keeping the chat.
+      const other = code === "ar" ? "de" : "ar";
+      await page.locator("#chat-lang").selectOption(other);
+      await page.getByRole("button", { name: CATALOG[other]["chat.send"], exact: true }).waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dir), other === "ar" ? "rtl" : "ltr");
+      await checkLayout(page, "chat after a language switch");
+      await page.locator("#chat-lang").selectOption(code);
+      await page.getByRole("button", { name: T["chat.send"], exact: true }).waitFor();
+      assert.ok(await ownMessage(page, first).isVisible() || (await ownMessage(page, first).count()) === 1, "still in the same chat");
       // The keyboard open: a shorter layout viewport.
       await page.locator("#message").focus();
       await page.setViewportSize(KEYBOARD_OPEN);
       await page.waitForTimeout(300);
       await checkLayout(page, "chat with the keyboard open");
+      await waitFor(() => chatAtBottom(page), "the newest message stays in view when the keyboard opens", 5000);
       await page.screenshot({ path: join(shots, `mobile-chat-keyboard-${code}.png`) });
       await page.setViewportSize(PHONE);
 
