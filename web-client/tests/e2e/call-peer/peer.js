@@ -67,7 +67,7 @@ window.peer = {
   // Timeline lines of a room: type and call_id of each m.call.* event (decrypted), to check they came encrypted.
   callEvents(roomId) {
     return client.getRoom(roomId).getLiveTimeline().getEvents().filter((e) => e.getType().startsWith("m.call."))
-      .map((e) => ({ type: e.getType(), encrypted: e.isEncrypted(), callId: e.getContent().call_id }));
+      .map((e) => ({ type: e.getType(), encrypted: e.isEncrypted(), callId: e.getContent().call_id, ts: e.getTs() }));
   },
   stop() { client?.stopClient(); },
 };
