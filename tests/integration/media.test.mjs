@@ -4,11 +4,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes, webcrypto } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { deflateSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, register, api, startCryptoClient, decryptedBody, waitFor } from "./harness.mjs";
+import { startServer, register, api, startCryptoClient, decryptedBody, waitFor, LOTSE } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sha = (buf) => createHash("sha256").update(buf).digest("hex");
@@ -226,5 +227,41 @@ test("an encrypted photo and a voice message travel between matrix-js-sdk client
   } finally {
     seeker.stopClient();
     counselor.stopClient();
+  }
+});
+
+// deploy/lotse@.service sets MemoryDenyWriteExecute=yes, which the thumbnailer (libvips, with liborc's
+// run-time code generation) inherits. The kernel's own form of it (prctl PR_SET_MDWE, Linux 6.3+,
+// inherited across fork and exec) shows that thumbnails still work under it.
+test("thumbnails work under memory-deny-write-execute, as the systemd unit runs lotse", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "lotse-mdwe-"));
+  writeFileSync(join(dir, "mdwe.py"), [
+    "import ctypes, os, sys",
+    "libc = ctypes.CDLL(None, use_errno=True)",
+    "if libc.prctl(65, 1, 0, 0, 0) != 0: sys.exit(77)  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN",
+    "if sys.argv[1] == '--check':  # a writable and executable mapping must now be refused",
+    "    libc.mmap.restype = ctypes.c_void_p",
+    "    p = libc.mmap(None, 4096, 7, 0x22, -1, 0)  # PROT_READ|WRITE|EXEC, MAP_PRIVATE|ANONYMOUS",
+    "    sys.exit(0 if p in (None, ctypes.c_void_p(-1).value) else 1)",
+    "os.execv(sys.argv[1], sys.argv[1:])", ""].join("\n"));
+  const { execFile } = await import("node:child_process");
+  const probe = await new Promise((resolve) => execFile("python3", [join(dir, "mdwe.py"), "--check"], (e) => resolve(e?.code ?? 0)));
+  if (probe === 77) { rmSync(dir, { recursive: true, force: true }); t.skip("PR_SET_MDWE is not available on this kernel"); return; }
+  assert.equal(probe, 0, "under PR_SET_MDWE a writable and executable mapping is refused");
+  writeFileSync(join(dir, "lotse-mdwe"), `#!/bin/sh\nexec python3 ${join(dir, "mdwe.py")} ${LOTSE} "$@"\n`, { mode: 0o755 });
+  const guarded = await startServer({ bin: join(dir, "lotse-mdwe") });
+  try {
+    const alice = await register(guarded);
+    const { body } = await upload(alice.accessToken, png(640, 480), { type: "image/png", base: guarded });
+    const id = body.content_uri.split("/").pop();
+    const res = await fetch(`${guarded.baseUrl}/_matrix/client/v1/media/thumbnail/localhost/${id}?width=96&height=96&method=crop`,
+      { headers: { Authorization: `Bearer ${alice.accessToken}` } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "image/jpeg");
+    assert.deepEqual(imageSize(Buffer.from(await res.arrayBuffer())), [96, 96]);
+  } finally {
+    await guarded.stop();
+    guarded.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
