@@ -66,7 +66,7 @@ function Auth({ t, locked, revoked, signedOut, onSession, languageSwitch }) {
     <form onSubmit=${submit}>
       <label for="pseudonym">${t("register.pseudonym")}</label>
       <p class="meta" id="pseudonym-rules">${t("register.pseudonymHint")}</p>
-      <input id="pseudonym" name="pseudonym" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false"
+      <input id="pseudonym" name="pseudonym" autocomplete="username" autocapitalize="none" autocorrect=${false} spellcheck=${false}
         aria-describedby="pseudonym-rules" dir="auto" value=${name} onInput=${(e) => setName(e.target.value)} required />
       <label for="password">${t("register.password")}</label>
       <input id="password" name="password" type="password" autocomplete=${mode === "register" ? "new-password" : "current-password"}

@@ -92,6 +92,10 @@ for (const { code, button } of LANGS) {
       await page.getByRole("button", { name: T["register.submit"] }).waitFor();
       assert.equal(await page.evaluate(() => document.documentElement.dir), code === "ar" ? "rtl" : "ltr");
       await checkLayout(page, "registration");
+      // The pseudonym is typed as it is: no capital letter made by the phone, no spelling fixes.
+      // (A string "false" given to preact set the spellcheck property to true.)
+      for (const [attr, value] of [["autocapitalize", "none"], ["spellcheck", "false"], ["autocorrect", "off"]])
+        assert.equal(await page.locator("#pseudonym").getAttribute(attr), value, attr);
       await page.screenshot({ path: join(shots, `mobile-register-${code}.png`) });
       await page.getByRole("button", { name: T["register.switch"] }).click();
       await page.getByRole("button", { name: T["login.submit"], exact: true }).waitFor();
