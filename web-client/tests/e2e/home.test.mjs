@@ -194,12 +194,12 @@ test("de: the list is ordered by last activity with its time and a live unread b
   }
 });
 
-test("de: opened offline, the app shows the consultations and the messages it had", async () => {
-  const T = CATALOG.de;
+for (const code of ["de", "ar"]) test(`${code}: opened offline, the app shows the consultations and the messages it had`, async () => {
+  const T = CATALOG[code];
   const { context, page } = await phone();
   try {
-    const name = "funkstille";
-    await registerIn(page, "de", name);
+    const name = `funkstille${code}`;
+    await registerIn(page, code, name);
     await startConsultation(page, yilmaz.reg.userId);
     await page.locator("#message").waitFor({ timeout: 60000 });
     const roomId = await accept(yilmaz, name);
@@ -219,12 +219,13 @@ test("de: opened offline, the app shows the consultations and the messages it ha
     await page.locator(".offline").waitFor();
     assert.equal(await page.locator(".offline").innerText(), T["consultations.offline"]);
     await checkLayout(page, "consultations offline");
-    await page.screenshot({ path: join(shots, "home-offline-de.png") });
+    await page.screenshot({ path: join(shots, `home-offline-${code}.png`) });
     await card.locator("button").click();
     await page.getByText("Gern, was genau möchten Sie wissen?").waitFor({ timeout: 30000 });
     await page.getByText("Ich habe eine Frage zum Aufenthalt.").waitFor();
     assert.equal(await page.locator(".undecryptable").count(), 0, "decrypted again from the local keys");
-    await page.screenshot({ path: join(shots, "home-offline-chat-de.png") });
+    await checkLayout(page, "chat offline");
+    await page.screenshot({ path: join(shots, `home-offline-chat-${code}.png`) });
 
     await context.setOffline(false);
     await page.getByRole("button", { name: T["chat.back"] }).click();
