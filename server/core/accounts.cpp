@@ -52,10 +52,11 @@ std::vector<UserRecord> Accounts::users_with_role(const std::string& role) {
 }
 
 void Accounts::create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
-                           const std::optional<std::string>& displayname, const std::string& role) {
+                           const std::optional<std::string>& displayname, const std::string& role,
+                           const std::optional<std::string>& password_scheme) {
   auto st = db_.conn().prepare(
-      "INSERT INTO users (user_id, password_hash, created_ts, displayname, role) VALUES (?, ?, ?, ?, ?)");
-  st.bind_all(user_id, password_hash, now_ms(), displayname, role);
+      "INSERT INTO users (user_id, password_hash, created_ts, displayname, role, password_scheme) VALUES (?, ?, ?, ?, ?, ?)");
+  st.bind_all(user_id, password_hash, now_ms(), displayname, role, password_scheme);
   st.run();
 }
 

@@ -40,8 +40,10 @@ class Accounts {
 
   bool user_exists(const std::string& user_id);
   std::optional<UserRecord> find_user(const std::string& user_id);
+  // `password_scheme`: how the client formed the password (see UserRecord); nullopt = as typed.
   void create_user(store::WriteUnit&, const std::string& user_id, const std::string& password_hash,
-                   const std::optional<std::string>& displayname, const std::string& role = "seeker");
+                   const std::optional<std::string>& displayname, const std::string& role = "seeker",
+                   const std::optional<std::string>& password_scheme = std::nullopt);
   std::string role(const std::string& user_id);
   // Whether lotse-bridge created the account (users.imported, schema 0006).
   bool is_imported(const std::string& user_id);

@@ -139,8 +139,10 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   // Newest at the bottom, in view: the chat opens there and follows new messages, also when a photo
   // or a voice message loads afterwards and grows the list, as long as she has not scrolled up to read
   // older ones (then the view stays where she reads; her own new message brings it down again).
-  const atBottom = useRef(true);
-  const placed = useRef(0);  // where the app last scrolled to (Infinity once she scrolled away from it)
+  // Where the app last put the scroll position while she follows the newest message; Infinity once
+  // she scrolled away from it to read older ones.
+  const placed = useRef(0);
+  const following = () => placed.current !== Infinity;
   const toBottom = () => { const ul = list.current; if (ul) { ul.scrollTop = ul.scrollHeight; placed.current = ul.scrollTop; } };
   useEffect(() => {
     const ul = list.current;
@@ -148,13 +150,12 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
     // A scroll event comes a frame late: the list may have grown meanwhile, so still being where the
     // app put it counts as following. Anywhere else she follows again only near the bottom.
     const onScroll = () => {
-      const stayed = Math.abs(ul.scrollTop - placed.current) <= 2;
-      atBottom.current = stayed || ul.scrollHeight - ul.scrollTop - ul.clientHeight < 48;
-      if (!stayed) placed.current = Infinity;
+      if (Math.abs(ul.scrollTop - placed.current) <= 2) return;
+      placed.current = ul.scrollHeight - ul.scrollTop - ul.clientHeight < 48 ? ul.scrollTop : Infinity;
     };
     // A message that grows (a photo or voice message decrypted), or the list itself shrinking (the
     // typing line, an error, the keyboard): the newest message stays in view while she follows.
-    const grown = new ResizeObserver(() => { if (atBottom.current) toBottom(); });
+    const grown = new ResizeObserver(() => { if (following()) toBottom(); });
     grown.observe(ul);
     for (const li of ul.children) grown.observe(li);
     const added = new MutationObserver((records) => {
@@ -171,7 +172,7 @@ export function Chat({ t, lang, client, roomId, counselorKnown, onCounselorChang
   useEffect(() => {
     const sentNow = queued.length > queuedBefore.current;  // she just sent something
     queuedBefore.current = queued.length;
-    if (atBottom.current || sentNow) { atBottom.current = true; toBottom(); }
+    if (following() || sentNow) toBottom();
   }, [events.length, queued.length]);
 
   const queue = async (message) => {

@@ -197,11 +197,10 @@ async function sessionEnded(session) {
   }
 }
 
-// The stored sync and the crypto store of a device the server no longer knows.
-async function forgetDevice(session) {
-  const c = createClient({ baseUrl: BASE, ...session }, await syncStore(session.userId));
-  try { await c.clearStores(); } catch (e) { console.warn("the old device's stores could not be deleted", e); }
-}
+// The stored sync and the crypto store of a device the server no longer knows (endDevice on a
+// client made for its stores only).
+const forgetDevice = (session) =>
+  endDevice(syncStore(session.userId).then((store) => createClient({ baseUrl: BASE, ...session }, store)), session.userId);
 
 // UIA with the password: the derived login secret, or the raw password on a device that signed in
 // before the key backup and whose account was never migrated.

@@ -81,8 +81,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   boost::json::object out{{"user_id", user_id}, {"home_server", hs.config.server_name}};
   {
     store::WriteUnit unit(hs.db);
-    hs.accounts.create_user(unit, user_id, hash, localpart, hs.config.registration.role);
-    if (scheme) hs.accounts.set_password(unit, user_id, hash, scheme);
+    hs.accounts.create_user(unit, user_id, hash, localpart, hs.config.registration.role, scheme);
     hs.account_data.set(unit, user_id, "", "m.push_rules", default_push_rules(user_id));
     if (!inhibit) {
       auto s = hs.accounts.open_session(unit, user_id, client_device_id(body),
