@@ -340,12 +340,14 @@ for (const { code, button } of LANGS) {
       await page.locator(".revoked").waitFor({ timeout: 45000 });
       await page.getByLabel(T["register.password"], { exact: true }).fill("geheim-genug-123");
       await page.getByRole("button", { name: T["login.submit"], exact: true }).click();
-      await page.locator(".consultation").first().waitFor({ timeout: 30000 });
+      await page.locator(".consultation button").first().waitFor({ timeout: 30000 });
 
       // Ended elsewhere after a quick exit: unlocking takes the password once, and the app runs.
+      // (The leaving is awaited below, not by the click: once in a loaded CI run Playwright's wait
+      // for the click's navigation never ended although the click was done.)
       const third = await sessionToken();
-      await page.getByRole("button", { name: T["exit.quick"] }).click();
-      await page.waitForURL(/neutral\.html$/);
+      await page.getByRole("button", { name: T["exit.quick"] }).click({ noWaitAfter: true });
+      await page.waitForURL(/neutral\.html$/, { timeout: 45000 });
       assert.equal((await api(server, "POST", "/_matrix/client/v3/logout", { token: third, body: {} })).status, 200);
       await page.goto(server.baseUrl + "/");
       await page.getByText(T["unlock.title"]).waitFor({ timeout: 20000 });
