@@ -26,10 +26,10 @@ std::string string_field(const boost::json::object& o, const char* key) {
 
 std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string& creator,
                         const boost::json::object& req, RoomAliases* aliases) {
-  RoomVersion version = RoomVersion::v11;
+  RoomVersion version = kNewestRoomVersion;
   if (auto* v = field(req, "room_version")) {
     if (!v->is_string() || !parse_room_version(v->get_string(), version))
-      throw invalid("M_UNSUPPORTED_ROOM_VERSION", "this server supports room versions 10 and 11");
+      throw invalid("M_UNSUPPORTED_ROOM_VERSION", "this server supports room versions 1 to 11");
   }
   std::string visibility = string_field(req, "visibility");
   if (!visibility.empty() && visibility != "public" && visibility != "private")
@@ -85,7 +85,7 @@ std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string&
   boost::json::object create_content;
   if (creation_content) create_content = *creation_content;
   create_content["room_version"] = std::string(to_string(version));
-  if (version == RoomVersion::v10) create_content["creator"] = creator;
+  if (create_has_creator(version)) create_content["creator"] = creator;
   else create_content.erase("creator");
   rooms.append(unit, room, creator, "m.room.create", create_content, std::string());
 

@@ -63,7 +63,7 @@ std::optional<RoomInfo> Rooms::room(const std::string& room_id) {
   auto st = db_.conn().prepare("SELECT room_version, creator FROM rooms WHERE room_id = ?");
   st.bind_all(room_id);
   if (!st.step()) return std::nullopt;
-  RoomInfo info{room_id, RoomVersion::v11, st.text(1)};
+  RoomInfo info{room_id, kNewestRoomVersion, st.text(1)};
   parse_room_version(st.text(0), info.version);
   return info;
 }
@@ -117,7 +117,7 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   ev["type"] = type;
   if (state_key) ev["state_key"] = *state_key;
   ev["origin_server_ts"] = event_time();
-  if (room.version == RoomVersion::v10) ev["origin"] = server_name_;
+  if (number(room.version) <= 10) ev["origin"] = server_name_;
 
   boost::json::array prev_events;
   std::int64_t depth = 1;

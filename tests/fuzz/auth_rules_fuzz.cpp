@@ -1,5 +1,5 @@
 // Event auth rules over a fuzzed room. The input is JSON:
-//   {"version": "10"|"11", "creator": "@a:hs",
+//   {"version": "1".."11", "creator": "@a:hs",
 //    "state": [{"type": ..., "state_key": ..., "content": {...}}, ...],   // the current state, as is
 //    "event": {"type", "sender", "room_id", "content", "state_key"?, "prev_events"?}}
 // check_auth_rules must never crash, must answer the same twice, and what it allows must respect the
@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   if (ec || !input.is_object()) return 0;
   const auto& in = input.get_object();
 
-  RoomVersion version = str(in, "version") == "10" ? RoomVersion::v10 : RoomVersion::v11;
+  RoomVersion version = RoomVersion::v11;
+  parse_room_version(str(in, "version"), version);
   std::string creator(str(in, "creator"));
   std::map<std::pair<std::string, std::string>, json::object> state;
   if (auto* s = in.if_contains("state"); s && s->is_array())

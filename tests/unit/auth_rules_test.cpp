@@ -1,4 +1,4 @@
-// Auth rules of room versions 10/11 over a hand-built room state.
+// Auth rules of room versions 1 to 11 over a hand-built room state.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -19,12 +19,13 @@ struct FakeRoom {
   void set(const std::string& t, const std::string& k, const char* content) {
     state[{t, k}] = boost::json::parse(content).as_object();
   }
+  RoomVersion version = RoomVersion::v11;
   std::optional<std::string> check(const std::string& sender, const std::string& type, const char* content,
                                    std::optional<std::string> state_key = std::nullopt) {
     boost::json::object ev{{"room_id", "!r:hs"}, {"sender", sender}, {"type", type},
                            {"content", boost::json::parse(content)}, {"prev_events", {"$prev"}}};
     if (state_key) ev["state_key"] = *state_key;
-    return check_auth_rules(ev, lookup(), RoomVersion::v11, "@alice:hs");
+    return check_auth_rules(ev, lookup(), version, "@alice:hs");
   }
 };
 
@@ -98,4 +99,32 @@ TEST_CASE("create event must come first and match the sender's server") {
   CHECK_FALSE(check_auth_rules(create, empty.lookup(), RoomVersion::v11, "@alice:hs").has_value());
   create["sender"] = "@alice:other";
   CHECK(check_auth_rules(create, empty.lookup(), RoomVersion::v11, "@alice:other").has_value());
+}
+
+TEST_CASE("the older room versions: knocking from v7 on, a creator in m.room.create up to v10, stricter elsewhere") {
+  auto room = invite_only_room();
+  room.set("m.room.join_rules", "", R"({"join_rule":"knock"})");
+  for (auto [v, allowed] : {std::pair{RoomVersion::v6, false}, {RoomVersion::v7, true}, {RoomVersion::v10, true}}) {
+    room.version = v;
+    CHECK(room.check("@bob:hs", "m.room.member", R"({"membership":"knock"})", "@bob:hs").has_value() == !allowed);
+  }
+  boost::json::object create{{"room_id", "!r:hs"}, {"sender", "@alice:hs"}, {"type", "m.room.create"}, {"state_key", ""},
+                             {"content", {{"room_version", "1"}}}, {"prev_events", boost::json::array{}}};
+  FakeRoom empty;
+  for (auto v : {RoomVersion::v1, RoomVersion::v5, RoomVersion::v10})
+    CHECK(check_auth_rules(create, empty.lookup(), v, "@alice:hs").has_value());
+  create["content"].as_object()["creator"] = "@alice:hs";
+  CHECK_FALSE(check_auth_rules(create, empty.lookup(), RoomVersion::v1, "@alice:hs").has_value());
+  // v1-v5 let any user of the server named in the state key set m.room.aliases, members or not; here
+  // it is a state event like others (an outsider, or a member below state_default, is refused).
+  room.version = RoomVersion::v1;
+  CHECK(room.check("@outsider:hs", "m.room.aliases", R"({"aliases":["#x:hs"]})", "hs").has_value());
+  room.set("m.room.member", "@bob:hs", R"({"membership":"join"})");
+  CHECK(room.check("@bob:hs", "m.room.aliases", R"({"aliases":["#x:hs"]})", "hs").has_value());
+  CHECK_FALSE(room.check("@mod:hs", "m.room.aliases", R"({"aliases":["#x:hs"]})", "hs").has_value());
+  // Power levels as strings of digits (allowed by v1-v9) are refused in every version.
+  for (auto v : {RoomVersion::v1, RoomVersion::v9}) {
+    room.version = v;
+    CHECK(room.check("@alice:hs", "m.room.power_levels", R"({"users":{"@alice:hs":"100"}})", "").has_value());
+  }
 }

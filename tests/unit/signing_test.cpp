@@ -77,3 +77,55 @@ TEST_CASE("redaction algorithm v11 keeps what the spec lists") {
   auto redaction = boost::json::parse(R"({"type":"m.room.redaction","content":{"redacts":"$x","reason":"r"}})").as_object();
   CHECK(core::redact(redaction, core::RoomVersion::v11)["content"] == boost::json::parse(R"({"redacts":"$x"})"));
 }
+
+TEST_CASE("event IDs by room version: opaque with the server in v1 and v2, standard base64 in v3, URL-safe from v4") {
+  auto key = spec_key();
+  auto make = [] {
+    return boost::json::parse(R"({"room_id":"!r:domain","sender":"@u:domain","origin_server_ts":1,
+      "type":"m.room.message","content":{"body":"?>?>?>"},"prev_events":[],"auth_events":[],"depth":1})").as_object();
+  };
+  for (auto v : {core::RoomVersion::v1, core::RoomVersion::v2}) {
+    auto ev = make();
+    auto id = core::hash_sign_and_id(ev, v, "domain", key);
+    CHECK(id.front() == '$');
+    CHECK(id.ends_with(":domain"));
+    CHECK(ev["event_id"] == id.c_str());  // carried in the event, and signed with it
+    CHECK(core::reference_event_id(core::redact(ev, v), v) == id);
+    auto again = make();
+    CHECK(core::hash_sign_and_id(again, v, "domain", key) != id);  // not derived from the content
+    ev["event_id"] = "$other:domain";
+    CHECK_FALSE(e2ee::verify_json(core::redact(ev, v), "domain", "ed25519:1", key.public_key_base64()));
+  }
+  // The same bytes hash to the same 32 bytes; only the alphabet differs.
+  auto v3 = make(), v4 = make();
+  auto id3 = core::hash_sign_and_id(v3, core::RoomVersion::v3, "domain", key);
+  auto id4 = core::hash_sign_and_id(v4, core::RoomVersion::v4, "domain", key);
+  CHECK_FALSE(v3.contains("event_id"));
+  CHECK(id3.size() == 44);
+  CHECK(id3.find(':') == std::string::npos);
+  auto url_safe = id3;
+  for (auto& c : url_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  CHECK(url_safe == id4);
+}
+
+TEST_CASE("redaction algorithms of the older room versions") {
+  auto jr = boost::json::parse(R"({"type":"m.room.join_rules","content":{"join_rule":"restricted","allow":[{"type":"m.room_membership"}],"x":1}})").as_object();
+  CHECK(core::redact(jr, core::RoomVersion::v7)["content"] == boost::json::parse(R"({"join_rule":"restricted"})"));
+  CHECK(core::redact(jr, core::RoomVersion::v8)["content"].as_object().contains("allow"));
+  auto member = boost::json::parse(R"({"type":"m.room.member","content":{"membership":"join","join_authorised_via_users_server":"@a:x","displayname":"A"}})").as_object();
+  CHECK(core::redact(member, core::RoomVersion::v8)["content"] == boost::json::parse(R"({"membership":"join"})"));
+  CHECK(core::redact(member, core::RoomVersion::v9)["content"].as_object().size() == 2);
+  auto aliases = boost::json::parse(R"({"type":"m.room.aliases","state_key":"x","content":{"aliases":["#a:x"],"y":2}})").as_object();
+  CHECK(core::redact(aliases, core::RoomVersion::v5)["content"] == boost::json::parse(R"({"aliases":["#a:x"]})"));
+  CHECK(core::redact(aliases, core::RoomVersion::v6)["content"].as_object().empty());
+  auto create = boost::json::parse(R"({"type":"m.room.create","content":{"creator":"@a:x","room_version":"1"}})").as_object();
+  CHECK(core::redact(create, core::RoomVersion::v1)["content"] == boost::json::parse(R"({"creator":"@a:x"})"));
+  for (int v = 1; v <= 11; ++v) {
+    core::RoomVersion parsed{};
+    REQUIRE(core::parse_room_version(std::to_string(v), parsed));
+    CHECK(core::number(parsed) == v);
+    CHECK(core::to_string(parsed) == std::to_string(v));
+  }
+  core::RoomVersion out{};
+  for (auto bad : {"0", "12", "01", "", "1.0", " 1", "org.matrix.msc2176"}) CHECK_FALSE(core::parse_room_version(bad, out));
+}

@@ -23,9 +23,12 @@ void register_server_info_routes(http::Router& router, Homeserver& hs) {
   });
   client_route(router, verb::get, "/capabilities", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
+    boost::json::object versions;
+    for (int v = 1; v <= core::number(core::kNewestRoomVersion); ++v)
+      versions[core::to_string(static_cast<core::RoomVersion>(v))] = "stable";
     co_return Response::json(
         {{"capabilities",
-          {{"m.room_versions", {{"default", "11"}, {"available", {{"10", "stable"}, {"11", "stable"}}}}},
+          {{"m.room_versions", {{"default", core::to_string(core::kNewestRoomVersion)}, {"available", std::move(versions)}}},
            {"m.change_password", {{"enabled", true}}},
            {"m.set_displayname", {{"enabled", true}}},
            {"m.set_avatar_url", {{"enabled", true}}},
