@@ -16,6 +16,12 @@ void Policy::check_create_room(const std::string& user_id) {
   if (accounts_.role(user_id) == "bridge") throw forbidden("The import's account delivers keys; it creates no rooms.");
 }
 
+void Policy::check_upgrade(const std::string& room_id, const std::string& user_id) {
+  check_create_room(user_id);
+  if (counseling_.consultation(room_id)) throw forbidden("A consultation keeps its room: it cannot be upgraded.");
+  if (counseling_.is_exchange_room(room_id)) throw forbidden("The internal exchange keeps its rooms: they cannot be upgraded.");
+}
+
 void Policy::check_create_room_invite(const std::string& creator, const std::string& target) {
   if (target != creator && is_seeker(target))
     throw forbidden("Seekers can only be invited into their own consultations, which the server opens for them.");

@@ -25,6 +25,9 @@ class Policy {
   // consultation, so no other room ever shows up in her /sync.
   void check_remove(const std::string& room_id, const std::string& sender, const std::string& target);
   void check_join(const std::string& room_id, const std::string& user_id);
+  // Room upgrades: by those who may create rooms, and never of a consultation or the internal
+  // exchange, which are bound to their room (the seeker would stay behind in the old one).
+  void check_upgrade(const std::string& room_id, const std::string& user_id);
 
   // Whether `from` may address `to` directly: query or claim their keys, send them to-device
   // messages, sign their keys, see their profile or find them in the user directory. Oneself

@@ -110,6 +110,9 @@ StoredEvent Rooms::append(store::WriteUnit& unit, const RoomInfo& room, const st
   if (type.empty() || type.size() > 255) throw invalid("M_INVALID_PARAM", "event type must be 1 to 255 bytes");
   if (state_key && state_key->size() > 255) throw invalid("M_INVALID_PARAM", "state_key must be at most 255 bytes");
 
+  if (type == "m.room.tombstone")
+    if (auto* to = content.if_contains("replacement_room"); to && to->is_string() && to->get_string() == room.room_id)
+      throw invalid("M_INVALID_PARAM", "A tombstone cannot name its own room as the replacement.");
   auto state = lookup_for(room.room_id);
   boost::json::object ev;
   ev["room_id"] = room.room_id;

@@ -2,6 +2,7 @@
 #include "server/api/common.hpp"
 #include "server/core/identifiers.hpp"
 #include "server/core/room_creation.hpp"
+#include "server/core/room_upgrade.hpp"
 
 namespace lotse::api {
 namespace {
@@ -36,6 +37,26 @@ awaitable<Response> post_create_room(Homeserver& hs, Request& r) {
   }
   co_await hs.db.commit();
   co_return Response::json({{"room_id", room_id}});
+}
+
+// POST /rooms/{roomId}/upgrade {new_version}: the replacement room (core/room_upgrade.hpp).
+awaitable<Response> post_upgrade(Homeserver& hs, Request& r) {
+  auto auth = require_auth(hs, r);
+  auto room = require_room(hs, r.param("roomId"));
+  auto version_name = req_string(r.json_object(), "new_version");
+  core::RoomVersion version{};
+  if (!core::parse_room_version(version_name, version))
+    throw MatrixError(400, "M_UNSUPPORTED_ROOM_VERSION", "This server supports room versions 1 to 11, not '" + version_name + "'.");
+  hs.policy.check_upgrade(room.room_id, auth.user_id);
+  check_rate(hs, hs.message_limiter, auth.user_id);
+  std::string new_id;
+  {
+    store::WriteUnit unit(hs.db);
+    new_id = core::upgrade_room({hs.rooms, hs.room_aliases, hs.account_data, hs.accounts}, unit, room, auth.user_id, version);
+    unit.release();
+  }
+  co_await hs.db.commit();
+  co_return Response::json({{"replacement_room", new_id}});
 }
 
 // Runs one membership change in its own write unit and waits for the commit.
@@ -122,6 +143,7 @@ awaitable<Response> post_forget(Homeserver& hs, Request& r) {
 
 void register_room_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::post, "/createRoom", [&hs](Request& r) { return post_create_room(hs, r); });
+  client_route(router, verb::post, "/rooms/{roomId}/upgrade", [&hs](Request& r) { return post_upgrade(hs, r); });
   client_route(router, verb::get, "/joined_rooms", [&hs](Request& r) -> awaitable<Response> {
     const auto& auth = require_auth(hs, r);
     boost::json::array ids;
