@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join, dirname } from "node:path";
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer, register, registerSeeker, startCryptoClient, waitFor, api } from "../../../tests/integration/harness.mjs";
@@ -252,6 +253,10 @@ test(`login time with ${ROOM_KEYS} room keys in the backup, Chromium CPU throttl
   // Typed as a person types on a phone (~8 keys a second): meanwhile the app prepares the crypto module.
   await page.getByLabel("Pseudonym").pressSequentially(name, { delay: 120 });
   await page.getByLabel("Password", { exact: true }).pressSequentially(password, { delay: 120 });
+  // LOTSE_RECOVERY_PROFILE=FILE.cpuprofile: a CPU profile of the page from the click to the restore's
+  // end (read with bench/profile-summary.mjs, or in Chromium's DevTools).
+  const profile = process.env.LOTSE_RECOVERY_PROFILE;
+  if (profile) { await cdp.send("Profiler.enable"); await cdp.send("Profiler.setSamplingInterval", { interval: 500 }); await cdp.send("Profiler.start"); }
   const t0 = Date.now();
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor({ timeout: 120000 });
@@ -262,6 +267,7 @@ test(`login time with ${ROOM_KEYS} room keys in the backup, Chromium CPU throttl
   const lastVisibleMs = Date.now() - t0;
   const restored = await recovery(page, 10 * 60 * 1000);
   const restoredMs = Date.now() - t0;
+  if (profile) writeFileSync(profile, JSON.stringify((await cdp.send("Profiler.stop")).profile));
   assert.ok(restored.total >= ROOM_KEYS, JSON.stringify(restored));
   console.log(`# recovery timing: ${restored.total} room keys (${restored.imported} imported), CPU x4: KDF ${kdfMs} ms (PBKDF2-SHA-512, ${KDF_ITERATIONS} iterations), ` +
     `login to home ${homeMs} ms, to backup restored ${restoredMs} ms (restore itself ${restored.ms} ms), to the last message shown ${lastVisibleMs} ms; sending the keys took ${sentMs} ms`);
