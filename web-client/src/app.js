@@ -2,7 +2,7 @@
 import { html } from "htm/preact";
 import { cloneElement } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useState, useCallback, useRef } from "preact/hooks";
-import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage } from "./i18n.js";
+import { LANGUAGES, CHOOSE_LANGUAGE, isRtl, translator, errorKey, loadLanguage, formatDate, TIME } from "./i18n.js";
 import { savedSession, register, login, unlock, startClient, lotseApi, logoutEverywhere, deleteAccount, warmCrypto, endDevice } from "./session.js";
 import { ChangePassword } from "./password_change.js";
 import { TopBar } from "./widgets.js";
@@ -216,12 +216,11 @@ function PushOffer({ t, brand, session, client, lang }) {
 const LIST_KEY = "lotse.consultations";
 const cachedList = () => { try { return JSON.parse(localStorage.getItem(LIST_KEY) ?? "[]"); } catch { return []; } };
 
+const SHORT_DAY = { day: "numeric", month: "short" };
 function whenLabel(lang, ts) {
   if (!ts) return "";
   const d = new Date(ts);
-  return d.toDateString() === new Date().toDateString()
-    ? d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleDateString(lang, { day: "numeric", month: "short" });
+  return d.toDateString() === new Date().toDateString() ? formatDate(lang, d, TIME) : formatDate(lang, d, SHORT_DAY);
 }
 
 // One consultation in the list: the whole card opens it; the last activity and the unread count
@@ -356,7 +355,10 @@ export function App({ branding }) {
     if (!session) return;
     let stopped = false;
     let cleanup = () => {};
-    const bump = () => setTick((n) => n + 1);
+    // At most one render per frame: while a key backup is restored, hundreds of messages decrypt one
+    // after the other, and rendering the whole chat for each of them took seconds on a phone.
+    let frame = 0;
+    const bump = () => { frame ||= requestAnimationFrame(() => { frame = 0; if (!stopped) setTick((n) => n + 1); }); };
     const started = startClient(session, bump);
     starting.current = started;
     started.then((c) => {

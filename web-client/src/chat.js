@@ -3,7 +3,7 @@
 import { noticeText } from "./notices.js";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState, useReducer } from "preact/hooks";
-import { errorKey } from "./i18n.js";
+import { errorKey, formatDate, TIME } from "./i18n.js";
 import { Attachment, VoiceRecorder, TopBar, durationLabel } from "./widgets.js";
 import { enqueue, outboxItems, subscribeOutbox, retryNow } from "./outbox.js";
 
@@ -32,9 +32,10 @@ function dayLabel(t, lang, ts) {
   const same = (a, b) => a.toDateString() === b.toDateString();
   if (same(d, today)) return t("chat.today");
   if (same(d, yesterday)) return t("chat.yesterday");
-  return d.toLocaleDateString(lang, { day: "numeric", month: "long", year: "numeric" });
+  return formatDate(lang, d, DAY);
 }
-const timeOf = (lang, ts) => new Date(ts).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+const DAY = { day: "numeric", month: "long", year: "numeric" };
+const timeOf = (lang, ts) => formatDate(lang, ts, TIME);
 
 const STATE_LABEL = {
   sending: "chat.sending", waiting: "chat.queued", failed: "chat.failed",

@@ -33,6 +33,17 @@ export function translator(lang) {
   return (key) => table[key] ?? de[key] ?? key;
 }
 
+// Dates and times in her language. A formatter is built once per language and form: built anew for
+// each of 500 messages at every render, ICU's set-up took longer than the rest of the chat.
+const formatters = new Map();
+export function formatDate(lang, ts, options) {
+  const key = `${lang}|${JSON.stringify(options)}`;
+  let f = formatters.get(key);
+  if (!f) formatters.set(key, f = new Intl.DateTimeFormat(lang, options));
+  return f.format(ts);
+}
+export const TIME = { hour: "2-digit", minute: "2-digit" };
+
 // The message for an error a person can act on, never a raw error code.
 export function errorKey(err) {
   if (globalThis.navigator?.onLine === false) return "error.offline";

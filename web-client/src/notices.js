@@ -1,6 +1,7 @@
 // The texts of notices that carry a code (lotse-bridge's imported system events, `de.lotse.notice`,
 // and its placeholders for old end-to-end messages, `de.lotse.legacy_e2e`) in the seeker's language.
 // The event's own body (German) is the fallback for a code this version does not know.
+import { formatDate } from "./i18n.js";
 
 const CALLS = { CALL_STARTED: "notice.CALL_STARTED", CALL_ENDED: "notice.CALL_ENDED", IGNORED_CALL: "notice.IGNORED_CALL" };
 const SIMPLE = new Set(["FURTHER_STEPS", "UPDATE_SESSION_DATA", "E2EE_ACTIVATED", "MASTER_KEY_LOST", "FINISHED_CONVERSATION", "FILE_MISSING"]);
@@ -8,7 +9,7 @@ const SIMPLE = new Set(["FURTHER_STEPS", "UPDATE_SESSION_DATA", "E2EE_ACTIVATED"
 function when(lang, text) {
   const d = new Date(text ?? "");
   if (Number.isNaN(d.getTime())) return text ?? "";
-  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return formatDate(lang, d, { dateStyle: "medium", timeStyle: "short" });
 }
 
 // The translated text, or null when the notice has no known code.

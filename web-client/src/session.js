@@ -8,6 +8,7 @@ import { IndexedDBStore } from "matrix-js-sdk/lib/store/indexeddb.js";
 import { RoomEvent } from "matrix-js-sdk/lib/models/room.js";
 import { RoomMemberEvent } from "matrix-js-sdk/lib/models/room-member.js";
 import { MatrixEventEvent } from "matrix-js-sdk/lib/models/event.js";
+import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 import { deriveKeys, localpart, ensureRecovery, findSecretStorageKey, rekeySecretStorage, waitForBackup } from "./key_recovery.js";
 
@@ -252,6 +253,25 @@ function announce(detail) {
   globalThis.dispatchEvent?.(new CustomEvent("lotse-recovery", { detail }));
 }
 
+// The SDK's and its crypto module's debug and info lines, hundreds while a key backup is restored,
+// took a sixth of the restore's time on a phone and nobody reads them there: only warnings and
+// errors are written, unless localStorage "lotse.debug" is set. (Loggers the SDK makes later are
+// children of its root logger and take its method factory.)
+const verbose = !!globalThis.localStorage?.getItem("lotse.debug");
+if (!verbose) {
+  const factory = sdkLogger.methodFactory;
+  sdkLogger.methodFactory = function (method, level, name) {
+    return method === "warn" || method === "error" ? factory.call(this, method, level, name) : () => {};
+  };
+  sdkLogger.rebuild();
+}
+let cryptoTracing = null;  // kept: the crypto module's log level lives as long as this handle
+async function quietCryptoLogs() {
+  if (verbose || cryptoTracing) return;
+  const wasm = await import("@matrix-org/matrix-sdk-crypto-wasm");
+  try { cryptoTracing = new wasm.Tracing(wasm.LoggerLevel.Warn); } catch (e) { console.warn("crypto log level not set", e); }
+}
+
 // The crypto module (2 MB of WebAssembly) fetched and compiled while the seeker types on the login
 // screen, so that after the click only the sync and the key backup remain; the client's own start
 // (initRustCrypto) then finds it ready. Not on the registration screen: the directory that follows
@@ -271,6 +291,7 @@ export async function startClient(session, onChange) {
     cryptoCallbacks: { getSecretStorageKey: ({ keys: wanted }) => findSecretStorageKey(client, wanted) } }, store);
   if (store) keepSaved(client, store);
   await client.initRustCrypto();
+  await quietCryptoLogs();
   // Consultation rooms have two or three members: no need to spread backup uploads over 10 s.
   const backupManager = client.getCrypto()?.backupManager?.constructor;
   if (typeof backupManager?.maxBackupLoopStartDelayMillis === "number") backupManager.maxBackupLoopStartDelayMillis = 1000;
