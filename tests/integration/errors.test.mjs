@@ -65,6 +65,12 @@ test("registration errors", async () => {
   expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: alice.username, password: "x" } }), 400, "M_USER_IN_USE");
   expectError(await api(server, "GET", `/_matrix/client/v3/register/available?username=${alice.username}`), 400, "M_USER_IN_USE");
   expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "Bad Name!", password: "x" } }), 400, "M_INVALID_USERNAME");
+  // The first step of the interactive authentication names the flows, password or not (spec "User-Interactive
+  // Authentication API"); the step that completes it needs the password.
+  const first = await api(server, "POST", "/_matrix/client/v3/register", { body: {} });
+  assert.equal(first.status, 401, JSON.stringify(first.body));
+  assert.deepEqual(first.body.flows, [{ stages: ["m.login.dummy"] }]);
+  expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "ohnepasswort", auth: { type: "m.login.dummy", session: first.body.session } } }), 400, "M_MISSING_PARAM");
   const avail = await api(server, "GET", "/_matrix/client/v3/register/available?username=freename");
   assert.deepEqual(avail.body, { available: true });
   const wrongPw = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: "wrong" } });

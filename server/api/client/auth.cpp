@@ -57,15 +57,16 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   }
   std::string user_id = user_id_for_localpart(hs, localpart);
   if (hs.accounts.user_exists(user_id)) throw MatrixError(400, "M_USER_IN_USE", "This user ID is already taken.");
-  std::string password = opt_string(body, "password").value_or("");
-  validate_password(password);
-  auto scheme = password_scheme_param(body);
 
   // With a registration token configured, the flow is m.login.registration_token, else m.login.dummy.
+  // The first request (no `auth`) learns the flows even before it names a password (spec, UIA).
   const std::string& token = hs.config.registration.token;
   std::string stage = token.empty() ? "m.login.dummy" : "m.login.registration_token";
   auto* auth = body.if_contains("auth");
   if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge(stage);
+  std::string password = opt_string(body, "password").value_or("");
+  validate_password(password);
+  auto scheme = password_scheme_param(body);
   auto session = opt_string(auth->get_object(), "session");
   if (opt_string(auth->get_object(), "type") != stage)
     throw uia_challenge(stage, session, MatrixError(401, "M_UNRECOGNIZED", "This server registers with " + stage + "."));
