@@ -28,7 +28,8 @@ std::string create_room(Rooms& rooms, store::WriteUnit& unit, const std::string&
                         const boost::json::object& req, RoomAliases* aliases) {
   RoomVersion version = kNewestRoomVersion;
   if (auto* v = field(req, "room_version")) {
-    if (!v->is_string() || !parse_room_version(v->get_string(), version))
+    if (!v->is_string()) throw invalid("M_BAD_JSON", "room_version must be a string");
+    if (!parse_room_version(v->get_string(), version))
       throw invalid("M_UNSUPPORTED_ROOM_VERSION", "this server supports room versions 1 to 11");
   }
   std::string visibility = string_field(req, "visibility");
