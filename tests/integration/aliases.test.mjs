@@ -57,10 +57,24 @@ test("PUT, GET and DELETE /directory/room: who may create, list and delete alias
   // Made a moderator (power 50, the level for m.room.canonical_alias), Bob deletes an alias of Alice's.
   const another = "#team-mitte-2:localhost";
   assert.equal((await call(alice, "PUT", `/_matrix/client/v3/directory/room/${enc(another)}`, { room_id: roomId })).status, 200);
+  const third = "#team-mitte-3:localhost";
+  assert.equal((await call(alice, "PUT", `/_matrix/client/v3/directory/room/${enc(third)}`, { room_id: roomId })).status, 200);
+  const canonical = `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.canonical_alias/`;
+  assert.equal((await call(alice, "PUT", canonical, { alias: another, alt_aliases: [third, another] })).status, 200);
   const pl = (await call(alice, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`)).body;
   pl.users[bob.userId] = 50;
   assert.equal((await call(alice, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`, pl)).status, 200);
   assert.equal((await call(bob, "DELETE", `/_matrix/client/v3/directory/room/${enc(another)}`)).status, 200, "a moderator deletes");
+  // A deleted alias leaves the canonical alias event, as `alias` and among `alt_aliases`.
+  assert.deepEqual((await call(alice, "GET", canonical)).body, { alt_aliases: [third] });
+  // Without the power to change that event, deleting one's own alias leaves the event as it is.
+  const own = "#bobs-eigener:localhost";
+  pl.users[bob.userId] = 0;
+  assert.equal((await call(alice, "PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels/`, pl)).status, 200);
+  assert.equal((await call(bob, "PUT", `/_matrix/client/v3/directory/room/${enc(own)}`, { room_id: roomId })).status, 200);
+  assert.equal((await call(alice, "PUT", canonical, { alt_aliases: [third, own] })).status, 200);
+  assert.equal((await call(bob, "DELETE", `/_matrix/client/v3/directory/room/${enc(own)}`)).status, 200, "the alias's creator deletes it");
+  assert.deepEqual((await call(alice, "GET", canonical)).body, { alt_aliases: [third, own] });
 });
 
 test("a seeker gives no room an alias, not even her consultation", async () => {

@@ -31,6 +31,27 @@ bool may_set_canonical_alias(Homeserver& hs, const std::string& room_id, const s
          core::event_power_level(state, "m.room.canonical_alias", true);
 }
 
+// A deleted alias leaves the room's m.room.canonical_alias too (as `alias` or among `alt_aliases`), by
+// the one who deleted it where they may change that event; else the event keeps naming it.
+void drop_from_canonical_alias(Homeserver& hs, store::WriteUnit& unit, const std::string& room_id,
+                               const std::string& alias, const std::string& user_id) {
+  auto content = hs.rooms.state_content(room_id, "m.room.canonical_alias", "");
+  auto room = hs.rooms.room(room_id);
+  if (!content || !room || !may_set_canonical_alias(hs, room_id, user_id)) return;
+  bool changed = false;
+  if (auto* a = content->if_contains("alias"); a && *a == boost::json::value(alias)) {
+    content->erase("alias");
+    changed = true;
+  }
+  if (auto* alt = content->if_contains("alt_aliases"); alt && alt->is_array()) {
+    auto& list = alt->get_array();
+    auto kept = std::remove(list.begin(), list.end(), boost::json::value(alias));
+    changed = changed || kept != list.end();
+    list.erase(kept, list.end());
+  }
+  if (changed) hs.rooms.append(unit, *room, user_id, "m.room.canonical_alias", std::move(*content), std::string());
+}
+
 // One published room as /publicRooms lists it.
 boost::json::object public_room(Homeserver& hs, const std::string& room_id) {
   boost::json::object out{{"room_id", room_id}, {"guest_can_join", false}};
@@ -174,6 +195,7 @@ void register_directory_routes(http::Router& router, Homeserver& hs) {
     {
       store::WriteUnit unit(hs.db);
       hs.room_aliases.remove(unit, alias);
+      drop_from_canonical_alias(hs, unit, found->room_id, alias, auth.user_id);
       unit.release();
     }
     co_await hs.db.commit();
