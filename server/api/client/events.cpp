@@ -11,14 +11,18 @@ void check_txn_id(const std::string& txn) {
   if (txn.empty() || txn.size() > 255) throw http::invalid_param("transaction id must be 1 to 255 bytes");
 }
 
+// PUT with a transaction ID (idempotent); POST without one, as the API before r0 had it (sytest
+// still uses it): each POST is a new event.
 awaitable<Response> put_send(Homeserver& hs, Request& r) {
   auto auth = require_auth(hs, r);
   auto room = require_room(hs, r.param("roomId"));
   const auto& type = r.param("eventType");
-  const auto& txn_id = r.param("txnId");
-  check_txn_id(txn_id);
-  core::Transaction txn{auth.user_id, auth.device_id, txn_id};
-  if (auto existing = hs.rooms.transaction_event(txn)) co_return Response::json({{"event_id", *existing}});
+  std::optional<core::Transaction> txn;
+  if (r.params.count("txnId")) {
+    check_txn_id(r.param("txnId"));
+    txn = core::Transaction{auth.user_id, auth.device_id, r.param("txnId")};
+    if (auto existing = hs.rooms.transaction_event(*txn)) co_return Response::json({{"event_id", *existing}});
+  }
   const auto& content = r.json_object();
   check_rate(hs, hs.message_limiter, auth.user_id);
   if (type == "m.room.redaction") throw http::invalid_param("use the /redact endpoint to redact events");
@@ -114,6 +118,7 @@ awaitable<Response> get_context(Homeserver& hs, Request& r) {
 
 void register_event_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::put, "/rooms/{roomId}/send/{eventType}/{txnId}", [&hs](Request& r) { return put_send(hs, r); });
+  client_route(router, verb::post, "/rooms/{roomId}/send/{eventType}", [&hs](Request& r) { return put_send(hs, r); });
   client_route(router, verb::put, "/rooms/{roomId}/redact/{eventId}/{txnId}", [&hs](Request& r) { return put_redact(hs, r); });
   client_route(router, verb::get, "/rooms/{roomId}/event/{eventId}", [&hs](Request& r) { return get_event(hs, r); });
   client_route(router, verb::get, "/rooms/{roomId}/context/{eventId}", [&hs](Request& r) { return get_context(hs, r); });
