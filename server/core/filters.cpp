@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "server/core/errors.hpp"
+#include "server/core/identifiers.hpp"
 
 namespace lotse::core {
 namespace {
@@ -32,6 +33,14 @@ std::vector<std::string> string_list(const boost::json::object& o, const char* k
 std::optional<std::vector<std::string>> opt_list(const boost::json::object& o, const char* key) {
   if (!o.contains(key) || o.at(key).is_null()) return std::nullopt;
   return string_list(o, key);
+}
+
+// A list of room IDs or user IDs: each one well-formed, else the filter is refused (400).
+std::vector<std::string> id_list(const boost::json::object& o, const char* key, bool (*valid)(std::string_view)) {
+  auto ids = string_list(o, key);
+  for (const auto& id : ids)
+    if (!valid(id)) throw invalid("M_INVALID_PARAM", std::string("filter field ") + key + " holds '" + id + "', which is no valid ID");
+  return ids;
 }
 
 const boost::json::object& sub_object(const boost::json::object& o, const char* key) {
@@ -70,6 +79,9 @@ EventFilter parse_event_filter(const boost::json::object& o) {
   f.not_types = string_list(o, "not_types");
   f.senders = opt_list(o, "senders");
   f.not_senders = string_list(o, "not_senders");
+  for (auto key : {"senders", "not_senders"}) id_list(o, key, is_valid_user_id);
+  // A RoomEventFilter's own room lists (the room filter's apply to every part): checked, as clients send them.
+  for (auto key : {"rooms", "not_rooms"}) id_list(o, key, is_valid_room_id);
   if (auto* l = o.if_contains("limit"); l && !l->is_null()) {
     if (!l->is_int64() || l->get_int64() < 0) throw invalid("M_BAD_JSON", "filter limit must be a non-negative integer");
     f.limit = static_cast<std::size_t>(std::min<std::int64_t>(l->get_int64(), 1000));
@@ -85,6 +97,7 @@ SyncFilter parse_sync_filter(const boost::json::object& o) {
   const auto& room = sub_object(o, "room");
   f.rooms = opt_list(room, "rooms");
   f.not_rooms = string_list(room, "not_rooms");
+  for (auto key : {"rooms", "not_rooms"}) id_list(room, key, is_valid_room_id);
   f.include_leave = get_bool(room, "include_leave");
   f.timeline = parse_event_filter(sub_object(room, "timeline"));
   f.state = parse_event_filter(sub_object(room, "state"));

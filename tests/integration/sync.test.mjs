@@ -39,6 +39,18 @@ test("stored filters read back exactly as uploaded and apply to sync", async () 
   const only = await sync(alice, `?filter=${enc('{"room":{"timeline":{"types":["m.room.name"]}}}')}`);
   assert.ok(only.rooms.join[roomId].timeline.events.every((e) => e.type === "m.room.name"));
   assert.equal((await api(server, "GET", `/_matrix/client/v3/sync?filter=999`, { token: alice.accessToken })).status, 404);
+
+  // Malformed filters are refused when uploaded (400), whichever part is wrong; valid IDs are taken.
+  const upload = (filter) => api(server, "POST", `/_matrix/client/v3/user/${enc(alice.userId)}/filter`, { token: alice.accessToken, body: filter });
+  for (const bad of [{ presence: "x" }, { room: { timeline: "x" } }, { room: { state: "x" } }, { room: { ephemeral: "x" } },
+    { room: { account_data: "x" } }, ...["rooms", "not_rooms", "senders", "not_senders", "types", "not_types"].map((k) => ({ room: { timeline: { [k]: "not_a_list" } } })),
+    { room: { timeline: { types: [0] } } }, { room: { timeline: { rooms: ["not_a_room_id"] } } }, { room: { rooms: ["!ok:localhost", "nope"] } },
+    { room: { timeline: { senders: ["not_a_sender_id"] } } }, { room: { state: { not_senders: ["@"] } } }]) {
+    const res = await upload(bad);
+    assert.equal(res.status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(res.body)}`);
+    assert.ok(["M_BAD_JSON", "M_INVALID_PARAM"].includes(res.body.errcode), JSON.stringify(res.body));
+  }
+  assert.equal((await upload({ room: { rooms: [roomId], timeline: { senders: [alice.userId], not_rooms: ["!other:localhost"] } } })).status, 200);
 });
 
 test("lazy loading sends only the members of the timeline's senders, with a summary", async () => {
