@@ -204,3 +204,15 @@ test("a new display name in a room is an incremental change, not the whole room 
   assert.equal(next.timeline.events[0].event_id, renamed.body.event_id);
   assert.ok(!next.state?.events?.some((e) => e.type === "m.room.create"), "no full state");
 });
+
+test("POST /send without a transaction ID (the API before r0): each request is a new event, refused to non-members", async () => {
+  const [alice, bob] = [await register(server), await register(server)];
+  const roomId = await createRoom(alice);
+  const post = (who) => api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message`, { token: who.accessToken, body: { msgtype: "m.text", body: "ohne txn" } });
+  const [a, b] = [await post(alice), await post(alice)];
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.notEqual(a.body.event_id, b.body.event_id);
+  const chunk = (await api(server, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=5`, { token: alice.accessToken })).body.chunk;
+  assert.deepEqual(chunk.slice(0, 2).map((e) => e.event_id), [b.body.event_id, a.body.event_id]);
+  assert.equal((await post(bob)).status, 403);
+});
