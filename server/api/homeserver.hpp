@@ -33,6 +33,7 @@
 #include "server/core/receipts.hpp"
 #include "server/core/rooms.hpp"
 #include "server/core/sync.hpp"
+#include "server/core/presence.hpp"
 #include "server/core/typing.hpp"
 #include "server/http/rate_limiter.hpp"
 #include "server/http/router.hpp"
@@ -59,6 +60,7 @@ struct Homeserver {
   core::AccountData account_data;
   core::Receipts receipts;
   core::Typing typing;
+  core::Presence presence;
   core::Filters filters;
   core::Keys keys;
   core::ToDevice to_device;

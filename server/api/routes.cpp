@@ -12,6 +12,7 @@
 namespace lotse::api {
 
 void register_server_info_routes(http::Router&, Homeserver&);
+void register_presence_routes(http::Router&, Homeserver&);
 void register_auth_routes(http::Router&, Homeserver&);
 void register_account_routes(http::Router&, Homeserver&);
 void register_device_routes(http::Router&, Homeserver&);
@@ -50,6 +51,7 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       account_data(db, notifier),
       receipts(db, rooms, notifier),
       typing(io.get_executor(), rooms, notifier),
+      presence(rooms, accounts, notifier),
       filters(db),
       keys(db, notifier),
       to_device(db, notifier),
@@ -69,7 +71,7 @@ Homeserver::Homeserver(boost::asio::io_context& io, config::Config cfg, e2ee::Si
       push_delivery(io, db, pushers, notifications, config),
       email_digests(db),
       email_digest(io, db, email_digests, config),
-      sync(db, rooms, account_data, receipts, typing, keys, to_device, notifications),
+      sync(db, rooms, account_data, receipts, typing, presence, keys, to_device, notifications),
       register_limiter(config.rate_limits.registration.per_second, config.rate_limits.registration.burst),
       login_limiter(config.rate_limits.login.per_second, config.rate_limits.login.burst),
       message_limiter(config.rate_limits.messages.per_second, config.rate_limits.messages.burst),
@@ -136,6 +138,7 @@ void Homeserver::prepare_instance() {
 
 void register_routes(http::Router& router, Homeserver& hs) {
   register_server_info_routes(router, hs);
+  register_presence_routes(router, hs);
   register_auth_routes(router, hs);
   register_account_routes(router, hs);
   register_device_routes(router, hs);

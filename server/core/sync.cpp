@@ -284,13 +284,17 @@ SyncResult Sync::compute(const SyncRequest& req) {
   for (const auto& t : keys_.unused_fallback_key_types(user, req.viewer.device_id))
     fallback_types.push_back(boost::json::value(t));
 
+  std::optional<std::uint64_t> presence_since;
+  if (req.since && !req.full_state) presence_since = req.since->presence;
+  auto presence = presence_.events_for(user, presence_since, req.filter.presence);
+
   result.empty = join.empty() && invite.empty() && leave.empty() && global_ad.empty() && to_device.empty() &&
-                 changed.empty() && left.empty();
+                 changed.empty() && left.empty() && presence.empty();
   auto& b = result.body;
-  b["next_batch"] = SyncToken{now, typing_.serial(), to_device_pos}.encode();
+  b["next_batch"] = SyncToken{now, typing_.serial(), to_device_pos, presence_.serial()}.encode();
   b["rooms"] = {{"join", std::move(join)}, {"invite", std::move(invite)}, {"leave", std::move(leave)}};
   b["account_data"] = {{"events", std::move(global_ad)}};
-  b["presence"] = {{"events", boost::json::array{}}};
+  b["presence"] = {{"events", std::move(presence)}};
   b["to_device"] = {{"events", std::move(to_device)}};
   b["device_lists"] = {{"changed", std::move(changed)}, {"left", std::move(left)}};
   b["device_one_time_keys_count"] = std::move(otk_counts);

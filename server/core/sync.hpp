@@ -13,6 +13,7 @@
 #include "server/core/to_device.hpp"
 #include "server/core/receipts.hpp"
 #include "server/core/sync_token.hpp"
+#include "server/core/presence.hpp"
 #include "server/core/typing.hpp"
 
 namespace lotse::core {
@@ -32,10 +33,10 @@ struct SyncResult {
 
 class Sync {
  public:
-  Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing, Keys& keys,
-       ToDevice& to_device, Notifications& notifications)
-      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing), keys_(keys),
-        to_device_(to_device), notifications_(notifications) {}
+  Sync(store::Database& db, Rooms& rooms, AccountData& account_data, Receipts& receipts, Typing& typing,
+       Presence& presence, Keys& keys, ToDevice& to_device, Notifications& notifications)
+      : db_(db), rooms_(rooms), account_data_(account_data), receipts_(receipts), typing_(typing), presence_(presence),
+        keys_(keys), to_device_(to_device), notifications_(notifications) {}
 
   SyncResult compute(const SyncRequest& request);
   // Users whose devices changed, or who came to share a room with the user, since `since` (changed),
@@ -59,6 +60,7 @@ class Sync {
   AccountData& account_data_;
   Receipts& receipts_;
   Typing& typing_;
+  Presence& presence_;
   Keys& keys_;
   ToDevice& to_device_;
   Notifications& notifications_;

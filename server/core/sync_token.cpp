@@ -6,7 +6,8 @@
 namespace lotse::core {
 
 std::string SyncToken::encode() const {
-  return "s" + std::to_string(stream) + "_" + std::to_string(typing) + "_" + std::to_string(to_device);
+  return "s" + std::to_string(stream) + "_" + std::to_string(typing) + "_" + std::to_string(to_device) + "_" +
+         std::to_string(presence);
 }
 
 namespace {
@@ -28,9 +29,11 @@ std::optional<SyncToken> SyncToken::parse(std::string_view text) {
   text.remove_prefix(first + 1);
   auto second = text.find('_');
   if (!parse_number(text.substr(0, second), t.typing)) return std::nullopt;
-  if (second != std::string_view::npos &&
-      (!parse_number(text.substr(second + 1), t.to_device) || t.to_device < 0))
-    return std::nullopt;
+  if (second == std::string_view::npos) return t;
+  text.remove_prefix(second + 1);
+  auto third = text.find('_');
+  if (!parse_number(text.substr(0, third), t.to_device) || t.to_device < 0) return std::nullopt;
+  if (third != std::string_view::npos && !parse_number(text.substr(third + 1), t.presence)) return std::nullopt;
   return t;
 }
 

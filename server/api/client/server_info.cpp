@@ -1,5 +1,5 @@
 // Discovery and capability endpoints: /versions, .well-known, /capabilities, and the answers for
-// features this server does not offer yet (TURN, third-party protocols, presence).
+// features this server does not offer yet (third-party protocols).
 #include "server/api/common.hpp"
 
 namespace lotse::api {
@@ -38,16 +38,6 @@ void register_server_info_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::get, "/thirdparty/protocols", [&hs](Request& r) -> awaitable<Response> {
     require_auth(hs, r);
     co_return empty_ok();
-  });
-  client_route(router, verb::put, "/presence/{userId}/status", [&hs](Request& r) -> awaitable<Response> {
-    const auto& auth = require_auth(hs, r);
-    if (r.param("userId") != auth.user_id) throw http::forbidden("You cannot set another user's presence.");
-    r.json_object();
-    co_return empty_ok();
-  });
-  client_route(router, verb::get, "/presence/{userId}/status", [&hs](Request& r) -> awaitable<Response> {
-    require_auth(hs, r);
-    co_return Response::json({{"presence", "offline"}});
   });
   raw_route(router, verb::get, "/health", [&hs](Request&) -> awaitable<Response> {
     if (!hs.db.healthy()) {

@@ -34,6 +34,7 @@ awaitable<Response> get_sync(Homeserver& hs, Request& r) {
   req.filter = resolve_filter(hs, auth.user_id, r.query_param("filter"));
   req.full_state = r.query_param("full_state") == "true";
   req.ignored = core::ignored_users(hs.account_data, auth.user_id);
+  hs.presence.synced(auth.user_id, r.query_param("set_presence").value_or("online"));
   std::int64_t timeout_ms = 0;
   if (auto t = r.query_param("timeout")) {
     try {

@@ -1,0 +1,93 @@
+// Presence states in memory; see presence.hpp for who sees what.
+#include "server/core/presence.hpp"
+
+#include <chrono>
+
+#include "server/core/errors.hpp"
+
+namespace lotse::core {
+namespace {
+constexpr std::int64_t kIdleMs = 5 * 60 * 1000;
+constexpr std::size_t kMaxStatusBytes = 512;
+
+bool known_state(const std::string& s) { return s == "online" || s == "unavailable" || s == "offline"; }
+}  // namespace
+
+Presence::Presence(Rooms& rooms, Accounts& accounts, Notifier& notifier)
+    : rooms_(rooms), accounts_(accounts), notifier_(notifier), serial_(start_serial()) {}
+
+std::int64_t Presence::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool Presence::has_presence(const std::string& user_id) {
+  auto role = accounts_.role(user_id);
+  return role != "seeker" && role != "service" && role != "bridge";
+}
+
+bool Presence::visible(const std::string& viewer, const std::string& user) {
+  if (!has_presence(viewer) || !has_presence(user)) return false;
+  return viewer == user || rooms_.share_room(viewer, user);
+}
+
+void Presence::changed(const std::string& user_id, Entry& e) {
+  if (e.changed_at) by_change_.erase(e.changed_at);
+  e.changed_at = ++serial_;
+  by_change_[e.changed_at] = user_id;
+  // Everyone who may see it: the user's other devices and those sharing a joined room.
+  notifier_.notify_user(user_id);
+  for (const auto& room : rooms_.rooms_of(user_id))
+    if (room.membership == "join")
+      for (const auto& member : rooms_.joined_members(room.room_id))
+        if (member != user_id) notifier_.notify_user(member);
+}
+
+void Presence::set(const std::string& user_id, const std::string& presence, const std::optional<std::string>& status_msg) {
+  if (!known_state(presence)) throw invalid("M_INVALID_PARAM", "presence must be online, unavailable or offline");
+  if (status_msg && status_msg->size() > kMaxStatusBytes) throw invalid("M_INVALID_PARAM", "status_msg is longer than 512 bytes");
+  if (!has_presence(user_id)) return;
+  auto& e = entries_[user_id];
+  if (presence != "offline") e.last_active_ms = now_ms();
+  if (e.presence == presence && e.status_msg == status_msg && e.changed_at) return;
+  e.presence = presence;
+  e.status_msg = status_msg;
+  changed(user_id, e);
+}
+
+void Presence::synced(const std::string& user_id, const std::string& set_presence) {
+  if (!known_state(set_presence)) throw invalid("M_INVALID_PARAM", "set_presence must be online, unavailable or offline");
+  if (set_presence == "offline" || !has_presence(user_id)) return;
+  auto& e = entries_[user_id];
+  bool idle = e.presence == "online" && now_ms() - e.last_active_ms > kIdleMs;  // seen as unavailable until now
+  e.last_active_ms = now_ms();
+  if (e.presence == set_presence && e.changed_at && !idle) return;
+  e.presence = set_presence;
+  changed(user_id, e);
+}
+
+boost::json::object Presence::content(const std::string& user_id) const {
+  auto it = entries_.find(user_id);
+  if (it == entries_.end()) return {{"presence", "offline"}};
+  const auto& e = it->second;
+  std::int64_t ago = now_ms() - e.last_active_ms;
+  std::string presence = e.presence == "online" && ago > kIdleMs ? "unavailable" : e.presence;
+  boost::json::object out{{"presence", presence}, {"currently_active", presence == "online"}};
+  if (e.last_active_ms) out["last_active_ago"] = ago;
+  if (e.status_msg) out["status_msg"] = *e.status_msg;
+  return out;
+}
+
+boost::json::array Presence::events_for(const std::string& viewer, std::optional<std::uint64_t> since_serial,
+                                        const EventFilter& filter) {
+  boost::json::array out;
+  if (!filter.matches("m.presence", "") || !has_presence(viewer)) return out;
+  auto from = by_change_.upper_bound(since_serial.value_or(0));
+  for (auto it = from; it != by_change_.end(); ++it) {
+    const auto& user = it->second;
+    if (!filter.matches("m.presence", user) || !visible(viewer, user)) continue;
+    out.push_back(boost::json::object{{"type", "m.presence"}, {"sender", user}, {"content", content(user)}});
+  }
+  return out;
+}
+
+}  // namespace lotse::core
