@@ -80,8 +80,8 @@ boost::json::object Presence::content(const std::string& user_id) const {
 boost::json::array Presence::events_for(const std::string& viewer, std::optional<std::uint64_t> since_serial,
                                         const EventFilter& filter) {
   boost::json::array out;
-  if (!filter.matches("m.presence", "") || !has_presence(viewer)) return out;
   auto from = by_change_.upper_bound(since_serial.value_or(0));
+  if (from == by_change_.end() || !filter.matches("m.presence", "") || !has_presence(viewer)) return out;  // the usual case first
   for (auto it = from; it != by_change_.end(); ++it) {
     const auto& user = it->second;
     if (!filter.matches("m.presence", user) || !visible(viewer, user)) continue;
