@@ -13,6 +13,7 @@ namespace lotse::api {
 
 void register_server_info_routes(http::Router&, Homeserver&);
 void register_presence_routes(http::Router&, Homeserver&);
+void register_legacy_sync_routes(http::Router&, Homeserver&);
 void register_auth_routes(http::Router&, Homeserver&);
 void register_account_routes(http::Router&, Homeserver&);
 void register_device_routes(http::Router&, Homeserver&);
@@ -139,6 +140,7 @@ void Homeserver::prepare_instance() {
 void register_routes(http::Router& router, Homeserver& hs) {
   register_server_info_routes(router, hs);
   register_presence_routes(router, hs);
+  register_legacy_sync_routes(router, hs);
   register_auth_routes(router, hs);
   register_account_routes(router, hs);
   register_device_routes(router, hs);
