@@ -24,6 +24,7 @@ test("/initialSync and /rooms/{id}/initialSync: rooms, latest messages, state, a
   const main = (await call(alice, "POST", "/_matrix/client/v3/createRoom", { name: "Team", invite: [bob.userId] })).body.room_id;
   await call(bob, "POST", `${room(main)}/join`, {});
   for (const b of ["eins", "zwei", "drei"]) await send(bob, main, b);
+  await call(bob, "GET", "/_matrix/client/v3/sync?timeout=0");  // online
   await call(alice, "PUT", `/_matrix/client/v3/user/${enc(alice.userId)}/rooms/${enc(main)}/tags/u.wichtig`, { order: 1 });
   const left = (await call(bob, "POST", "/_matrix/client/v3/createRoom", { invite: [alice.userId] })).body.room_id;
   await call(alice, "POST", `${room(left)}/join`, {});
@@ -43,7 +44,10 @@ test("/initialSync and /rooms/{id}/initialSync: rooms, latest messages, state, a
   assert.ok(byId[main].state.some((e) => e.type === "m.room.name" && e.content.name === "Team"));
   assert.equal(byId[main].visibility, "private");
   assert.deepEqual(byId[main].account_data.find((e) => e.type === "m.tag").content, { tags: { "u.wichtig": { order: 1 } } });
-  assert.ok(res.body.account_data.some((e) => e.type === "m.push_rules"));
+  assert.ok(!res.body.account_data.some((e) => e.type === "m.push_rules"), "push rules are /pushrules' in the old API");
+  assert.ok(byId[main].messages.chunk.every((e) => e.user_id === e.sender), "the old format names the sender as user_id");
+  assert.equal(res.body.presence.find((p) => p.sender === alice.userId)?.content.user_id, alice.userId, "her own presence: online");
+  assert.ok(Array.isArray(res.body.receipts));
   assert.equal(byId[invited].membership, "invite");
   assert.equal(byId[invited].invite.content.membership, "invite");
   assert.equal(byId[left], undefined, "a left room only with archived=true");
@@ -53,10 +57,15 @@ test("/initialSync and /rooms/{id}/initialSync: rooms, latest messages, state, a
   assert.equal(archived[left].membership, "leave");
   assert.deepEqual(bodies(archived[left]), ["vorher"], "nothing after her leaving");
 
+  const three = (await call(alice, "GET", `${room(main)}/messages?dir=b&limit=1`)).body.chunk[0].event_id;
+  await call(alice, "POST", `${room(main)}/receipt/m.read/${enc(three)}`, {});
   const one = await call(alice, "GET", `${room(main)}/initialSync?limit=1`);
   assert.deepEqual(bodies(one.body), ["drei"]);
-  assert.ok(Array.isArray(one.body.presence));
-  assert.deepEqual(bodies((await call(alice, "GET", `${room(left)}/initialSync`)).body), ["vorher"]);
+  assert.ok(one.body.presence.some((p) => p.sender === bob.userId), "the members' presence");
+  assert.ok(one.body.receipts[0]?.content[three]?.["m.read"]?.[alice.userId]?.ts > 0, `her read receipt: ${JSON.stringify(one.body.receipts)} ${three}`);
+  const gone = (await call(alice, "GET", `${room(left)}/initialSync`)).body;
+  assert.deepEqual(bodies(gone), ["vorher"]);
+  assert.deepEqual([gone.presence, gone.receipts], [[], []], "nothing from after her leaving");
   assert.equal((await call(alice, "GET", `${room(foreign)}/initialSync`)).status, 403, "a room she was never in");
   assert.equal((await call(alice, "GET", `${room("!unbekannt:localhost")}/initialSync`)).status, 404);
 });
@@ -81,4 +90,10 @@ test("/events: long-polls for her rooms' new events and account data changes, no
   const tags = await call(alice, "GET", `/_matrix/client/v3/events?from=${enc(woke.body.end)}&timeout=0`);
   assert.deepEqual(tags.body.chunk.map((e) => [e.type, e.room_id]), [["m.tag", roomId]]);
   assert.equal((await call(alice, "GET", "/_matrix/client/v3/events?from=garbage")).status, 400);
+  for (const bad of ["-1", "0", "abc"]) assert.equal((await call(alice, "GET", `/_matrix/client/v3/events?limit=${bad}`)).status, 400, `limit=${bad}`);
+  // With a limit, the rest comes with the next request.
+  const [x, y] = [await send(bob, roomId, "x"), await send(bob, roomId, "y")];
+  const page1 = (await call(alice, "GET", `/_matrix/client/v3/events?from=${enc(tags.body.end)}&limit=1`)).body;
+  const page2 = (await call(alice, "GET", `/_matrix/client/v3/events?from=${enc(page1.end)}&limit=1`)).body;
+  assert.deepEqual([page1.chunk.map((e) => e.event_id), page2.chunk.map((e) => e.event_id)], [[x], [y]]);
 });
