@@ -71,6 +71,16 @@ test("registration errors", async () => {
   assert.equal(first.status, 401, JSON.stringify(first.body));
   assert.deepEqual(first.body.flows, [{ stages: ["m.login.dummy"] }]);
   expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "ohnepasswort", auth: { type: "m.login.dummy", session: first.body.session } } }), 400, "M_MISSING_PARAM");
+  // The session remembers what the first request named; the completing one may leave it out. Names
+  // are lowered ("Grossmann" becomes "grossmann") and sign in either way.
+  const named = await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "Grossmann", password: "lang-genug-123", inhibit_login: true } });
+  assert.equal(named.status, 401);
+  const done = await api(server, "POST", "/_matrix/client/v3/register", { body: { auth: { type: "m.login.dummy", session: named.body.session } } });
+  assert.deepEqual(done.body, { user_id: "@grossmann:localhost", home_server: "localhost" }, "inhibit_login remembered too");
+  for (const user of ["Grossmann", "grossmann", "@GROSSMANN:localhost"])
+    assert.equal((await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password: "lang-genug-123" } })).status, 200, user);
+  expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { auth: { type: "m.login.dummy", session: named.body.session } } }), 400, "M_MISSING_PARAM", "a completed session is forgotten");
+  expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "grossmann", password: "x", auth: { type: "m.login.dummy" } } }), 400, "M_USER_IN_USE");
   const avail = await api(server, "GET", "/_matrix/client/v3/register/available?username=freename");
   assert.deepEqual(avail.body, { available: true });
   const wrongPw = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: "wrong" } });

@@ -5,6 +5,9 @@
 #include "server/core/identifiers.hpp"
 #include "server/core/imports.hpp"
 
+#include <chrono>
+#include <unordered_map>
+
 namespace lotse::api {
 namespace {
 
@@ -40,14 +43,69 @@ boost::json::object session_json(Homeserver& hs, const core::Session& s) {
           {"home_server", hs.config.server_name}};
 }
 
+// A registration's interactive authentication is one operation (spec "User-Interactive
+// Authentication API"): what its first request named (username, password, device, ...) is kept
+// under its session ID, in memory for 10 minutes, so the completing request may leave it out. At
+// most kMaxPendingRegistrations at once (registration is rate-limited per address as well).
+constexpr std::size_t kMaxPendingRegistrations = 1000;
+constexpr auto kPendingRegistrationLife = std::chrono::minutes(10);
+struct PendingRegistration {
+  boost::json::object params;
+  std::chrono::steady_clock::time_point expires;
+};
+std::unordered_map<std::string, PendingRegistration>& pending_registrations() {
+  static std::unordered_map<std::string, PendingRegistration> pending;
+  return pending;
+}
+
+std::string remember_registration(const boost::json::object& body) {
+  auto& pending = pending_registrations();
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(pending, [&](const auto& kv) { return kv.second.expires < now; });
+  if (pending.size() >= kMaxPendingRegistrations)
+    throw MatrixError(429, "M_LIMIT_EXCEEDED", "Too many registrations are under way; try again in a few minutes.");
+  boost::json::object params;
+  for (auto key : {"username", "password", "device_id", "initial_device_display_name", "inhibit_login", "de.lotse.password_scheme"})
+    if (auto* v = body.if_contains(key)) params[key] = *v;
+  auto session = e2ee::random_token(16);
+  pending[session] = {std::move(params), now + kPendingRegistrationLife};
+  return session;
+}
+
+// The request with what its session's first request named filled in (the request's own values win).
+boost::json::object with_remembered(const boost::json::object& body) {
+  boost::json::object out = body;
+  auto* auth = body.if_contains("auth");
+  auto session = auth && auth->is_object() ? opt_string(auth->get_object(), "session") : std::nullopt;
+  if (!session) return out;
+  auto& pending = pending_registrations();
+  auto it = pending.find(*session);
+  if (it == pending.end() || it->second.expires < std::chrono::steady_clock::now()) return out;
+  for (const auto& kv : it->second.params)
+    if (!out.contains(kv.key())) out[kv.key()] = kv.value();
+  return out;
+}
+
+void forget_registration(const boost::json::object& body) {
+  auto* auth = body.if_contains("auth");
+  if (auto session = auth && auth->is_object() ? opt_string(auth->get_object(), "session") : std::nullopt)
+    pending_registrations().erase(*session);
+}
+
+// Localparts are lower case; "Anna" registers and signs in as "anna" (as Synapse does).
+std::string lower_ascii(std::string s) {
+  for (auto& c : s) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 awaitable<Response> post_register(Homeserver& hs, Request& r) {
   if (!hs.config.registration.enabled) throw http::forbidden("Registration is disabled on this server.");
   if (auto kind = r.query_param("kind"); kind && *kind != "user")
     throw MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is not allowed on this server.");
-  const auto& body = r.json_object();
+  const auto body = with_remembered(r.json_object());
   check_rate(hs, hs.register_limiter, ip_key(r));
 
-  std::string localpart = opt_string(body, "username").value_or("");
+  std::string localpart = lower_ascii(opt_string(body, "username").value_or(""));
   if (localpart.empty()) {
     // A name of the server's choosing, in the grammar it enforces (lower case: base64url's upper-case
     // letters made such a registration fail with M_INVALID_USERNAME more often than not).
@@ -63,7 +121,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
   const std::string& token = hs.config.registration.token;
   std::string stage = token.empty() ? "m.login.dummy" : "m.login.registration_token";
   auto* auth = body.if_contains("auth");
-  if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge(stage);
+  if (!auth || !auth->is_object() || auth->get_object().empty()) throw uia_challenge(stage, remember_registration(body));
   std::string password = opt_string(body, "password").value_or("");
   validate_password(password);
   auto scheme = password_scheme_param(body);
@@ -92,6 +150,7 @@ awaitable<Response> post_register(Homeserver& hs, Request& r) {
     unit.release();
   }
   co_await hs.db.commit();
+  forget_registration(body);
   co_return Response::json(out);
 }
 

@@ -81,8 +81,11 @@ std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& b
   } else {
     throw http::missing_param("missing 'identifier'");
   }
-  if (!user.empty() && user[0] == '@') return user;
-  return "@" + user + ":" + hs.config.server_name;
+  // Localparts are lower case (registration lowers "Anna" to "anna"), so is the one signed in with.
+  std::string id = !user.empty() && user[0] == '@' ? user : "@" + user + ":" + hs.config.server_name;
+  for (std::size_t i = 1; i < id.size() && id[i] != ':'; ++i)
+    if (id[i] >= 'A' && id[i] <= 'Z') id[i] = static_cast<char>(id[i] - 'A' + 'a');
+  return id;
 }
 
 awaitable<void> require_password_uia(Homeserver& hs, Request& request, const std::string& user_id) {
