@@ -138,6 +138,11 @@ test("cross-signing keys and signatures are checked", async () => {
   res = await up({ master_key: masterKey, self_signing_key: sskKey, user_signing_key: usk2 });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal((await up({ master_key: masterKey, self_signing_key: sskKey, user_signing_key: usk2 })).status, 200, "identical re-upload needs no password");
+  // The same endpoint under its MSC1756 name, with the same checks.
+  const unstable = (body) => api(server, "POST", "/_matrix/client/unstable/keys/device_signing/upload", { token: alice.accessToken, body });
+  assert.equal((await unstable({ master_key: masterKey, self_signing_key: sskKey, user_signing_key: usk2 })).status, 200);
+  assert.equal((await unstable({ master_key: masterKey, self_signing_key: sskKey, user_signing_key: badUsk })).body.errcode, "M_INVALID_PARAM");
+  assert.equal((await api(server, "POST", "/_matrix/client/unstable/keys/device_signing/upload", { body: {} })).status, 401, "needs a token");
   const other = keyPair();
   res = await up({ master_key: { ...masterKey, keys: { [`ed25519:${other.pub}`]: other.pub } } });
   assert.equal(res.status, 401, "replacing needs user-interactive auth");

@@ -368,6 +368,9 @@ void register_key_routes(http::Router& router, Homeserver& hs) {
   client_route(router, verb::post, "/keys/claim", [&hs](Request& r) { return post_claim(hs, r); });
   client_route(router, verb::get, "/keys/changes", [&hs](Request& r) { return get_changes(hs, r); });
   client_route(router, verb::post, "/keys/device_signing/upload", [&hs](Request& r) { return post_device_signing(hs, r); });
+  // Its name while cross-signing was MSC1756 (older clients and sytest still use it).
+  raw_route(router, verb::post, "/_matrix/client/unstable/keys/device_signing/upload",
+            [&hs](Request& r) { return post_device_signing(hs, r); });
   client_route(router, verb::post, "/keys/signatures/upload", [&hs](Request& r) { return post_signatures(hs, r); });
 }
 
