@@ -41,6 +41,10 @@ test("devices: list, rename, delete with user-interactive auth", async () => {
   await api(server, "PUT", `/_matrix/client/v3/devices/${second.body.device_id}`, { token: alice.accessToken, body: { display_name: "Büro" } });
   assert.equal((await api(server, "GET", `/_matrix/client/v3/devices/${second.body.device_id}`, { token: alice.accessToken })).body.display_name, "Büro");
 
+  // Without any body (no JSON at all) the first step is the same challenge.
+  const bare = await api(server, "DELETE", `/_matrix/client/v3/devices/${second.body.device_id}`, { token: alice.accessToken });
+  assert.equal(bare.status, 401, JSON.stringify(bare.body));
+  assert.deepEqual(bare.body.flows, [{ stages: ["m.login.password"] }]);
   const challenge = await api(server, "DELETE", `/_matrix/client/v3/devices/${second.body.device_id}`, { token: alice.accessToken, body: {} });
   assert.equal(challenge.status, 401);
   assert.deepEqual(challenge.body.flows, [{ stages: ["m.login.password"] }]);

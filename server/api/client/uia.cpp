@@ -89,6 +89,8 @@ std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& b
 }
 
 awaitable<void> require_password_uia(Homeserver& hs, Request& request, const std::string& user_id) {
+  // No body at all (DELETE /devices/{id} as its first step) asks for the flows like an empty one.
+  if (request.body.empty()) throw uia_challenge("m.login.password");
   const auto& body = request.json_object();
   auto* auth = body.if_contains("auth");
   if (!auth || !auth->is_object()) throw uia_challenge("m.login.password");
