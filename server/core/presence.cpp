@@ -2,6 +2,7 @@
 #include "server/core/presence.hpp"
 
 #include <chrono>
+#include <set>
 
 #include "server/core/errors.hpp"
 
@@ -34,12 +35,14 @@ void Presence::changed(const std::string& user_id, Entry& e) {
   if (e.changed_at) by_change_.erase(e.changed_at);
   e.changed_at = ++serial_;
   by_change_[e.changed_at] = user_id;
-  // Everyone who may see it: the user's other devices and those sharing a joined room.
+  // Everyone who may see it: the user's other devices and those sharing a joined room (not the
+  // seekers there, whose long-polls would wake for nothing).
   notifier_.notify_user(user_id);
+  std::set<std::string> woken{user_id};
   for (const auto& room : rooms_.rooms_of(user_id))
     if (room.membership == "join")
       for (const auto& member : rooms_.joined_members(room.room_id))
-        if (member != user_id) notifier_.notify_user(member);
+        if (woken.insert(member).second && has_presence(member)) notifier_.notify_user(member);
 }
 
 void Presence::set(const std::string& user_id, const std::string& presence, const std::optional<std::string>& status_msg) {
