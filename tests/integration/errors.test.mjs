@@ -81,6 +81,13 @@ test("registration errors", async () => {
     assert.equal((await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password: "lang-genug-123" } })).status, 200, user);
   expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { auth: { type: "m.login.dummy", session: named.body.session } } }), 400, "M_MISSING_PARAM", "a completed session is forgotten");
   expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "grossmann", password: "x", auth: { type: "m.login.dummy" } } }), 400, "M_USER_IN_USE");
+  // A flood of first steps (at most 1000 are kept) makes the oldest forget its parameters, nothing more.
+  const oldest = (await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "flutopfer", password: "lang-genug-123" } })).body.session;
+  for (let i = 0; i < 1000; i += 50)
+    await Promise.all(Array.from({ length: 50 }, () => api(server, "POST", "/_matrix/client/v3/register", { body: { password: "flut" } })));
+  expectError(await api(server, "POST", "/_matrix/client/v3/register", { body: { auth: { type: "m.login.dummy", session: oldest } } }), 400, "M_MISSING_PARAM", "forgotten");
+  const again = await api(server, "POST", "/_matrix/client/v3/register", { body: { username: "flutopfer", password: "lang-genug-123", auth: { type: "m.login.dummy", session: oldest } } });
+  assert.equal(again.status, 200, "registers when it names everything again");
   const avail = await api(server, "GET", "/_matrix/client/v3/register/available?username=freename");
   assert.deepEqual(avail.body, { available: true });
   const wrongPw = await api(server, "POST", "/_matrix/client/v3/login", { body: { type: "m.login.password", identifier: { type: "m.id.user", user: alice.username }, password: "wrong" } });

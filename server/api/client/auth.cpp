@@ -5,6 +5,7 @@
 #include "server/core/identifiers.hpp"
 #include "server/core/imports.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -46,7 +47,8 @@ boost::json::object session_json(Homeserver& hs, const core::Session& s) {
 // A registration's interactive authentication is one operation (spec "User-Interactive
 // Authentication API"): what its first request named (username, password, device, ...) is kept
 // under its session ID, in memory for 10 minutes, so the completing request may leave it out. At
-// most kMaxPendingRegistrations at once (registration is rate-limited per address as well).
+// most kMaxPendingRegistrations at once: beyond, the oldest is forgotten (a flood of first steps
+// then costs a client only the parameters it must send again, never its registration).
 constexpr std::size_t kMaxPendingRegistrations = 1000;
 constexpr auto kPendingRegistrationLife = std::chrono::minutes(10);
 struct PendingRegistration {
@@ -63,7 +65,8 @@ std::string remember_registration(const boost::json::object& body) {
   auto now = std::chrono::steady_clock::now();
   std::erase_if(pending, [&](const auto& kv) { return kv.second.expires < now; });
   if (pending.size() >= kMaxPendingRegistrations)
-    throw MatrixError(429, "M_LIMIT_EXCEEDED", "Too many registrations are under way; try again in a few minutes.");
+    pending.erase(std::min_element(pending.begin(), pending.end(),
+                                   [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; }));
   boost::json::object params;
   for (auto key : {"username", "password", "device_id", "initial_device_display_name", "inhibit_login", "de.lotse.password_scheme"})
     if (auto* v = body.if_contains(key)) params[key] = *v;
