@@ -63,7 +63,10 @@ void Presence::synced(const std::string& user_id, const std::string& set_presenc
   auto& e = entries_[user_id];
   bool idle = e.presence == "online" && now_ms() - e.last_active_ms > kIdleMs;  // seen as unavailable until now
   e.last_active_ms = now_ms();
-  if (e.presence == set_presence && e.changed_at && !idle) return;
+  // The default ("online") brings her online from offline or idle, but keeps an "unavailable" she
+  // set herself (Element sets it when she is away while its sync goes on).
+  bool keeps = set_presence == "online" && e.presence == "unavailable" && e.changed_at;
+  if ((e.presence == set_presence || keeps) && e.changed_at && !idle) return;
   e.presence = set_presence;
   changed(user_id, e);
 }
@@ -78,6 +81,17 @@ boost::json::object Presence::content(const std::string& user_id) const {
   if (e.last_active_ms) out["last_active_ago"] = ago;
   if (e.status_msg) out["status_msg"] = *e.status_msg;
   return out;
+}
+
+void Presence::add_current(boost::json::array& events, const std::string& viewer, const std::set<std::string>& users,
+                           const EventFilter& filter) {
+  if (users.empty() || !filter.matches("m.presence", "") || !has_presence(viewer)) return;
+  std::set<std::string> sent;
+  for (const auto& e : events) sent.insert(std::string(e.as_object().at("sender").as_string()));
+  for (const auto& user : users) {
+    if (sent.count(user) || !entries_.count(user) || !filter.matches("m.presence", user) || !visible(viewer, user)) continue;
+    events.push_back(boost::json::object{{"type", "m.presence"}, {"sender", user}, {"content", content(user)}});
+  }
 }
 
 boost::json::array Presence::events_for(const std::string& viewer, std::optional<std::uint64_t> since_serial,

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -29,8 +30,8 @@ class Presence {
   // PUT /presence/{userId}/status. CoreError M_INVALID_PARAM for a state other than the three or a
   // status message over 512 bytes.
   void set(const std::string& user_id, const std::string& presence, const std::optional<std::string>& status_msg);
-  // A /sync with `set_presence` (default "online"; "offline" leaves the state as it is): the user was
-  // active now. CoreError M_INVALID_PARAM for another value.
+  // A /sync with `set_presence` (default "online"; "offline" leaves the state as it is, and "online"
+  // keeps an "unavailable" she set): the user was active now. CoreError M_INVALID_PARAM for another value.
   void synced(const std::string& user_id, const std::string& set_presence);
   std::uint64_t serial() const { return serial_; }
   // Whether `viewer` may see the presence of `user` (see above).
@@ -42,6 +43,10 @@ class Presence {
   // `since_serial`, or every known one on an initial sync.
   boost::json::array events_for(const std::string& viewer, std::optional<std::uint64_t> since_serial,
                                 const EventFilter& filter);
+  // Beside those, on an incremental sync: the presence of `users` as it is now (those visible with a
+  // known one), for users she newly shares a room with; none twice.
+  void add_current(boost::json::array& events, const std::string& viewer, const std::set<std::string>& users,
+                   const EventFilter& filter);
 
  private:
   struct Entry {

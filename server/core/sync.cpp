@@ -237,6 +237,7 @@ SyncResult Sync::compute(const SyncRequest& req) {
   std::int64_t since = req.since ? req.since->stream : 0;
   SyncResult result;
   boost::json::object join, invite, leave;
+  std::set<std::string> newly_shared;  // members of rooms joined since the token: their presence as it is
 
   for (const auto& r : rooms_.rooms_of(user)) {
     if (!req.filter.includes_room(r.room_id)) continue;
@@ -244,6 +245,8 @@ SyncResult Sync::compute(const SyncRequest& req) {
       bool full = !req.since || req.full_state || (r.stream > since && !joined_throughout(r.room_id, user, since));
       auto section = room_section(req, r.room_id, full ? 0 : since, now, full, true);
       if (full || section.has_content) join[r.room_id] = std::move(section.body);
+      if (full && req.since && !req.full_state)
+        for (const auto& m : rooms_.joined_members(r.room_id)) newly_shared.insert(m);
     } else if (r.membership == "invite") {
       // An invite from someone she ignores is not shown (the invite itself stays until she answers).
       if (!req.ignored.empty())
@@ -275,6 +278,7 @@ SyncResult Sync::compute(const SyncRequest& req) {
   boost::json::array changed, left;
   if (req.since) {
     auto [c, l] = device_list_delta(user, since);
+    newly_shared.insert(c.begin(), c.end());  // among them those who came to share a room with her
     for (const auto& u : c) changed.push_back(boost::json::value(u));
     for (const auto& u : l) left.push_back(boost::json::value(u));
   }
@@ -287,6 +291,8 @@ SyncResult Sync::compute(const SyncRequest& req) {
   std::optional<std::uint64_t> presence_since;
   if (req.since && !req.full_state) presence_since = req.since->presence;
   auto presence = presence_.events_for(user, presence_since, req.filter.presence);
+  newly_shared.erase(user);
+  if (presence_since) presence_.add_current(presence, user, newly_shared, req.filter.presence);
 
   result.empty = join.empty() && invite.empty() && leave.empty() && global_ad.empty() && to_device.empty() &&
                  changed.empty() && left.empty() && presence.empty();

@@ -54,10 +54,14 @@ test("presence between colleagues: set, read, in /sync and waking a long-poll; n
   assert.equal(presenceOf(woke, alice)[0].status_msg, undefined, "a new status without a message clears it");
   assert.deepEqual(presenceOf(woke, bob), [], "unchanged presence is not sent again");
 
-  // set_presence=offline on sync leaves her state alone; the default marks her online again.
+  // set_presence=offline on sync leaves her state alone, and so does the default ("online") an
+  // "unavailable" she set (Element sets it when she is away, while its sync goes on); set_presence
+  // names a state, or she sets "online" herself, and she is back.
   await call(alice, "GET", "/_matrix/client/v3/sync?timeout=0&set_presence=offline");
   assert.equal((await status(bob, alice)).body.presence, "unavailable");
   await call(alice, "GET", "/_matrix/client/v3/sync?timeout=0");
+  assert.equal((await status(bob, alice)).body.presence, "unavailable");
+  await setStatus(alice, { presence: "online" });
   assert.equal((await status(bob, alice)).body.presence, "online");
   const later = await sync(bob, `&since=${woke.next_batch}&timeout=0`);
   assert.deepEqual(presenceOf(later, alice).map((c) => c.presence), ["online"]);
@@ -88,4 +92,21 @@ test("presence input is checked", async () => {
   await expect(await call(alice, "PUT", `/_matrix/client/v3/presence/${enc(bob.userId)}/status`, { presence: "offline" }), 403, "M_FORBIDDEN");
   await expect(await call(alice, "GET", `/_matrix/client/v3/presence/${enc("@niemand:localhost")}/status`), 404, "M_NOT_FOUND");
   await expect(await call(alice, "GET", "/_matrix/client/v3/sync?timeout=0&set_presence=busy"), 400, "M_INVALID_PARAM");
+});
+
+test("joining a room brings the members' presence as it is, and the newcomer's to them, in the next incremental sync", async () => {
+  const [dora, emil] = [await register(server), await register(server)];
+  await call(dora, "GET", "/_matrix/client/v3/sync?timeout=0");
+  assert.equal((await setStatus(emil, { presence: "unavailable", status_msg: "im Termin" })).status, 200);
+  const dora0 = await sync(dora), emil0 = await sync(emil);
+  assert.deepEqual(presenceOf(dora0, emil), [], "no shared room yet");
+  const roomId = (await call(emil, "POST", "/_matrix/client/v3/createRoom", { invite: [dora.userId] })).body.room_id;
+  const emil1 = await sync(emil, `&since=${emil0.next_batch}&timeout=0`);
+  await call(dora, "POST", `/_matrix/client/v3/join/${enc(roomId)}`, {});
+  const dora1 = await sync(dora, `&since=${dora0.next_batch}&timeout=0`);
+  assert.deepEqual(presenceOf(dora1, emil).map((c) => [c.presence, c.status_msg]), [["unavailable", "im Termin"]], "unchanged, yet sent: the room is new to her");
+  const emil2 = await sync(emil, `&since=${emil1.next_batch}&timeout=0`);
+  assert.deepEqual(presenceOf(emil2, dora).map((c) => c.presence), ["online"], "the newcomer's presence");
+  const dora2 = await sync(dora, `&since=${dora1.next_batch}&timeout=0`);
+  assert.deepEqual(presenceOf(dora2, emil), [], "once, not at every sync");
 });
