@@ -61,7 +61,9 @@ test("/initialSync and /rooms/{id}/initialSync: rooms, latest messages, state, a
   await call(alice, "POST", `${room(main)}/receipt/m.read/${enc(three)}`, {});
   const one = await call(alice, "GET", `${room(main)}/initialSync?limit=1`);
   assert.deepEqual(bodies(one.body), ["drei"]);
-  assert.ok(one.body.presence.some((p) => p.sender === bob.userId), "the members' presence");
+  assert.ok(one.body.presence.some((p) => p.sender === bob.userId && p.content.presence === "online"), "the members' presence");
+  const lone = (await call(bob, "GET", `${room(left)}/initialSync`)).body;  // Alice left it: only Bob is there
+  assert.deepEqual(lone.presence.map((p) => p.sender), [bob.userId]);
   assert.ok(one.body.receipts[0]?.content[three]?.["m.read"]?.[alice.userId]?.ts > 0, `her read receipt: ${JSON.stringify(one.body.receipts)} ${three}`);
   const gone = (await call(alice, "GET", `${room(left)}/initialSync`)).body;
   assert.deepEqual(bodies(gone), ["vorher"]);

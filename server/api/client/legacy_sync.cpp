@@ -135,10 +135,14 @@ awaitable<Response> get_room_initial_sync(Homeserver& hs, Request& r) {
     if (ur.room_id == room.room_id) mine = ur;
   if (!mine) throw http::forbidden("You are not a member of this room.");
   auto out = room_info(hs, auth, room.room_id, mine->membership, mine->stream, limit);
-  array presence;  // of the room's members, while she is one
+  array presence;  // of the room's members she may see (offline when unknown), while she is one
   if (mine->membership == "join")
-    for (auto& p : old_presence(hs, auth))
-      if (hs.rooms.membership(room.room_id, std::string(p.as_object()["sender"].as_string())) == "join") presence.push_back(std::move(p));
+    for (const auto& member : hs.rooms.joined_members(room.room_id))
+      if (hs.presence.visible(auth.user_id, member)) {
+        auto content = hs.presence.content(member);
+        content["user_id"] = member;
+        presence.push_back(object{{"type", "m.presence"}, {"sender", member}, {"content", std::move(content)}});
+      }
   out["presence"] = std::move(presence);
   co_return Response::json(out);
 }
