@@ -10,6 +10,7 @@ namespace lotse::core {
 namespace {
 constexpr std::int64_t kIdleMs = 5 * 60 * 1000;
 constexpr std::size_t kMaxStatusBytes = 512;
+constexpr std::size_t kFewChanges = 4;
 
 bool known_state(const std::string& s) { return s == "online" || s == "unavailable" || s == "offline"; }
 }  // namespace
@@ -99,9 +100,16 @@ boost::json::array Presence::events_for(const std::string& viewer, std::optional
   boost::json::array out;
   auto from = by_change_.upper_bound(since_serial.value_or(0));
   if (from == by_change_.end() || !filter.matches("m.presence", "") || !has_presence(viewer)) return out;  // the usual case first
+  // A few changes are checked one by one; more (everyone's, after a long poll or on an initial sync)
+  // against the set of those she may see, from one query: never a query per change.
+  std::size_t changes = 0;
+  for (auto it = from; it != by_change_.end() && changes <= kFewChanges; ++it) ++changes;
+  std::optional<std::set<std::string>> peers;
+  if (changes > kFewChanges) peers = rooms_.sharing_users(viewer, {"seeker", "service", "bridge"});
   for (auto it = from; it != by_change_.end(); ++it) {
     const auto& user = it->second;
-    if (!filter.matches("m.presence", user) || !visible(viewer, user)) continue;
+    if (!filter.matches("m.presence", user)) continue;
+    if (peers ? user != viewer && !peers->count(user) : !visible(viewer, user)) continue;
     out.push_back(boost::json::object{{"type", "m.presence"}, {"sender", user}, {"content", content(user)}});
   }
   return out;

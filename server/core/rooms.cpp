@@ -344,6 +344,25 @@ bool Rooms::share_room(const std::string& a, const std::string& b) {
   return st.step();
 }
 
+std::set<std::string> Rooms::sharing_users(const std::string& user_id, const std::vector<std::string>& except_roles) {
+  std::string sql =
+      "SELECT DISTINCT other.user_id FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id "
+      "JOIN users u ON u.user_id = other.user_id "
+      "WHERE mine.user_id = ? AND other.user_id != mine.user_id AND mine.membership IN ('join', 'invite') "
+      "AND other.membership IN ('join', 'invite')";
+  if (!except_roles.empty()) {
+    sql += " AND u.role NOT IN (?";
+    for (std::size_t i = 1; i < except_roles.size(); ++i) sql += ", ?";
+    sql += ")";
+  }
+  auto st = db_.conn().prepare(sql);
+  st.bind(1, user_id);
+  for (std::size_t i = 0; i < except_roles.size(); ++i) st.bind(static_cast<int>(i + 2), except_roles[i]);
+  std::set<std::string> out;
+  while (st.step()) out.insert(st.text(0));
+  return out;
+}
+
 void Rooms::forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id) {
   auto st = db_.conn().prepare("UPDATE memberships SET forgotten = 1 WHERE room_id = ? AND user_id = ?");
   st.bind_all(room_id, user_id);

@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,9 @@ class Rooms {
   std::vector<UserRoom> rooms_of(const std::string& user_id, bool include_forgotten = false);
   // Whether both users have membership join or invite in some room.
   bool share_room(const std::string& a, const std::string& b);
+  // Everyone else with membership join or invite in a room where `user_id` has one of them, without
+  // the accounts whose role is one of `except_roles`: share_room for many users in one query.
+  std::set<std::string> sharing_users(const std::string& user_id, const std::vector<std::string>& except_roles = {});
   void forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id);
   // The membership of `user_id` after each of their member events in the room, in stream order.
   std::vector<std::pair<std::int64_t, std::string>> membership_history(const std::string& room_id,

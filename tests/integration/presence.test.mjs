@@ -110,3 +110,17 @@ test("joining a room brings the members' presence as it is, and the newcomer's t
   const dora2 = await sync(dora, `&since=${dora1.next_batch}&timeout=0`);
   assert.deepEqual(presenceOf(dora2, emil), [], "once, not at every sync");
 });
+
+test("many changes at once (beyond a handful, checked against one query) still show only colleagues in a shared room", async () => {
+  const viewer = await register(server);
+  const [joined1, joined2, invited, gone, out1, out2, out3] = await Promise.all(Array.from({ length: 7 }, () => register(server)));
+  const roomId = (await call(viewer, "POST", "/_matrix/client/v3/createRoom", { invite: [joined1.userId, joined2.userId, invited.userId, gone.userId] })).body.room_id;
+  for (const who of [joined1, joined2, gone]) assert.equal((await call(who, "POST", `/_matrix/client/v3/join/${enc(roomId)}`, {})).status, 200);
+  assert.equal((await call(gone, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {})).status, 200);
+  const since = (await sync(viewer)).next_batch;
+  for (const who of [joined1, joined2, invited, gone, out1, out2, out3]) assert.equal((await setStatus(who, { presence: "unavailable" })).status, 200);
+  const body = await sync(viewer, `&since=${since}`);
+  const senders = body.presence.events.map((e) => e.sender).sort();
+  assert.deepEqual(senders, [joined1.userId, joined2.userId, invited.userId].sort());
+  assert.ok(body.presence.events.every((e) => e.content.presence === "unavailable"), JSON.stringify(body.presence.events));
+});
