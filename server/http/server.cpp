@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "e2ee/crypto.hpp"
 #include "server/http/request_header.hpp"
@@ -204,6 +205,10 @@ void add_common_headers(bhttp::response<Body>& res, const Response& r, bool cors
 struct TempFile {
   std::string path;
   int fd = -1;
+  TempFile() = default;
+  TempFile(std::string p, int f) : path(std::move(p)), fd(f) {}
+  TempFile(TempFile&& o) noexcept : path(std::exchange(o.path, {})), fd(std::exchange(o.fd, -1)) {}
+  TempFile& operator=(TempFile&&) = delete;
   void remove() {
     if (fd >= 0) ::close(fd);
     if (!path.empty()) ::unlink(path.c_str());
@@ -212,6 +217,8 @@ struct TempFile {
   }
   ~TempFile() { remove(); }
 };
+
+Response too_large() { return Response::error(MatrixError(413, "M_TOO_LARGE", "The request is too large.")); }
 
 // The answer for a handler that threw: a Matrix error as it says; anything else is a 500. Every 5xx
 // is logged with what an operator needs to find it (the request id is in the request log too).
@@ -228,6 +235,20 @@ Response failed(const Request& request, const std::exception& e) {
 }
 
 }  // namespace
+
+// One request as read from the connection and routed, with its body in memory or, for streaming
+// routes, in a temporary file.
+struct HttpServer::Incoming {
+  Request request;
+  const Handler* handler = nullptr;
+  Router::Match match = Router::Match::none;
+  bool head = false;
+  std::string method_name;  // as the client sent it: logs and metrics say HEAD
+  unsigned version = 11;
+  bool client_keep_alive = false;
+  std::chrono::steady_clock::time_point started;
+  TempFile upload_file;
+};
 
 std::string HttpServer::client_ip(const std::string& peer_ip, const bhttp::request_header<>& req) const {
   if (!trusted_proxy(peer_ip)) return peer_ip;
@@ -315,119 +336,135 @@ asio::awaitable<bool> HttpServer::write_file(beast::tcp_stream& stream, unsigned
   co_return true;
 }
 
+// Reads the next request: its header, its route and its body. Returns null when the connection is
+// to be closed (after the answer it needed, if any). A coroutine of its own, so that the parsers and
+// upload buffers live only while a request is read, not while its handler waits (a long-poll may
+// wait for minutes, and there may be ten thousand of them).
+asio::awaitable<std::unique_ptr<HttpServer::Incoming>> HttpServer::read_request(beast::tcp_stream& stream,
+                                                                             beast::flat_buffer& buffer,
+                                                                             Connection& conn,
+                                                                             const std::string& peer_ip) {
+  bhttp::request_parser<bhttp::empty_body> header_parser;
+  header_parser.header_limit(32 * 1024);
+  header_parser.body_limit(boost::none);
+  stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
+  if (buffer.size() == 0) conn.set_idle();  // nothing of the next request has arrived yet
+  auto [hdr_ec, hn] = co_await bhttp::async_read_header(stream, buffer, header_parser, asio::as_tuple(asio::use_awaitable));
+  conn.set_busy();
+  if (conn.shed) co_return nullptr;  // shed while idle: a request whose read completed meanwhile is not run
+  if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
+    co_await write_simple(stream, 11, too_large(), false);
+    co_return nullptr;
+  }
+  if (hdr_ec) co_return nullptr;  // closed, timed out or not HTTP: nothing to answer
+
+  auto in = std::make_unique<Incoming>();
+  in->version = header_parser.get().version();
+  in->client_keep_alive = header_parser.get().keep_alive();
+  in->started = std::chrono::steady_clock::now();
+  Request& request = in->request;
+  request = request_from_header(header_parser.get(), client_ip(peer_ip, header_parser.get()));
+  request.request_id = std::to_string(++next_request_);
+  bool streaming = false;
+  // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, answered with its headers only.
+  in->head = request.method == bhttp::verb::head;
+  in->method_name = std::string(bhttp::to_string(request.method));
+  if (in->head) request.method = bhttp::verb::get;
+  in->match = request.method == bhttp::verb::options ? Router::Match::none
+                                                      : router_.find(request, &in->handler, &streaming);
+  // Not for /sync: a GET there acknowledges to-device messages and may long-poll, which a HEAD
+  // (whose answer has no body) must not do.
+  if (in->head && in->match == Router::Match::found && request.route.find("/sync") != std::string::npos)
+    in->match = Router::Match::wrong_method;
+  auto content_length = header_parser.content_length();
+
+  // Read the body: into memory, or for streaming routes into a temporary file with its SHA-256.
+  TempFile& upload_file = in->upload_file;
+  bool body_ok = true, body_too_large = false;
+  if (streaming && in->match == Router::Match::found) {
+    if (content_length && *content_length > limits_.max_upload_bytes) {
+      body_too_large = true;
+    } else {
+      upload_file.path = limits_.upload_dir + "/upload-" + request.request_id + "-" + std::to_string(::getpid());
+      upload_file.fd = ::open(upload_file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (upload_file.fd < 0) {
+        log_line("error", "cannot create upload file", {{"request_id", request.request_id}, {"route", request.route},
+                                                        {"path", upload_file.path}, {"error", std::strerror(errno)}});
+        upload_file.path.clear();
+        co_await write_simple(stream, in->version, Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload.")), false);
+        co_return nullptr;
+      }
+      bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
+      body_parser.body_limit(limits_.max_upload_bytes);
+      e2ee::Sha256 hash;
+      std::uint64_t size = 0;
+      std::vector<char> chunk(256 * 1024);
+      while (!body_parser.is_done()) {
+        body_parser.get().body().data = chunk.data();
+        body_parser.get().body().size = chunk.size();
+        stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
+        auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
+        if (rec == bhttp::error::body_limit) {
+          body_too_large = true;
+          break;
+        }
+        if (rec && rec != bhttp::error::need_buffer) {
+          body_ok = false;
+          break;
+        }
+        std::size_t got = chunk.size() - body_parser.get().body().size;
+        if (got == 0) continue;
+        if (::write(upload_file.fd, chunk.data(), got) != static_cast<ssize_t>(got)) {
+          body_ok = false;
+          log_line("error", "writing an upload failed", {{"request_id", request.request_id}, {"route", request.route},
+                                                         {"error", std::strerror(errno)}});
+          break;
+        }
+        hash.update(std::string_view(chunk.data(), got));
+        size += got;
+      }
+      if (body_ok && !body_too_large) {
+        ::close(upload_file.fd);
+        upload_file.fd = -1;
+        request.upload = UploadedFile{upload_file.path, size, hash.hex_digest()};
+      }
+    }
+  } else {
+    bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
+    body_parser.body_limit(limits_.max_body_bytes);
+    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
+    if (rec == bhttp::error::body_limit) body_too_large = true;
+    else if (rec) body_ok = false;
+    else request.body = std::move(body_parser.get().body());
+  }
+  if (body_too_large) {
+    // The rest of the body is never read: answer and close.
+    co_await write_simple(stream, in->version, too_large(), false);
+    co_return nullptr;
+  }
+  if (!body_ok) co_return nullptr;
+  co_return in;
+}
+
 asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   Connection conn(*this, stream, peer_ip);
-  const Response too_large = Response::error(MatrixError(413, "M_TOO_LARGE", "The request is too large."));
 
   for (;;) {
-    bhttp::request_parser<bhttp::empty_body> header_parser;
-    header_parser.header_limit(32 * 1024);
-    header_parser.body_limit(boost::none);
-    stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-    if (buffer.size() == 0) conn.set_idle();  // nothing of the next request has arrived yet
-    auto [hdr_ec, hn] = co_await bhttp::async_read_header(stream, buffer, header_parser, asio::as_tuple(asio::use_awaitable));
-    conn.set_busy();
-    if (conn.shed) break;  // shed while idle: a request whose read completed meanwhile is not run
-    if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
-      co_await write_simple(stream, 11, too_large, false);
-      break;
-    }
-    if (hdr_ec) break;  // closed, timed out or not HTTP: nothing to answer
-    const unsigned version = header_parser.get().version();
-    const bool client_keep_alive = header_parser.get().keep_alive();
-
-    auto started = std::chrono::steady_clock::now();
-    Request request = request_from_header(header_parser.get(), client_ip(peer_ip, header_parser.get()));
-    request.request_id = std::to_string(++next_request_);
-    const Handler* handler = nullptr;
-    bool streaming = false;
-    // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, answered with its headers only.
-    const bool head = request.method == bhttp::verb::head;
-    const std::string method_name(bhttp::to_string(request.method));  // logs and metrics say HEAD
-    if (head) request.method = bhttp::verb::get;
-    auto match = request.method == bhttp::verb::options ? Router::Match::none
-                                                        : router_.find(request, &handler, &streaming);
-    // Not for /sync: a GET there acknowledges to-device messages and may long-poll, which a HEAD
-    // (whose answer has no body) must not do.
-    if (head && match == Router::Match::found && request.route.find("/sync") != std::string::npos)
-      match = Router::Match::wrong_method;
-    auto content_length = header_parser.content_length();
-
-    // Read the body: into memory, or for streaming routes into a temporary file with its SHA-256.
-    TempFile upload_file;
-    bool body_ok = true, body_too_large = false;
-    if (streaming && match == Router::Match::found) {
-      if (content_length && *content_length > limits_.max_upload_bytes) {
-        body_too_large = true;
-      } else {
-        upload_file.path = limits_.upload_dir + "/upload-" + request.request_id + "-" + std::to_string(::getpid());
-        upload_file.fd = ::open(upload_file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (upload_file.fd < 0) {
-          log_line("error", "cannot create upload file", {{"request_id", request.request_id}, {"route", request.route},
-                                                          {"path", upload_file.path}, {"error", std::strerror(errno)}});
-          upload_file.path.clear();
-          co_await write_simple(stream, version, Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload.")), false);
-          break;
-        }
-        bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
-        body_parser.body_limit(limits_.max_upload_bytes);
-        e2ee::Sha256 hash;
-        std::uint64_t size = 0;
-        std::vector<char> chunk(256 * 1024);
-        while (!body_parser.is_done()) {
-          body_parser.get().body().data = chunk.data();
-          body_parser.get().body().size = chunk.size();
-          stream.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-          auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
-          if (rec == bhttp::error::body_limit) {
-            body_too_large = true;
-            break;
-          }
-          if (rec && rec != bhttp::error::need_buffer) {
-            body_ok = false;
-            break;
-          }
-          std::size_t got = chunk.size() - body_parser.get().body().size;
-          if (got == 0) continue;
-          if (::write(upload_file.fd, chunk.data(), got) != static_cast<ssize_t>(got)) {
-            body_ok = false;
-            log_line("error", "writing an upload failed", {{"request_id", request.request_id}, {"route", request.route},
-                                                           {"error", std::strerror(errno)}});
-            break;
-          }
-          hash.update(std::string_view(chunk.data(), got));
-          size += got;
-        }
-        if (body_ok && !body_too_large) {
-          ::close(upload_file.fd);
-          upload_file.fd = -1;
-          request.upload = UploadedFile{upload_file.path, size, hash.hex_digest()};
-        }
-      }
-    } else {
-      bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
-      body_parser.body_limit(limits_.max_body_bytes);
-      auto [rec, rn] = co_await bhttp::async_read(stream, buffer, body_parser, asio::as_tuple(asio::use_awaitable));
-      if (rec == bhttp::error::body_limit) body_too_large = true;
-      else if (rec) body_ok = false;
-      else request.body = std::move(body_parser.get().body());
-    }
-    if (body_too_large) {
-      // The rest of the body is never read: answer and close.
-      co_await write_simple(stream, version, too_large, false);
-      break;
-    }
-    if (!body_ok) break;
+    std::unique_ptr<Incoming> in = co_await read_request(stream, buffer, conn, peer_ip);
+    if (!in) break;
+    // With nothing of a next request read ahead, the buffer goes back while the handler runs.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
     stream.expires_never();
+    Request& request = in->request;
 
     Response response;
     if (request.method == bhttp::verb::options) {
       response = Response::json(boost::json::object{});
       request.route = "OPTIONS";
-    } else if (match == Router::Match::none && request.method == bhttp::verb::get && router_.fallback() &&
+    } else if (in->match == Router::Match::none && request.method == bhttp::verb::get && router_.fallback() &&
                request.path.rfind("/_matrix/", 0) != 0 && request.path.rfind("/_lotse/", 0) != 0) {
       request.route = "static";
       try {
@@ -437,15 +474,15 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
       } catch (const std::exception& e) {
         response = failed(request, e);
       }
-    } else if (match == Router::Match::none) {
+    } else if (in->match == Router::Match::none) {
       response = Response::error(MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request"));
       request.route = "unknown";
-    } else if (match == Router::Match::wrong_method) {
+    } else if (in->match == Router::Match::wrong_method) {
       response = Response::error(MatrixError(405, "M_UNRECOGNIZED", "Unrecognized request: method not allowed"));
       request.route = "wrong-method";
     } else {
       try {
-        response = co_await (*handler)(request);
+        response = co_await (*in->handler)(request);
       } catch (const MatrixError& e) {
         response = failed(request, e);
       } catch (const std::exception& e) {
@@ -454,12 +491,12 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     }
 
     // Gone before the client hears back, so nothing of a refused upload is visible afterwards.
-    upload_file.remove();
-    bool keep_alive = client_keep_alive && !stopping_;
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    if (metrics_) metrics_->request(method_name, request.route, response.status, micros);
+    in->upload_file.remove();
+    bool keep_alive = in->client_keep_alive && !stopping_;
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - in->started);
+    if (metrics_) metrics_->request(in->method_name, request.route, response.status, micros);
     log_line("info", "request", {{"request_id", request.request_id},
-                                 {"method", method_name},
+                                 {"method", in->method_name},
                                  {"route", request.route},
                                  {"status", response.status},
                                  {"duration_us", micros.count()},
@@ -468,9 +505,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string peer_ip)
     // Plain statements, not nested ?: around co_await (GCC 12 miscompiled that: every answer took
     // the file branch).
     bool written = false;
-    if (head) written = co_await write_head(stream, version, response, keep_alive);
-    else if (response.file) written = co_await write_file(stream, version, response, keep_alive);
-    else written = co_await write_simple(stream, version, response, keep_alive);
+    if (in->head) written = co_await write_head(stream, in->version, response, keep_alive);
+    else if (response.file) written = co_await write_file(stream, in->version, response, keep_alive);
+    else written = co_await write_simple(stream, in->version, response, keep_alive);
     if (!written || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -2,6 +2,7 @@
 #pragma once
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +66,10 @@ class HttpServer {
  private:
   struct Connection;  // one open connection's bookkeeping (server.cpp)
   friend struct Connection;
+  struct Incoming;  // one request as read (server.cpp)
+  boost::asio::awaitable<std::unique_ptr<Incoming>> read_request(boost::beast::tcp_stream& stream,
+                                                               boost::beast::flat_buffer& buffer, Connection& conn,
+                                                               const std::string& peer_ip);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string peer_ip);
   // The client's address: the peer's, or from X-Forwarded-For when the peer is a trusted proxy.

@@ -58,6 +58,7 @@ awaitable<Response> get_sync(Homeserver& hs, Request& r) {
   while (req.since && result.empty && !req.full_state && !hs.stopping) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
+    result.body = {};  // recomputed after the wait; a waiting poll keeps only its request
     ++hs.metrics.sync_waiting;
     co_await hs.notifier.wait(auth.user_id, left);
     --hs.metrics.sync_waiting;  // the wait never throws: it ends by timeout or notification
