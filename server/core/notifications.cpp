@@ -69,21 +69,26 @@ Notifications::~Notifications() {
   db_.conn().define_function("lotse_unread_added", nullptr);
 }
 
-const boost::json::object& Notifications::rules_for(const std::string& user_id) {
+const Notifications::Rules& Notifications::rules_for(const std::string& user_id) {
   if (auto it = rules_cache_.find(user_id); it != rules_cache_.end()) return it->second;
-  auto text = account_data_.get(user_id, "", "m.push_rules");
-  std::optional<boost::json::object> rules;
-  if (text) rules = read_stored_object(*text, "m.push_rules", user_id);
-  if (!rules) rules = read_stored_object(default_push_rules(user_id), "default push rules", user_id);
-  auto* g = rules ? rules->if_contains("global") : nullptr;
-  if (!g || !g->is_object()) {  // as GET /pushrules does: a document without rules means the defaults
-    rules = read_stored_object(default_push_rules(user_id), "default push rules", user_id);
-    g = rules ? rules->if_contains("global") : nullptr;
-  }
-  boost::json::object global;
-  if (g && g->is_object()) global = g->get_object();
   if (rules_cache_.size() > 5000) rules_cache_.clear();  // a bound, not an eviction policy
-  return rules_cache_.emplace(user_id, std::move(global)).first->second;
+  std::optional<boost::json::object> rules;
+  // Accounts start with the defaults stored (so that /sync delivers them): those, unchanged, are
+  // the template too.
+  auto text = account_data_.get(user_id, "", "m.push_rules");
+  if (text && *text != default_push_rules(user_id)) rules = read_stored_object(*text, "m.push_rules", user_id);
+  auto* g = rules ? rules->if_contains("global") : nullptr;
+  if (g && g->is_object())
+    return rules_cache_.emplace(user_id, Rules{std::make_shared<const boost::json::object>(std::move(g->get_object())), false})
+        .first->second;
+  // The defaults, none stored, or a document without rules (which GET /pushrules also reads as the
+  // defaults): the shared template, one parsed copy for every such user.
+  if (!default_rules_) {
+    auto parsed = read_stored_object(std::string(default_push_rules_template()), "default push rules", "");
+    auto* dg = parsed ? parsed->if_contains("global") : nullptr;
+    default_rules_ = std::make_shared<const boost::json::object>(dg && dg->is_object() ? dg->get_object() : boost::json::object{});
+  }
+  return rules_cache_.emplace(user_id, Rules{default_rules_, true}).first->second;
 }
 
 const std::set<std::string>& Notifications::ignored_by(const std::string& user_id) {
@@ -121,7 +126,9 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
     ctx.display_name.clear();
     if (auto* m = state("m.room.member", user))
       if (auto* name = m->if_contains("displayname"); name && name->is_string()) ctx.display_name = name->get_string();
-    auto decision = evaluate_push_rules(rules_for(user), event, ctx);
+    const auto& rules = rules_for(user);
+    ctx.rules_are_template = rules.is_template;
+    auto decision = evaluate_push_rules(*rules.global, event, ctx);
     if (!decision.notify) continue;
     // An invite is pushed to its target but not counted: the room's unread counts are for members.
     bool member = static_cast<std::int64_t>(i) < joined;

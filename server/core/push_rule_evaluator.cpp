@@ -97,6 +97,11 @@ bool member_count_matches(const std::string& is, std::int64_t count) {
   return count >= n;
 }
 
+// A pattern or value of the shared default rules: the placeholder stands for the user's ID.
+std::string_view for_user(std::string_view s, const PushContext& ctx) {
+  return ctx.rules_are_template && s == kUserIdPlaceholder ? std::string_view(ctx.user_id) : s;
+}
+
 bool condition_holds(const boost::json::object& cond, const boost::json::object& event, const PushContext& ctx,
                      std::int64_t& budget) {
   auto* kind = cond.if_contains("kind");
@@ -107,7 +112,7 @@ bool condition_holds(const boost::json::object& cond, const boost::json::object&
   if (k == "event_match") {
     auto* pattern = cond.if_contains("pattern");
     if (!prop || !prop->is_string() || !pattern || !pattern->is_string()) return false;
-    return budgeted_match(pattern->get_string(), prop->get_string(), key->get_string() == "content.body", budget);
+    return budgeted_match(for_user(pattern->get_string(), ctx), prop->get_string(), key->get_string() == "content.body", budget);
   }
   if (k == "event_property_is") {
     auto* value = cond.if_contains("value");
@@ -116,6 +121,11 @@ bool condition_holds(const boost::json::object& cond, const boost::json::object&
   if (k == "event_property_contains") {
     auto* value = cond.if_contains("value");
     if (!prop || !prop->is_array() || !value || !is_scalar(*value)) return false;
+    if (ctx.rules_are_template && value->is_string() && value->get_string() == kUserIdPlaceholder) {
+      for (const auto& item : prop->get_array())
+        if (item.is_string() && item.get_string() == ctx.user_id) return true;
+      return false;
+    }
     for (const auto& item : prop->get_array())
       if (is_scalar(item) && equal_scalar(item, *value)) return true;
     return false;

@@ -13,9 +13,14 @@ namespace lotse::core {
 
 // The server-default rule set {"global": {...}} for a user, as JSON text.
 std::string default_push_rules(const std::string& user_id);
+// The same for every user, with kUserIdPlaceholder where the user's ID goes: parsed once and shared by
+// all users who keep the defaults (evaluated with PushContext::rules_are_template).
+std::string_view default_push_rules_template();
+inline constexpr std::string_view kUserIdPlaceholder = "[the user's Matrix ID]";
 
 struct PushContext {
   std::string user_id;
+  bool rules_are_template = false;   // the rules are default_push_rules_template(): its placeholder is user_id
   std::string display_name;          // the user's display name in the room ("" when none)
   std::int64_t member_count = 0;     // joined members
   std::int64_t sender_power = 0;     // the sender's power level in the room

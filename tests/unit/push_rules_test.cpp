@@ -128,6 +128,36 @@ TEST_CASE("default rules: what notifies and what highlights") {
   CHECK_FALSE(decide(R"({"type":"m.room.topic","sender":"@o:x","state_key":"","content":{"topic":"t"}})").notify);
 }
 
+TEST_CASE("the shared default template decides for each user as her own copy of the defaults does") {
+  auto shared = lotse::e2ee::parse_stored_object(std::string(default_push_rules_template())).at("global").as_object();
+  const char* events[] = {
+      R"({"type":"m.room.message","sender":"@o:x","content":{"msgtype":"m.text","body":"hi","m.mentions":{"user_ids":["@me:x"]}}})",
+      R"({"type":"m.room.message","sender":"@o:x","content":{"msgtype":"m.text","body":"hi","m.mentions":{"user_ids":["@you:x"]}}})",
+      R"({"type":"m.room.member","sender":"@o:x","state_key":"@me:x","content":{"membership":"invite"}})",
+      R"({"type":"m.room.member","sender":"@o:x","state_key":"@you:x","content":{"membership":"invite"}})",
+      R"({"type":"m.room.encrypted","sender":"@o:x","content":{}})",
+      R"({"type":"m.room.message","sender":"@o:x","content":{"msgtype":"m.notice","body":"n"}})",
+  };
+  for (const std::string user : {"@me:x", "@you:x", "@third:x"}) {
+    auto own = global_rules(user);
+    for (const char* e : events) {
+      auto c = ctx(user, 5);
+      auto expected = evaluate_push_rules(own, ev(e), c);
+      c.rules_are_template = true;
+      auto got = evaluate_push_rules(shared, ev(e), c);
+      CAPTURE(user);
+      CAPTURE(e);
+      CHECK(got.rule_id == expected.rule_id);
+      CHECK(got.notify == expected.notify);
+      CHECK(got.highlight == expected.highlight);
+    }
+  }
+  // Only the template's placeholder stands for her: in rules of her own it is plain text.
+  auto c = ctx("@me:x", 5);
+  auto mention = ev(R"({"type":"m.room.message","sender":"@o:x","content":{"msgtype":"m.text","body":"hi","m.mentions":{"user_ids":["@me:x"]}}})");
+  CHECK(evaluate_push_rules(shared, mention, c).rule_id != ".m.rule.is_user_mention");
+}
+
 TEST_CASE("user rules: a muted room (Element's override), a room rule, a disabled rule, dont_notify") {
   auto rules = global_rules("@me:x");
   auto enc = ev(R"({"type":"m.room.encrypted","sender":"@o:x","room_id":"!muted:x","content":{}})");
