@@ -90,7 +90,6 @@ bool is_private_address(const std::string& ip) {
 
 HttpsClient::HttpsClient(const std::string& extra_ca_file, bool allow_private)
     : ctx_(asio::ssl::context::tls_client), allow_private_(allow_private) {
-  ctx_.set_default_verify_paths();
   if (!extra_ca_file.empty()) ctx_.load_verify_file(extra_ca_file);
   ctx_.set_verify_mode(asio::ssl::verify_peer);
   ctx_.set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -111,6 +110,12 @@ asio::awaitable<std::unique_ptr<HttpsClient::Stream>> HttpsClient::connect(const
     if (allow_private_ || !is_private_address(r.endpoint().address().to_string())) endpoints.push_back(r.endpoint());
   if (endpoints.empty()) throw HttpsError(url.host + " resolves only to internal addresses");
 
+  // The system's CA certificates are read at the first connection, not at start-up: parsed, they
+  // take about a megabyte, which an instance whose users never enable push never needs.
+  if (!system_cas_loaded_) {
+    ctx_.set_default_verify_paths();
+    system_cas_loaded_ = true;
+  }
   auto stream = std::make_unique<Stream>(ex, ctx_);
   boost::system::error_code not_an_ip;
   (void)asio::ip::make_address(url.host, not_an_ip);

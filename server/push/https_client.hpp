@@ -57,7 +57,8 @@ class HttpsClient {
   std::unique_ptr<Stream> take_idle(const std::string& origin);
   void keep(const std::string& origin, std::unique_ptr<Stream> stream);
 
-  boost::asio::ssl::context ctx_;
+  boost::asio::ssl::context ctx_;  // used on the push thread only
+  bool system_cas_loaded_ = false;
   bool allow_private_;
   struct Idle {
     std::unique_ptr<Stream> stream;

@@ -357,3 +357,24 @@ test("push rule paths: a kind's list ends in '/', paths naming no rule are 400, 
   assert.equal(bad.body.errcode, "M_INVALID_PARAM");
   assert.equal((await call("PUT", "/global/room/!s:localhost", { actions: ["notify", { set_tweak: "sound", value: "default" }] })).status, 200);
 });
+
+test("a push service whose certificate no trusted CA signed gets nothing: the gateway verifies TLS", async () => {
+  const stranger = await startPushService();  // its own throwaway CA, which lotse was not told to trust
+  try {
+    const alice = await register(server), bob = await register(server), carol = await register(server);
+    const roomId = await createRoom(bob, alice);
+    assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { token: bob.accessToken, body: { user_id: carol.userId } })).status, 200);
+    assert.equal((await api(server, "POST", `/_matrix/client/v3/join/${enc(roomId)}`, { token: carol.accessToken, body: {} })).status, 200);
+    const trusted = subscription(), untrusted = stranger.subscription();
+    assert.equal((await setPusher(alice, trusted)).status, 200);
+    assert.equal((await setPusher(carol, untrusted)).status, 200);
+    const before = push.received.length;
+    await send(bob, roomId, { msgtype: "m.text", body: "Termin morgen" });
+    await waitFor(() => push.received.slice(before).some((r) => r.url === trusted.path), "the push at the trusted service");
+    await waitFor(() => stranger.counts.tlsErrors > 0, "the gateway's refused handshake at the stranger");
+    assert.equal(stranger.received.length, 0, "no request reached the service with the untrusted certificate");
+    assert.equal(stranger.counts.connections, 0);
+  } finally {
+    stranger.close();
+  }
+});

@@ -32,8 +32,10 @@ export async function startPushService() {
       res.end();
     });
   });
-  const counts = { connections: 0 };  // TLS connections accepted (a push gateway should keep them)
+  // TLS connections accepted (a push gateway should keep them), and handshakes that failed.
+  const counts = { connections: 0, tlsErrors: 0 };
   srv.on("secureConnection", () => ++counts.connections);
+  srv.on("tlsClientError", () => ++counts.tlsErrors);
   await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
   const port = srv.address().port;
   return {
