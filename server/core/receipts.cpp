@@ -9,10 +9,14 @@ void Receipts::set(store::WriteUnit& unit, const std::string& room_id, const std
                    const std::string& type, const std::string& event_id, const std::string& thread_id) {
   auto ts = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                 .count();
+  // Receipts only move forward: one for an event before the current one (a stale device, a late
+  // request) is ignored, so it cannot bring back notification counts that were read already.
   auto st = db_.conn().prepare(
       "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id, event_id, ts, stream_id) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (room_id, user_id, receipt_type, thread_id) "
-      "DO UPDATE SET event_id = ?5, ts = ?6, stream_id = ?7");
+      "DO UPDATE SET event_id = ?5, ts = ?6, stream_id = ?7 "
+      "WHERE (SELECT stream_ordering FROM events WHERE event_id = ?5) >= "
+      "COALESCE((SELECT stream_ordering FROM events WHERE event_id = receipts.event_id), -1)");
   st.bind_all(room_id, user_id, type, thread_id, event_id, ts, db_.next_stream_id());
   st.run();
   std::vector<std::string> users = type == "m.read.private" ? std::vector<std::string>{user_id}

@@ -201,6 +201,12 @@ test("unread counts follow the push rules: a mention highlights, a notice and a 
   assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(last)}`, { token: alice.accessToken, body: {} })).status, 200);
   assert.deepEqual(await counts(alice, roomId), { notification_count: 0, highlight_count: 0 });
   assert.ok((await api(server, "GET", "/_matrix/client/v3/notifications", { token: alice.accessToken })).body.notifications.every((n) => n.read));
+  // A receipt for an older event (a stale second device) does not move hers back: the counts stay read.
+  assert.equal((await api(server, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(mention)}`, { token: alice.accessToken, body: {} })).status, 200);
+  assert.deepEqual(await counts(alice, roomId), { notification_count: 0, highlight_count: 0 });
+  const receipts = (await sync(alice)).rooms.join[roomId].ephemeral.events.filter((e) => e.type === "m.receipt");
+  assert.ok(receipts.some((e) => e.content[last]?.["m.read"]?.[alice.userId]), JSON.stringify(receipts));
+  assert.ok(!receipts.some((e) => e.content[mention]?.["m.read"]?.[alice.userId]), JSON.stringify(receipts));
 
   // Muted as Element mutes a room: an override rule on the room id with no actions.
   const rule = await api(server, "PUT", `/_matrix/client/v3/pushrules/global/override/${enc(roomId)}`, { token: alice.accessToken,
