@@ -72,6 +72,12 @@ void raw_route(http::Router& router, verb method, const std::string& path, http:
   router.add(method, path, guarded(std::move(handler)), streaming);
 }
 
+std::string lower_ascii(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 std::optional<std::string> opt_string(const boost::json::object& o, const char* key) {
   auto* v = o.if_contains(key);
   if (!v || v->is_null()) return std::nullopt;

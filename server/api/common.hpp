@@ -35,6 +35,10 @@ void client_route(http::Router& router, verb method, const std::string& path, ht
 void raw_route(http::Router& router, verb method, const std::string& path, http::Handler handler,
                bool streaming = false);
 
+// ASCII upper case lowered: localparts are lower case, "Anna" registers and signs in as "anna" (as
+// Synapse does).
+std::string lower_ascii(std::string s);
+
 // Body field accessors: absent -> nullopt; wrong type -> M_BAD_JSON naming the field.
 std::optional<std::string> opt_string(const boost::json::object& o, const char* key);
 std::string req_string(const boost::json::object& o, const char* key);

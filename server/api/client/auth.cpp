@@ -95,12 +95,6 @@ void forget_registration(const boost::json::object& body) {
     pending_registrations().erase(*session);
 }
 
-// Localparts are lower case; "Anna" registers and signs in as "anna" (as Synapse does).
-std::string lower_ascii(std::string s) {
-  for (auto& c : s) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 awaitable<Response> post_register(Homeserver& hs, Request& r) {
   if (!hs.config.registration.enabled) throw http::forbidden("Registration is disabled on this server.");
   if (auto kind = r.query_param("kind"); kind && *kind != "user")

@@ -5,6 +5,8 @@
 #include "server/core/passwords.hpp"
 #include "server/log.hpp"
 
+#include <algorithm>
+
 namespace lotse::api {
 
 MatrixError uia_challenge(const std::string& stage, std::optional<std::string> session,
@@ -82,10 +84,9 @@ std::string user_id_from_identifier(Homeserver& hs, const boost::json::object& b
     throw http::missing_param("missing 'identifier'");
   }
   // Localparts are lower case (registration lowers "Anna" to "anna"), so is the one signed in with.
-  std::string id = !user.empty() && user[0] == '@' ? user : "@" + user + ":" + hs.config.server_name;
-  for (std::size_t i = 1; i < id.size() && id[i] != ':'; ++i)
-    if (id[i] >= 'A' && id[i] <= 'Z') id[i] = static_cast<char>(id[i] - 'A' + 'a');
-  return id;
+  if (user.empty() || user[0] != '@') return "@" + lower_ascii(user) + ":" + hs.config.server_name;
+  auto colon = std::min(user.find(':'), user.size());
+  return "@" + lower_ascii(user.substr(1, colon - 1)) + user.substr(colon);
 }
 
 awaitable<void> require_password_uia(Homeserver& hs, Request& request, const std::string& user_id) {
