@@ -40,11 +40,17 @@ async function freePort() {
 
 async function start() {
   const dir = mkdtempSync(join(tmpdir(), "lotse-bench-"));
-  const port = await freePort();
-  writeFileSync(join(dir, "lotse.toml"), `server_name = "localhost"\nlisten_port = ${port}\ndata_dir = "${dir}/data"\n[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n[media]\nmax_upload_size = 209715200\n`);
+  const port = await freePort(), metricsPort = await freePort();
+  writeFileSync(join(dir, "lotse.toml"), `server_name = "localhost"\nlisten_port = ${port}\ndata_dir = "${dir}/data"\n[rate_limits]\nenabled = false\n[security]\npassword_hash = "minimal"\n[media]\nmax_upload_size = 209715200\n[metrics]\nenabled = true\nlisten_port = ${metricsPort}\n`);
   const proc = spawn(join(root, "build/server/lotse"), ["--config", join(dir, "lotse.toml")], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve) => proc.stdout.on("data", function onData(d) { if (d.toString().includes("lotse started")) { proc.stdout.off("data", onData); proc.stdout.resume(); resolve(); } }));
-  return { proc, dir, base: `http://127.0.0.1:${port}` };
+  return { proc, dir, base: `http://127.0.0.1:${port}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
+}
+
+// Group commits so far (each one fsync of the WAL), from lotse's own /metrics listener.
+async function commits(srv) {
+  const res = await request(srv.metrics);
+  return Number(/^lotse_db_commits_total (\d+)/m.exec(res.text)[1]);
 }
 
 // CPU seconds (user + system) the server process has used so far.
@@ -88,13 +94,18 @@ function signed(obj, userId, keyId, privateKey) {
 }
 
 async function keysBench(srv) {
+  // A colleague with 10 devices, in a room with the one who asks (keys are told only to those who
+  // share a room).
   const username = `keys${++userN}`;
-  await request(srv.base + "/_matrix/client/v3/register", { method: "POST", body: JSON.stringify({ username, password: "pw", auth: { type: "m.login.dummy" } }) });  // a seeker
+  await call(srv, "POST", "/_lotse/admin/v1/counselors", srv.admin,
+    { username, password: "benchmark-pw", display_name: username, agency: "bench", languages: ["de"], topics: ["bench"] });
   const userId = `@${username}:localhost`;
   const OTKS = 200;
+  let firstToken;
   for (let d = 0; d < 10; d++) {
     const login = JSON.parse((await request(srv.base + "/_matrix/client/v3/login", { method: "POST",
-      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: "pw" }) })).text);
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: "benchmark-pw" }) })).text);
+    firstToken ??= login.access_token;
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
     const pub = b64(publicKey.export({ format: "der", type: "spki" }).subarray(12));
     const dev = login.device_id, keyId = `ed25519:${dev}`;
@@ -105,6 +116,8 @@ async function keysBench(srv) {
     await call(srv, "POST", "/_matrix/client/v3/keys/upload", login.access_token, { device_keys, one_time_keys });
   }
   const asker = await user(srv);
+  const { room_id } = await call(srv, "POST", "/_matrix/client/v3/createRoom", asker, { invite: [userId] });
+  await call(srv, "POST", `/_matrix/client/v3/join/${enc(room_id)}`, firstToken, {});
   const lat = [];
   for (let i = 0; i < 300; i++) {
     const s = performance.now();
@@ -176,6 +189,7 @@ async function main() {
     const putLatencies = [];
     const cpu0 = cpuSeconds(srv.proc.pid);
     const sys0 = cpuTimes(srv.proc.pid).sys;
+    const commits0 = await commits(srv);
     let t0 = performance.now();
     await Promise.all(senders.map(async (s, si) => {
       for (let i = 0; i < perSender; i++) {
@@ -191,6 +205,9 @@ async function main() {
     out.send_server_sys_us_per_msg = Math.round(((cpuTimes(srv.proc.pid).sys - sys0) * 1e6) / (perSender * SENDERS));
     out.send_put_p50_ms = +pct(putLatencies, 0.5).toFixed(2);
     out.send_put_p99_ms = +pct(putLatencies, 0.99).toFixed(2);
+    // Durability has its price in fsyncs: one per group commit, every acknowledged send in one.
+    out.send_commits = (await commits(srv)) - commits0;
+    out.send_msgs_per_commit = +((perSender * SENDERS) / out.send_commits).toFixed(1);
 
     // 2. Send-to-sync delivery latency while the receiver long-polls.
     const alice = await user(srv), bob = await user(srv);
