@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     lotse::http::HttpServer server(io, router, limits);
     server.set_metrics(&hs.metrics);
     hs.db.set_metrics(&hs.metrics);
+    hs.db.sync_in_background();
     auto port = server.listen(cfg.listen_address, cfg.listen_port);
     // /metrics on a listener of its own (never the public port), when enabled.
     lotse::http::Router metrics_router;

@@ -5,9 +5,17 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
+#include "server/log.hpp"
 #include "server/store/migrations.hpp"
 
 namespace lotse::store {
@@ -41,7 +49,7 @@ void WriteUnit::release() {
 }
 
 Database::Database(const std::string& path, boost::asio::any_io_executor executor)
-    : conn_(path), executor_(std::move(executor)) {
+    : conn_(path), executor_(std::move(executor)), path_(path) {
   conn_.exec("PRAGMA journal_mode = WAL");
   conn_.exec("PRAGMA synchronous = FULL");
   conn_.exec("PRAGMA foreign_keys = ON");
@@ -83,9 +91,17 @@ std::int64_t Database::next_stream_id() { return ++stream_id_; }
 
 void Database::commit_now() {
   if (conn_.in_transaction()) conn_.exec("COMMIT");
+  if (wal_fd_ >= 0) sync_wal_now();  // start-up and shutdown: durable before anything runs on
   auto callbacks = std::move(pending_callbacks_);
   pending_callbacks_.clear();
   for (auto& cb : callbacks) cb();
+}
+
+void Database::sync_wal_now() {
+  if (::fdatasync(wal_fd_) != 0) {
+    std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(errno));
+    std::_Exit(70);
+  }
 }
 
 void Database::flush() {
@@ -94,6 +110,18 @@ void Database::flush() {
   waiters_.clear();
   auto started = std::chrono::steady_clock::now();
   try {
+    if (wal_fd_ >= 0) {
+      // Frames written; durable once the sync thread's fdatasync returns (synced()).
+      if (conn_.in_transaction()) conn_.exec("COMMIT");
+      unsynced_.push_back(Unsynced{++committed_generation_, std::move(pending_callbacks_), std::move(waiters), started});
+      pending_callbacks_.clear();
+      {
+        std::lock_guard lock(sync_mutex_);
+        sync_requested_ = committed_generation_;
+      }
+      sync_cv_.notify_one();
+      return;
+    }
     commit_now();
     if (metrics_)
       metrics_->commit(waiters.size(), std::chrono::duration_cast<std::chrono::microseconds>(
@@ -108,6 +136,60 @@ void Database::flush() {
   for (auto& w : waiters) w.timer->cancel();
 }
 
+bool Database::sync_in_background() {
+  if (wal_fd_ >= 0) return true;
+  commit_now();
+  std::string wal = path_ + "-wal";
+  int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log_line("warn", "the database's WAL cannot be opened: commits wait for the disk themselves",
+             {{"path", wal}, {"error", std::strerror(errno)}});
+    return false;
+  }
+  conn_.exec("PRAGMA synchronous = NORMAL");
+  wal_fd_ = fd;
+  sync_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lotse-wal-sync");
+    sync_loop();
+  });
+  return true;
+}
+
+// The sync thread: one fdatasync for everything committed up to now, then the network thread
+// releases those commits.
+void Database::sync_loop() {
+  std::unique_lock lock(sync_mutex_);
+  std::uint64_t done = 0;
+  for (;;) {
+    sync_cv_.wait(lock, [&] { return sync_stop_ || sync_requested_ > done; });
+    if (sync_requested_ <= done) return;  // stopping, nothing left
+    std::uint64_t target = sync_requested_;
+    lock.unlock();
+    if (sync_hook_) sync_hook_();
+    int error = ::fdatasync(wal_fd_) == 0 ? 0 : errno;
+    boost::asio::post(executor_, [this, target, error] { synced(target, error); });
+    lock.lock();
+    done = target;
+  }
+}
+
+void Database::synced(std::uint64_t generation, int error) {
+  if (error != 0) {
+    // As a failed commit: the writes may not be on disk, and the in-memory state says they are.
+    std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(error));
+    std::_Exit(70);
+  }
+  auto now = std::chrono::steady_clock::now();
+  while (!unsynced_.empty() && unsynced_.front().generation <= generation) {
+    auto batch = std::move(unsynced_.front());
+    unsynced_.pop_front();
+    if (metrics_)
+      metrics_->commit(batch.waiters.size(), std::chrono::duration_cast<std::chrono::microseconds>(now - batch.started));
+    for (auto& cb : batch.callbacks) cb();
+    for (auto& w : batch.waiters) w.timer->cancel();
+  }
+}
+
 void Database::commit_soon() {
   if (!conn_.in_transaction() || flush_posted_) return;
   flush_posted_ = true;
@@ -115,8 +197,16 @@ void Database::commit_soon() {
 }
 
 boost::asio::awaitable<void> Database::commit() {
-  if (!conn_.in_transaction()) co_return;
+  if (!conn_.in_transaction() && unsynced_.empty()) co_return;
   Waiter w{std::make_shared<boost::asio::steady_timer>(executor_, boost::asio::steady_timer::time_point::max())};
+  if (!conn_.in_transaction()) {
+    // Written and committed by an earlier batch (while this request waited for something else)
+    // whose sync may still be running: durable with the newest one.
+    unsynced_.back().waiters.push_back(w);
+    boost::system::error_code ec;
+    co_await w.timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    co_return;
+  }
   waiters_.push_back(w);
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -124,6 +214,18 @@ boost::asio::awaitable<void> Database::commit() {
   }
   boost::system::error_code ec;
   co_await w.timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+}
+
+Database::~Database() {
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    sync_thread_.join();
+  }
+  if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
 bool Database::healthy() {

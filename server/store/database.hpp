@@ -8,9 +8,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/metrics.hpp"
@@ -42,6 +49,19 @@ class WriteUnit {
 class Database {
  public:
   Database(const std::string& path, boost::asio::any_io_executor executor);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // The server's mode (not the tools'): a group commit writes its WAL frames without waiting for
+  // the disk (synchronous = NORMAL), and a thread of its own makes them durable with fdatasync; only
+  // then are the commit's waiters woken and its after-commit callbacks run, so nothing is
+  // acknowledged before it is on disk, as with synchronous = FULL, while the network thread goes on
+  // with the next batch. One fdatasync covers every commit made while the previous one ran. Returns
+  // false (and stays with FULL) when the WAL file cannot be opened.
+  bool sync_in_background();
+  // Tests: called on the sync thread before each fdatasync; set before sync_in_background().
+  void set_sync_hook(std::function<void()> hook) { sync_hook_ = std::move(hook); }
 
   Connection& conn() { return conn_; }
   // Where group commits are counted (GET /metrics); optional.
@@ -64,6 +84,9 @@ class Database {
   friend class WriteUnit;
   void apply_migrations();
   void flush();
+  void sync_loop();
+  void synced(std::uint64_t generation, int error);
+  void sync_wal_now();
 
   Connection conn_;
   boost::asio::any_io_executor executor_;
@@ -76,6 +99,24 @@ class Database {
     std::shared_ptr<boost::asio::steady_timer> timer;
   };
   std::vector<Waiter> waiters_;
+
+  // Background sync (sync_in_background): commits whose frames are written but not yet synced.
+  struct Unsynced {
+    std::uint64_t generation;
+    std::vector<std::function<void()>> callbacks;
+    std::vector<Waiter> waiters;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::string path_;
+  int wal_fd_ = -1;
+  std::deque<Unsynced> unsynced_;  // network thread
+  std::uint64_t committed_generation_ = 0;  // network thread
+  std::function<void()> sync_hook_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::uint64_t sync_requested_ = 0;  // guarded by sync_mutex_
+  bool sync_stop_ = false;            // guarded by sync_mutex_
+  std::thread sync_thread_;
 };
 
 }  // namespace lotse::store
