@@ -2,7 +2,7 @@
 // starts itself (fresh data directory, rate limits off) so it can read the process's RSS.
 // Usage: node scripts/bench.mjs [--messages N] [--json]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -170,6 +170,43 @@ async function mediaBench(srv) {
            rss_growth_during_100mb_upload_mb: +(peak - rssBefore).toFixed(1) };
 }
 
+// wrk: PUT /send round-robin over the 20 senders' rooms, every request with a transaction id of
+// its own; wrk's Lua prints the latency percentiles, the server's counter the commits.
+async function wrkSends(srv, senders) {
+  const dir = mkdtempSync(join(tmpdir(), "lotse-wrk-"));
+  const script = join(dir, "send.lua");
+  writeFileSync(script, `local senders = {${senders.map((s) => `{"${s.token}","${enc(s.room_id)}"}`).join(",")}}
+local counter = 0
+function request()
+  counter = counter + 1
+  local s = senders[(counter % #senders) + 1]
+  return wrk.format("PUT", "/_matrix/client/v3/rooms/" .. s[2] .. "/send/m.room.message/wrk" .. counter,
+    {["Authorization"] = "Bearer " .. s[1], ["Content-Type"] = "application/json"}, '{"msgtype":"m.text","body":"a message from wrk"}')
+end
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %.3f %.3f\\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+`);
+  const cpu0 = cpuSeconds(srv.proc.pid), commits0 = await commits(srv);
+  const text = await new Promise((resolve, reject) => {
+    const p = spawn("wrk", ["-t1", "-c32", "-d10s", "-s", script, srv.base], { stdio: ["ignore", "pipe", "inherit"] });
+    let t = "";
+    p.stdout.on("data", (d) => (t += d));
+    p.on("error", reject);
+    p.on("exit", (code) => (code === 0 ? resolve(t) : reject(new Error(`wrk exited with ${code}`))));
+  });
+  rmSync(dir, { recursive: true, force: true });
+  const [, requests, micros, errors, p50, p99] = /RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(text).map(Number);
+  if (errors) throw new Error(`wrk: ${errors} failed requests`);
+  return { wrk_msgs_per_s: Math.round(requests / (micros / 1e6)), wrk_put_p50_ms: p50, wrk_put_p99_ms: p99,
+           wrk_server_cpu_us_per_msg: Math.round(((cpuSeconds(srv.proc.pid) - cpu0) * 1e6) / requests),
+           wrk_msgs_per_commit: +(requests / ((await commits(srv)) - commits0)).toFixed(1),
+           // The WAL starts over under this steady load (checkpointed beside the writes): its size stays bounded.
+           wrk_wal_mb_after: +(statSync(join(srv.dir, "data", "lotse.db-wal")).size / 1e6).toFixed(1) };
+}
+
 async function main() {
   const srv = await start();
   const out = {};
@@ -208,6 +245,10 @@ async function main() {
     // Durability has its price in fsyncs: one per group commit, every acknowledged send in one.
     out.send_commits = (await commits(srv)) - commits0;
     out.send_msgs_per_commit = +((perSender * SENDERS) / out.send_commits).toFixed(1);
+
+    // 1b. The same rooms and senders driven by wrk (a C load generator, one thread, 32 keep-alive
+    // connections, 10 s), so that the load generator takes less of the two cores than Node does.
+    Object.assign(out, await wrkSends(srv, senders));
 
     // 2. Send-to-sync delivery latency while the receiver long-polls.
     const alice = await user(srv), bob = await user(srv);

@@ -15,10 +15,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sqlite3.h>
+
 #include "server/log.hpp"
 #include "server/store/migrations.hpp"
 
 namespace lotse::store {
+namespace {
+constexpr std::chrono::milliseconds kCheckpointEvery{250};
+}  // namespace
 
 WriteUnit::WriteUnit(Database& db) : db_(db) {
   if (!db_.conn_.in_transaction()) db_.conn_.prepare("BEGIN IMMEDIATE").run();
@@ -113,6 +118,11 @@ void Database::flush() {
     if (wal_fd_ >= 0) {
       // Frames written; durable once the sync thread's fdatasync returns (synced()).
       if (conn_.in_transaction()) conn_.exec("COMMIT");
+      // The WAL starts over only if a write begins when all of it is in the database file. Under
+      // steady load the sync thread's checkpoint never sees that moment, so when it has caught up
+      // the writer copies the few frames since (and the next write restarts the WAL).
+      if (wal_caught_up_.exchange(false))
+        sqlite3_wal_checkpoint_v2(conn_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       unsynced_.push_back(Unsynced{++committed_generation_, std::move(pending_callbacks_), std::move(waiters), started});
       pending_callbacks_.clear();
       {
@@ -147,6 +157,8 @@ bool Database::sync_in_background() {
     return false;
   }
   conn_.exec("PRAGMA synchronous = NORMAL");
+  conn_.exec("PRAGMA wal_autocheckpoint = 0");  // the sync thread checkpoints (sync_loop)
+  conn_.exec("PRAGMA journal_size_limit = 67108864");  // a WAL that starts over is cut back to 64 MB
   wal_fd_ = fd;
   sync_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "lotse-wal-sync");
@@ -158,6 +170,17 @@ bool Database::sync_in_background() {
 // The sync thread: one fdatasync for everything committed up to now, then the network thread
 // releases those commits.
 void Database::sync_loop() {
+  // The checkpoints too (copying the WAL into the database file, which SQLite would otherwise do
+  // inside a COMMIT on the network thread), on a connection of this thread, passive: they never
+  // wait for the writer nor make it wait.
+  std::unique_ptr<Connection> checkpointer;
+  try {
+    checkpointer = std::make_unique<Connection>(path_);
+    checkpointer->exec("SELECT count(*) FROM sqlite_schema");  // a connection is in WAL mode once it has read
+  } catch (const DatabaseError& e) {
+    log_line("warn", "no checkpoint connection: the WAL is checkpointed with the commits", {{"error", e.what()}});
+  }
+  auto last_checkpoint = std::chrono::steady_clock::now();
   std::unique_lock lock(sync_mutex_);
   std::uint64_t done = 0;
   for (;;) {
@@ -168,6 +191,15 @@ void Database::sync_loop() {
     if (sync_hook_) sync_hook_();
     int error = ::fdatasync(wal_fd_) == 0 ? 0 : errno;
     boost::asio::post(executor_, [this, target, error] { synced(target, error); });
+    if (checkpointer && std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {
+      int log_frames = 0, copied = 0;
+      int rc = sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        log_line("warn", "WAL checkpoint failed", {{"error", sqlite3_errmsg(checkpointer->handle())}});
+      // All of it copied: the writer copies what came since and so lets the WAL start over.
+      if (rc == SQLITE_OK && log_frames > 0 && copied == log_frames) wal_caught_up_.store(true);
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
     lock.lock();
     done = target;
   }

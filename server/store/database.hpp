@@ -10,6 +10,7 @@
 
 #include <chrono>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -116,6 +117,7 @@ class Database {
   std::condition_variable sync_cv_;
   std::uint64_t sync_requested_ = 0;  // guarded by sync_mutex_
   bool sync_stop_ = false;            // guarded by sync_mutex_
+  std::atomic<bool> wal_caught_up_{false};  // set by the sync thread's checkpoint, taken by flush()
   std::thread sync_thread_;
 };
 
