@@ -143,7 +143,7 @@ async function main() {
       for (const p of mine) { if (p.at <= ackAt) beforeAck++; fromStart.push(p.at - sentAt); }
     }
     out.send_cpu_us = Math.round(((cpuSeconds(proc.pid) - cpu0) * 1e6) / receivers.length);
-    out.send_commits = (await metric("lotse_db_commits_total")) - commits0;  // one fsync each
+    out.send_commits = (await metric("lotse_db_commits_total")) - commits0;
     let wrong = 0;
     for (const p of polls) {
       const rooms = Object.keys(p.res.rooms?.join ?? {});

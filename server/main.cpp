@@ -111,8 +111,10 @@ int main(int argc, char** argv) {
       drain.expires_after(std::chrono::milliseconds(200));
       drain.async_wait([&](const boost::system::error_code&) {
         hs.push_delivery.stop();  // its thread must not post to this io_context once that is gone
-        hs.db.commit_now();
-        io.stop();
+        hs.db.stop_background_sync();  // nor the WAL's sync thread; commits what is left
+        // A moment for the answers to the commits it released, then stop.
+        drain.expires_after(std::chrono::milliseconds(100));
+        drain.async_wait([&](const boost::system::error_code&) { io.stop(); });
       });
     });
 

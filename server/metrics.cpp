@@ -76,8 +76,10 @@ std::string Metrics::render() const {
   out += "# HELP lotse_connections_refused_total Connections closed at once by the connection caps.\n"
          "# TYPE lotse_connections_refused_total counter\nlotse_connections_refused_total " +
          std::to_string(connections_refused_) + "\n";
-  out += "# HELP lotse_db_commits_total Group commits (each one fsync).\n# TYPE lotse_db_commits_total counter\n"
-         "lotse_db_commits_total " + std::to_string(commits_) + "\n";
+  out += "# HELP lotse_db_commits_total Group commits (each one SQLite COMMIT, its requests answered once it is on disk).\n"
+         "# TYPE lotse_db_commits_total counter\nlotse_db_commits_total " + std::to_string(commits_) + "\n";
+  out += "# HELP lotse_db_wal_syncs_total fdatasyncs of the WAL by its sync thread (one covers every commit made while the last ran).\n"
+         "# TYPE lotse_db_wal_syncs_total counter\nlotse_db_wal_syncs_total " + std::to_string(wal_syncs_) + "\n";
   out += "# HELP lotse_db_committed_waiters_total Awaited writes made durable by the group commits.\n"
          "# TYPE lotse_db_committed_waiters_total counter\nlotse_db_committed_waiters_total " +
          std::to_string(committed_units_) + "\n";

@@ -32,6 +32,7 @@ class Metrics {
   void request(std::string_view method, std::string_view route, unsigned status, std::chrono::microseconds took);
   void rate_limited(std::string_view limiter) { ++rate_limited_[std::string(limiter)]; }
   void commit(std::size_t units, std::chrono::microseconds took);
+  void wal_sync() { ++wal_syncs_; }  // one fdatasync of the WAL by the sync thread
   void connection_refused() { ++connections_refused_; }
 
   std::int64_t sync_waiting = 0;  // /sync long-polls waiting right now
@@ -46,7 +47,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
   std::map<std::string, std::uint64_t> rate_limited_;
-  std::uint64_t commits_ = 0, committed_units_ = 0, connections_refused_ = 0;
+  std::uint64_t commits_ = 0, committed_units_ = 0, connections_refused_ = 0, wal_syncs_ = 0;
   Histogram commit_latency_, commit_batch_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024}};
 };
 

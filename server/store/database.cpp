@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,8 +120,9 @@ void Database::flush() {
       // The WAL starts over only if a write begins when all of it is in the database file. Under
       // steady load the sync thread's checkpoint never sees that moment, so when it has caught up
       // the writer copies the few frames since (and the next write restarts the WAL).
-      if (wal_caught_up_.exchange(false))
-        sqlite3_wal_checkpoint_v2(conn_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (wal_caught_up_.exchange(false) &&
+          (sqlite3_wal_checkpoint_v2(conn_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) & 0xff) == SQLITE_IOERR)
+        throw DatabaseError(std::string("checkpointing the WAL failed: ") + sqlite3_errmsg(conn_.handle()));
       unsynced_.push_back(Unsynced{++committed_generation_, std::move(pending_callbacks_), std::move(waiters), started});
       pending_callbacks_.clear();
       {
@@ -149,15 +149,26 @@ void Database::flush() {
 bool Database::sync_in_background() {
   if (wal_fd_ >= 0) return true;
   commit_now();
-  std::string wal = path_ + "-wal";
-  int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  // The WAL's name as SQLite has it (next to the database file a symlink points at, say).
+  const char* wal_name = sqlite3_filename_wal(sqlite3_db_filename(conn_.handle(), "main"));
+  std::string wal = wal_name ? wal_name : "";
+  int fd = wal.empty() ? -1 : ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     log_line("warn", "the database's WAL cannot be opened: commits wait for the disk themselves",
              {{"path", wal}, {"error", std::strerror(errno)}});
     return false;
   }
+  // The checkpoints move to the sync thread's own connection; without one they stay in the commits.
+  try {
+    checkpointer_ = std::make_unique<Connection>(path_);
+    checkpointer_->exec("SELECT count(*) FROM sqlite_schema");  // a connection is in WAL mode once it has read
+    checkpointer_->exec("PRAGMA synchronous = FULL");  // a checkpoint syncs the WAL before it copies
+  } catch (const DatabaseError& e) {
+    log_line("warn", "no checkpoint connection: the WAL is checkpointed inside the commits", {{"error", e.what()}});
+    checkpointer_.reset();
+  }
   conn_.exec("PRAGMA synchronous = NORMAL");
-  conn_.exec("PRAGMA wal_autocheckpoint = 0");  // the sync thread checkpoints (sync_loop)
+  if (checkpointer_) conn_.exec("PRAGMA wal_autocheckpoint = 0");  // the sync thread checkpoints (sync_loop)
   conn_.exec("PRAGMA journal_size_limit = 67108864");  // a WAL that starts over is cut back to 64 MB
   wal_fd_ = fd;
   sync_thread_ = std::thread([this] {
@@ -167,19 +178,30 @@ bool Database::sync_in_background() {
   return true;
 }
 
-// The sync thread: one fdatasync for everything committed up to now, then the network thread
-// releases those commits.
-void Database::sync_loop() {
-  // The checkpoints too (copying the WAL into the database file, which SQLite would otherwise do
-  // inside a COMMIT on the network thread), on a connection of this thread, passive: they never
-  // wait for the writer nor make it wait.
-  std::unique_ptr<Connection> checkpointer;
-  try {
-    checkpointer = std::make_unique<Connection>(path_);
-    checkpointer->exec("SELECT count(*) FROM sqlite_schema");  // a connection is in WAL mode once it has read
-  } catch (const DatabaseError& e) {
-    log_line("warn", "no checkpoint connection: the WAL is checkpointed with the commits", {{"error", e.what()}});
+void Database::stop_background_sync() {
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_one();
+    sync_thread_.join();
   }
+  commit_now();  // COMMIT (and fdatasync): everything written so far is on disk
+  release_synced(committed_generation_);
+  // From here on every commit waits for the disk itself, as the tools' do.
+  if (wal_fd_ >= 0) {
+    conn_.exec("PRAGMA synchronous = FULL");
+    ::close(wal_fd_);
+    wal_fd_ = -1;
+  }
+}
+
+// The sync thread: one fdatasync for everything committed up to now, then the network thread
+// releases those commits. Between syncs, when no commit waits for the next one, it checkpoints the
+// WAL into the database file (which SQLite would otherwise do inside a COMMIT on the network
+// thread) on its own connection, passive: it never waits for the writer nor makes it wait.
+void Database::sync_loop() {
   auto last_checkpoint = std::chrono::steady_clock::now();
   std::unique_lock lock(sync_mutex_);
   std::uint64_t done = 0;
@@ -188,20 +210,30 @@ void Database::sync_loop() {
     if (sync_requested_ <= done) return;  // stopping, nothing left
     std::uint64_t target = sync_requested_;
     lock.unlock();
-    if (sync_hook_) sync_hook_();
     int error = ::fdatasync(wal_fd_) == 0 ? 0 : errno;
+    if (sync_hook_) sync_hook_();
     boost::asio::post(executor_, [this, target, error] { synced(target, error); });
-    if (checkpointer && std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {
-      int log_frames = 0, copied = 0;
-      int rc = sqlite3_wal_checkpoint_v2(checkpointer->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        log_line("warn", "WAL checkpoint failed", {{"error", sqlite3_errmsg(checkpointer->handle())}});
-      // All of it copied: the writer copies what came since and so lets the WAL start over.
-      if (rc == SQLITE_OK && log_frames > 0 && copied == log_frames) wal_caught_up_.store(true);
-      last_checkpoint = std::chrono::steady_clock::now();
-    }
     lock.lock();
     done = target;
+    // Not while a commit waits for the next sync, unless the WAL has gone unchecked for too long.
+    auto since = std::chrono::steady_clock::now() - last_checkpoint;
+    bool waited_for = sync_requested_ > done || sync_stop_;
+    if (!checkpointer_ || since < kCheckpointEvery || (waited_for && since < 8 * kCheckpointEvery)) continue;
+    lock.unlock();
+    int log_frames = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+    if ((rc & 0xff) == SQLITE_IOERR) {
+      // As a failed sync: the database file may not hold what the WAL gave it.
+      std::fprintf(stderr, "lotse: checkpointing the database's WAL failed, exiting: %s\n",
+                   sqlite3_errmsg(checkpointer_->handle()));
+      std::_Exit(70);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_line("warn", "WAL checkpoint failed", {{"error", sqlite3_errmsg(checkpointer_->handle())}});
+    // All of it copied: the writer copies what came since and so lets the WAL start over.
+    if (rc == SQLITE_OK && log_frames > 0 && copied == log_frames) wal_caught_up_.store(true);
+    last_checkpoint = std::chrono::steady_clock::now();
+    lock.lock();
   }
 }
 
@@ -211,14 +243,25 @@ void Database::synced(std::uint64_t generation, int error) {
     std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(error));
     std::_Exit(70);
   }
-  auto now = std::chrono::steady_clock::now();
-  while (!unsynced_.empty() && unsynced_.front().generation <= generation) {
-    auto batch = std::move(unsynced_.front());
-    unsynced_.pop_front();
-    if (metrics_)
-      metrics_->commit(batch.waiters.size(), std::chrono::duration_cast<std::chrono::microseconds>(now - batch.started));
-    for (auto& cb : batch.callbacks) cb();
-    for (auto& w : batch.waiters) w.timer->cancel();
+  if (metrics_) metrics_->wal_sync();
+  release_synced(generation);
+}
+
+void Database::release_synced(std::uint64_t generation) {
+  try {
+    auto now = std::chrono::steady_clock::now();
+    while (!unsynced_.empty() && unsynced_.front().generation <= generation) {
+      auto batch = std::move(unsynced_.front());
+      unsynced_.pop_front();
+      if (metrics_)
+        metrics_->commit(batch.waiters.size(), std::chrono::duration_cast<std::chrono::microseconds>(now - batch.started));
+      for (auto& cb : batch.callbacks) cb();
+      for (auto& w : batch.waiters) w.timer->cancel();
+    }
+  } catch (const std::exception& e) {
+    // As in flush(): an after-commit callback that throws leaves in-memory state behind the database.
+    std::fprintf(stderr, "lotse: after a database commit, exiting: %s\n", e.what());
+    std::_Exit(70);
   }
 }
 
@@ -249,7 +292,7 @@ boost::asio::awaitable<void> Database::commit() {
 }
 
 Database::~Database() {
-  if (sync_thread_.joinable()) {
+  if (sync_thread_.joinable()) {  // stop_background_sync() was not called (tests, start-up failures)
     {
       std::lock_guard lock(sync_mutex_);
       sync_stop_ = true;
@@ -257,6 +300,7 @@ Database::~Database() {
     sync_cv_.notify_one();
     sync_thread_.join();
   }
+  checkpointer_.reset();
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 

@@ -61,7 +61,11 @@ class Database {
   // with the next batch. One fdatasync covers every commit made while the previous one ran. Returns
   // false (and stays with FULL) when the WAL file cannot be opened.
   bool sync_in_background();
-  // Tests: called on the sync thread before each fdatasync; set before sync_in_background().
+  // Shutdown, before the io_context stops: ends the sync thread (so it never posts to an io_context
+  // being shut down), commits and syncs what is left, and releases every commit still waiting.
+  void stop_background_sync();
+  // Tests: called on the sync thread after each fdatasync, before its commits are handed back; set
+  // before sync_in_background().
   void set_sync_hook(std::function<void()> hook) { sync_hook_ = std::move(hook); }
 
   Connection& conn() { return conn_; }
@@ -87,6 +91,7 @@ class Database {
   void flush();
   void sync_loop();
   void synced(std::uint64_t generation, int error);
+  void release_synced(std::uint64_t generation);
   void sync_wal_now();
 
   Connection conn_;
@@ -118,6 +123,7 @@ class Database {
   std::uint64_t sync_requested_ = 0;  // guarded by sync_mutex_
   bool sync_stop_ = false;            // guarded by sync_mutex_
   std::atomic<bool> wal_caught_up_{false};  // set by the sync thread's checkpoint, taken by flush()
+  std::unique_ptr<Connection> checkpointer_;  // the sync thread's, opened before it starts
   std::thread sync_thread_;
 };
 
