@@ -353,7 +353,8 @@ asio::awaitable<std::unique_ptr<HttpServer::Incoming>> HttpServer::read_request(
   conn.set_busy();
   if (conn.shed) co_return nullptr;  // shed while idle: a request whose read completed meanwhile is not run
   if (hdr_ec == bhttp::error::header_limit || hdr_ec == bhttp::error::buffer_overflow) {
-    co_await write_simple(stream, 11, too_large(), false);
+    const Response answer = too_large();  // named: no temporaries in a co_await expression (GCC 12)
+    co_await write_simple(stream, 11, answer, false);
     co_return nullptr;
   }
   if (hdr_ec) co_return nullptr;  // closed, timed out or not HTTP: nothing to answer
@@ -391,7 +392,8 @@ asio::awaitable<std::unique_ptr<HttpServer::Incoming>> HttpServer::read_request(
         log_line("error", "cannot create upload file", {{"request_id", request.request_id}, {"route", request.route},
                                                         {"path", upload_file.path}, {"error", std::strerror(errno)}});
         upload_file.path.clear();
-        co_await write_simple(stream, in->version, Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload.")), false);
+        const Response answer = Response::error(MatrixError(500, "M_UNKNOWN", "Cannot store the upload."));
+        co_await write_simple(stream, in->version, answer, false);
         co_return nullptr;
       }
       bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
@@ -439,7 +441,8 @@ asio::awaitable<std::unique_ptr<HttpServer::Incoming>> HttpServer::read_request(
   }
   if (body_too_large) {
     // The rest of the body is never read: answer and close.
-    co_await write_simple(stream, in->version, too_large(), false);
+    const Response answer = too_large();
+    co_await write_simple(stream, in->version, answer, false);
     co_return nullptr;
   }
   if (!body_ok) co_return nullptr;
