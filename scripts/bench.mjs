@@ -47,8 +47,8 @@ async function start() {
   return { proc, dir, base: `http://127.0.0.1:${port}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
-// Group commits so far (or, with name, another counter), from lotse's own /metrics listener.
-async function commits(srv, name = "lotse_db_commits_total") {
+// A counter of lotse's own /metrics listener (by default its group commits so far).
+async function counter(srv, name = "lotse_db_commits_total") {
   const res = await request(srv.metrics);
   return Number(new RegExp(`^${name} (\\d+)`, "m").exec(res.text)[1]);
 }
@@ -189,7 +189,7 @@ function done(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 `);
-  const cpu0 = cpuSeconds(srv.proc.pid), commits0 = await commits(srv), syncs0 = await commits(srv, "lotse_db_wal_syncs_total");
+  const cpu0 = cpuSeconds(srv.proc.pid), commits0 = await counter(srv), syncs0 = await counter(srv, "lotse_db_wal_syncs_total");
   const text = await new Promise((resolve, reject) => {
     const p = spawn("wrk", ["-t1", "-c32", "-d10s", "-s", script, srv.base], { stdio: ["ignore", "pipe", "inherit"] });
     let t = "";
@@ -202,8 +202,8 @@ end
   if (errors) throw new Error(`wrk: ${errors} failed requests`);
   return { wrk_msgs_per_s: Math.round(requests / (micros / 1e6)), wrk_put_p50_ms: p50, wrk_put_p99_ms: p99,
            wrk_server_cpu_us_per_msg: Math.round(((cpuSeconds(srv.proc.pid) - cpu0) * 1e6) / requests),
-           wrk_msgs_per_commit: +(requests / ((await commits(srv)) - commits0)).toFixed(1),
-           wrk_msgs_per_wal_sync: +(requests / ((await commits(srv, "lotse_db_wal_syncs_total")) - syncs0)).toFixed(1),
+           wrk_msgs_per_commit: +(requests / ((await counter(srv)) - commits0)).toFixed(1),
+           wrk_msgs_per_wal_sync: +(requests / ((await counter(srv, "lotse_db_wal_syncs_total")) - syncs0)).toFixed(1),
            // The WAL starts over under this steady load (checkpointed beside the writes): its size stays bounded.
            wrk_wal_mb_after: +(statSync(join(srv.dir, "data", "lotse.db-wal")).size / 1e6).toFixed(1) };
 }
@@ -227,7 +227,7 @@ async function main() {
     const putLatencies = [];
     const cpu0 = cpuSeconds(srv.proc.pid);
     const sys0 = cpuTimes(srv.proc.pid).sys;
-    const commits0 = await commits(srv), syncs0 = await commits(srv, "lotse_db_wal_syncs_total");
+    const commits0 = await counter(srv), syncs0 = await counter(srv, "lotse_db_wal_syncs_total");
     let t0 = performance.now();
     await Promise.all(senders.map(async (s, si) => {
       for (let i = 0; i < perSender; i++) {
@@ -244,8 +244,8 @@ async function main() {
     out.send_put_p50_ms = +pct(putLatencies, 0.5).toFixed(2);
     out.send_put_p99_ms = +pct(putLatencies, 0.99).toFixed(2);
     // Durability has its price: group commits, and the fdatasyncs that make them durable.
-    out.send_commits = (await commits(srv)) - commits0;
-    out.send_wal_syncs = (await commits(srv, "lotse_db_wal_syncs_total")) - syncs0;
+    out.send_commits = (await counter(srv)) - commits0;
+    out.send_wal_syncs = (await counter(srv, "lotse_db_wal_syncs_total")) - syncs0;
     out.send_msgs_per_commit = +((perSender * SENDERS) / out.send_commits).toFixed(1);
 
     // 1b. The same rooms and senders driven by wrk (a C load generator, one thread, 32 keep-alive

@@ -2,6 +2,7 @@
 #include "server/core/keys.hpp"
 
 #include "server/core/errors.hpp"
+#include "server/core/rooms.hpp"
 
 namespace lotse::core {
 
@@ -146,12 +147,8 @@ std::vector<Keys::Signature> Keys::signatures_for(const std::string& target_user
 }
 
 std::set<std::string> Keys::users_sharing_rooms(const std::string& user_id) {
-  std::set<std::string> out{user_id};
-  auto st = db_.conn().prepare(
-      "SELECT DISTINCT other.user_id FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id "
-      "WHERE mine.user_id = ? AND mine.membership IN ('join', 'invite') AND other.membership IN ('join', 'invite')");
-  st.bind_all(user_id);
-  while (st.step()) out.insert(st.text(0));
+  auto out = sharing_users(db_, user_id);
+  out.insert(user_id);
   return out;
 }
 

@@ -69,7 +69,7 @@ Notifications::~Notifications() {
   db_.conn().define_function("lotse_unread_added", nullptr);
 }
 
-const Notifications::Rules& Notifications::rules_for(const std::string& user_id) {
+const std::shared_ptr<const boost::json::object>& Notifications::rules_for(const std::string& user_id) {
   if (auto it = rules_cache_.find(user_id); it != rules_cache_.end()) return it->second;
   if (rules_cache_.size() > 5000) rules_cache_.clear();  // a bound, not an eviction policy
   std::optional<boost::json::object> rules;
@@ -79,8 +79,7 @@ const Notifications::Rules& Notifications::rules_for(const std::string& user_id)
   if (text && *text != default_push_rules(user_id)) rules = read_stored_object(*text, "m.push_rules", user_id);
   auto* g = rules ? rules->if_contains("global") : nullptr;
   if (g && g->is_object())
-    return rules_cache_.emplace(user_id, Rules{std::make_shared<const boost::json::object>(std::move(g->get_object())), false})
-        .first->second;
+    return rules_cache_.emplace(user_id, std::make_shared<const boost::json::object>(std::move(g->get_object()))).first->second;
   // The defaults, none stored, or a document without rules (which GET /pushrules also reads as the
   // defaults): the shared template, one parsed copy for every such user.
   if (!default_rules_) {
@@ -88,7 +87,7 @@ const Notifications::Rules& Notifications::rules_for(const std::string& user_id)
     auto* dg = parsed ? parsed->if_contains("global") : nullptr;
     default_rules_ = std::make_shared<const boost::json::object>(dg && dg->is_object() ? dg->get_object() : boost::json::object{});
   }
-  return rules_cache_.emplace(user_id, Rules{default_rules_, true}).first->second;
+  return rules_cache_.emplace(user_id, default_rules_).first->second;
 }
 
 const std::set<std::string>& Notifications::ignored_by(const std::string& user_id) {
@@ -127,8 +126,8 @@ void Notifications::on_event(store::WriteUnit& unit, const RoomInfo& room, const
     if (auto* m = state("m.room.member", user))
       if (auto* name = m->if_contains("displayname"); name && name->is_string()) ctx.display_name = name->get_string();
     const auto& rules = rules_for(user);
-    ctx.rules_are_template = rules.is_template;
-    auto decision = evaluate_push_rules(*rules.global, event, ctx);
+    ctx.rules_are_template = rules == default_rules_;
+    auto decision = evaluate_push_rules(*rules, event, ctx);
     if (!decision.notify) continue;
     // An invite is pushed to its target but not counted: the room's unread counts are for members.
     bool member = static_cast<std::int64_t>(i) < joined;

@@ -80,12 +80,8 @@ class Notifications {
   std::vector<Item> list(const std::string& user_id, std::int64_t before, std::size_t limit, bool only_highlight);
 
  private:
-  // A user's rules ("global" of m.push_rules): her own, or the shared default template.
-  struct Rules {
-    std::shared_ptr<const boost::json::object> global;
-    bool is_template = false;
-  };
-  const Rules& rules_for(const std::string& user_id);
+  // A user's rules ("global" of m.push_rules): her own, or default_rules_, the shared template.
+  const std::shared_ptr<const boost::json::object>& rules_for(const std::string& user_id);
   const std::set<std::string>& ignored_by(const std::string& user_id);
   struct ReadPositions {
     std::int64_t unthreaded = 0;
@@ -98,7 +94,7 @@ class Notifications {
   AccountData& account_data_;
   std::set<std::string> unnotified_;
   std::function<void(std::vector<PushJob>)> sink_;
-  std::unordered_map<std::string, Rules> rules_cache_;  // user -> her rules
+  std::unordered_map<std::string, std::shared_ptr<const boost::json::object>> rules_cache_;  // user -> her rules
   std::shared_ptr<const boost::json::object> default_rules_;  // "global" of the template, parsed once
   std::unordered_map<std::string, std::set<std::string>> ignored_cache_;  // user -> m.ignored_user_list
   std::unordered_map<std::string, std::int64_t> unread_cache_;            // user -> unread_total

@@ -1,6 +1,7 @@
 // Presence states in memory; see presence.hpp for who sees what.
 #include "server/core/presence.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -11,6 +12,8 @@ namespace {
 constexpr std::int64_t kIdleMs = 5 * 60 * 1000;
 constexpr std::size_t kMaxStatusBytes = 512;
 constexpr std::size_t kFewChanges = 4;
+// Accounts that have no presence and see none (presence.hpp).
+const std::vector<std::string> kWithoutPresence{"seeker", "service", "bridge"};
 
 bool known_state(const std::string& s) { return s == "online" || s == "unavailable" || s == "offline"; }
 }  // namespace
@@ -24,7 +27,7 @@ std::int64_t Presence::now_ms() {
 
 bool Presence::has_presence(const std::string& user_id) {
   auto role = accounts_.role(user_id);
-  return role != "seeker" && role != "service" && role != "bridge";
+  return std::find(kWithoutPresence.begin(), kWithoutPresence.end(), role) == kWithoutPresence.end();
 }
 
 bool Presence::visible(const std::string& viewer, const std::string& user) {
@@ -105,7 +108,7 @@ boost::json::array Presence::events_for(const std::string& viewer, std::optional
   std::size_t changes = 0;
   for (auto it = from; it != by_change_.end() && changes <= kFewChanges; ++it) ++changes;
   std::optional<std::set<std::string>> peers;
-  if (changes > kFewChanges) peers = rooms_.sharing_users(viewer, {"seeker", "service", "bridge"});
+  if (changes > kFewChanges) peers = rooms_.sharing_users(viewer, kWithoutPresence);
   for (auto it = from; it != by_change_.end(); ++it) {
     const auto& user = it->second;
     if (!filter.matches("m.presence", user)) continue;

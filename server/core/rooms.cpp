@@ -344,23 +344,27 @@ bool Rooms::share_room(const std::string& a, const std::string& b) {
   return st.step();
 }
 
-std::set<std::string> Rooms::sharing_users(const std::string& user_id, const std::vector<std::string>& except_roles) {
-  std::string sql =
-      "SELECT DISTINCT other.user_id FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id "
-      "JOIN users u ON u.user_id = other.user_id "
-      "WHERE mine.user_id = ? AND other.user_id != mine.user_id AND mine.membership IN ('join', 'invite') "
-      "AND other.membership IN ('join', 'invite')";
+std::set<std::string> sharing_users(store::Database& db, const std::string& user_id,
+                                    const std::vector<std::string>& except_roles) {
+  std::string sql = "SELECT DISTINCT other.user_id FROM memberships mine JOIN memberships other ON other.room_id = mine.room_id ";
+  if (!except_roles.empty()) sql += "JOIN users u ON u.user_id = other.user_id ";
+  sql += "WHERE mine.user_id = ? AND other.user_id != mine.user_id AND mine.membership IN ('join', 'invite') "
+         "AND other.membership IN ('join', 'invite')";
   if (!except_roles.empty()) {
     sql += " AND u.role NOT IN (?";
     for (std::size_t i = 1; i < except_roles.size(); ++i) sql += ", ?";
     sql += ")";
   }
-  auto st = db_.conn().prepare(sql);
+  auto st = db.conn().prepare(sql);
   st.bind(1, user_id);
   for (std::size_t i = 0; i < except_roles.size(); ++i) st.bind(static_cast<int>(i + 2), except_roles[i]);
   std::set<std::string> out;
   while (st.step()) out.insert(st.text(0));
   return out;
+}
+
+std::set<std::string> Rooms::sharing_users(const std::string& user_id, const std::vector<std::string>& except_roles) {
+  return core::sharing_users(db_, user_id, except_roles);
 }
 
 void Rooms::forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id) {

@@ -51,6 +51,11 @@ struct Transaction {
   std::string txn_id;
 };
 
+// Everyone else with membership join or invite in a room where `user_id` has one of them, without
+// the accounts whose role is one of `except_roles`: share_room for many users in one query.
+std::set<std::string> sharing_users(store::Database& db, const std::string& user_id,
+                                    const std::vector<std::string>& except_roles = {});
+
 class Rooms {
  public:
   Rooms(store::Database& db, Notifier& notifier, std::string server_name, const e2ee::SigningKey& key)
@@ -113,8 +118,7 @@ class Rooms {
   std::vector<UserRoom> rooms_of(const std::string& user_id, bool include_forgotten = false);
   // Whether both users have membership join or invite in some room.
   bool share_room(const std::string& a, const std::string& b);
-  // Everyone else with membership join or invite in a room where `user_id` has one of them, without
-  // the accounts whose role is one of `except_roles`: share_room for many users in one query.
+  // core::sharing_users on this database.
   std::set<std::string> sharing_users(const std::string& user_id, const std::vector<std::string>& except_roles = {});
   void forget(store::WriteUnit&, const std::string& room_id, const std::string& user_id);
   // The membership of `user_id` after each of their member events in the room, in stream order.

@@ -102,10 +102,23 @@ void Database::commit_now() {
 }
 
 void Database::sync_wal_now() {
-  if (::fdatasync(wal_fd_) != 0) {
-    std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(errno));
-    std::_Exit(70);
+  if (::fdatasync(wal_fd_) != 0) exit_on_sync_failure(errno);
+}
+
+// As a failed commit: the writes may not be on disk, and the in-memory state says they are.
+void Database::exit_on_sync_failure(int error) {
+  std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(error));
+  std::_Exit(70);
+}
+
+void Database::join_sync_thread() {
+  if (!sync_thread_.joinable()) return;
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stop_ = true;
   }
+  sync_cv_.notify_one();
+  sync_thread_.join();
 }
 
 void Database::flush() {
@@ -179,14 +192,7 @@ bool Database::sync_in_background() {
 }
 
 void Database::stop_background_sync() {
-  if (sync_thread_.joinable()) {
-    {
-      std::lock_guard lock(sync_mutex_);
-      sync_stop_ = true;
-    }
-    sync_cv_.notify_one();
-    sync_thread_.join();
-  }
+  join_sync_thread();
   commit_now();  // COMMIT (and fdatasync): everything written so far is on disk
   release_synced(committed_generation_);
   // From here on every commit waits for the disk itself, as the tools' do.
@@ -238,11 +244,7 @@ void Database::sync_loop() {
 }
 
 void Database::synced(std::uint64_t generation, int error) {
-  if (error != 0) {
-    // As a failed commit: the writes may not be on disk, and the in-memory state says they are.
-    std::fprintf(stderr, "lotse: syncing the database's WAL failed, exiting: %s\n", std::strerror(error));
-    std::_Exit(70);
-  }
+  if (error != 0) exit_on_sync_failure(error);
   if (metrics_) metrics_->wal_sync();
   release_synced(generation);
 }
@@ -292,14 +294,7 @@ boost::asio::awaitable<void> Database::commit() {
 }
 
 Database::~Database() {
-  if (sync_thread_.joinable()) {  // stop_background_sync() was not called (tests, start-up failures)
-    {
-      std::lock_guard lock(sync_mutex_);
-      sync_stop_ = true;
-    }
-    sync_cv_.notify_one();
-    sync_thread_.join();
-  }
+  join_sync_thread();  // when stop_background_sync() was not called (tests, start-up failures)
   checkpointer_.reset();
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }

@@ -8,9 +8,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
-
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -93,6 +92,8 @@ class Database {
   void synced(std::uint64_t generation, int error);
   void release_synced(std::uint64_t generation);
   void sync_wal_now();
+  [[noreturn]] static void exit_on_sync_failure(int error);
+  void join_sync_thread();
 
   Connection conn_;
   boost::asio::any_io_executor executor_;
